@@ -1,0 +1,162 @@
+//! Generates the API client from the one spec in `openapi/`.
+//!
+//! Reads the YAML, normalises it (see `build/normalise.rs`), runs progenitor,
+//! and writes two files into `$OUT_DIR`: `alloy_api.rs`, the generated client
+//! and types, and `spec_meta.rs`, the API version and the operation table.
+
+#[path = "build/normalise.rs"]
+mod normalise;
+
+use std::path::{Path, PathBuf};
+use std::{env, fs, panic};
+
+fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=build/normalise.rs");
+    println!("cargo::rerun-if-changed=openapi");
+    if let Err(message) = run() {
+        println!("cargo::error={message}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let spec_path = find_spec(Path::new("openapi"))?;
+    let spec_name = spec_path.display().to_string();
+    let text = fs::read_to_string(&spec_path).map_err(|e| format!("{spec_name}: {e}"))?;
+    let raw: serde_json::Value =
+        serde_norway::from_str(&text).map_err(|e| format!("{spec_name} is not valid YAML: {e}"))?;
+    let normalised = normalise::normalise(raw).map_err(|e| format!("{spec_name}: {e}"))?;
+    let openapi: openapiv3::OpenAPI = serde_json::from_value(normalised.spec.clone())
+        .map_err(|e| format!("{spec_name} is not a valid OpenAPI 3.0 document: {e}"))?;
+
+    let mut settings = progenitor::GenerationSettings::default();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Positional)
+        .with_derive("schemars::JsonSchema")
+        .with_inner_type(quote::quote!(crate::transport::Transport))
+        .with_hooks(progenitor::HooksMode::Expected);
+
+    // progenitor reports some spec problems by panicking; turn any panic left
+    // after normalisation into a build error that names the spec.
+    let generated = panic::catch_unwind(panic::AssertUnwindSafe(|| {
+        progenitor::Generator::new(&settings).generate_tokens(&openapi)
+    }))
+    .map_err(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        format!("progenitor cannot generate a client from {spec_name}: {why}")
+    })?
+    .map_err(|e| format!("progenitor rejected {spec_name}: {e}"))?;
+    let file: syn::File =
+        syn::parse2(generated).map_err(|e| format!("progenitor emitted invalid Rust: {e}"))?;
+
+    let code = prettyplease::unparse(&file);
+    // The hooks look operations up by the name progenitor gives them; make
+    // sure that name is the one `spec_meta.rs` records.
+    for op in &normalised.operations {
+        if !code.contains(&format!("operation_id: \"{}\"", rust_name(&op.id))) {
+            return Err(format!(
+                "operation `{}`: progenitor named it differently from `{}`; \
+                 update `rust_name` in build.rs",
+                op.id,
+                rust_name(&op.id)
+            ));
+        }
+    }
+    let out = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
+    write(&out.join("alloy_api.rs"), &code)?;
+    write(
+        &out.join("spec_meta.rs"),
+        &spec_meta(&spec_name, &normalised),
+    )?;
+    for rewrite in &normalised.rewrites {
+        // Visible with `cargo build -vv`; the full list is in openapi/README.md.
+        println!("normalise: {rewrite}");
+    }
+    Ok(())
+}
+
+/// Exactly one spec lives in `openapi/`: replacing it is the whole upgrade.
+fn find_spec(dir: &Path) -> Result<PathBuf, String> {
+    let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut specs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+        })
+        .collect();
+    specs.sort();
+    match specs.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!(
+            "no OpenAPI spec (*.yaml, *.yml, *.json) in {}",
+            dir.display()
+        )),
+        many => Err(format!(
+            "{} holds {} specs ({}); keep exactly one",
+            dir.display(),
+            many.len(),
+            many.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+fn spec_meta(spec_name: &str, n: &normalise::Normalised) -> String {
+    let operations: String = n
+        .operations
+        .iter()
+        .map(|op| {
+            format!(
+                "    Operation {{ id: {:?}, rust_name: {:?}, method: {:?}, path: {:?} }},\n",
+                op.id,
+                rust_name(&op.id),
+                op.method,
+                op.path
+            )
+        })
+        .collect();
+    format!(
+        "/// The API version sent in `x-api-version`, read from the spec's `xApiVersion` default.\n\
+         pub const API_VERSION: &str = {:?};\n\n\
+         /// The spec file the client was generated from.\n\
+         pub const SPEC_FILE: &str = {:?};\n\n\
+         /// Every operation of the spec, sorted by operation id.\n\
+         pub const OPERATIONS: &[Operation] = &[\n{operations}];\n",
+        n.api_version, spec_name
+    )
+}
+
+/// The snake_case method name progenitor derives from an operation id:
+/// `delete-a-user` becomes `delete_a_user`, `getInstallation` becomes
+/// `get_installation`.
+fn rust_name(id: &str) -> String {
+    let mut out = String::with_capacity(id.len() + 4);
+    let mut prev_lower = false;
+    for c in id.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && prev_lower {
+                out.push('_');
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            out.push(c.to_ascii_lowercase());
+        } else {
+            if !out.ends_with('_') && !out.is_empty() {
+                out.push('_');
+            }
+            prev_lower = false;
+        }
+    }
+    out.trim_end_matches('_').to_owned()
+}
+
+fn write(path: &Path, contents: &str) -> Result<(), String> {
+    fs::write(path, contents).map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,429 @@
+//! Normalisation of the vendor's OpenAPI document before progenitor sees it.
+//!
+//! The vendor's spec has defects that make progenitor 0.15 panic or generate
+//! a client that misbehaves (see `openapi/README.md` for the list). This
+//! module rewrites the document, as plain JSON, into something progenitor can
+//! generate, and records every rewrite it makes. A document it cannot repair
+//! yields a [`SpecError`] naming the operation and the problem, so the build
+//! fails with a sentence instead of a panic deep inside the generator.
+//!
+//! It is used by `build.rs` and tested by `tests/spec_normalise.rs`, so it
+//! depends on nothing but `serde_json`.
+
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// HTTP methods that an OpenAPI path item may hold.
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Header parameters that the hand-written wrapper sends itself.
+const WRAPPER_HEADERS: [&str; 2] = ["authorization", "x-api-version"];
+
+/// A problem in the spec that normalisation cannot repair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError(pub String);
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// One operation of the normalised spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// The spec's `operationId`.
+    pub id: String,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// Path template after normalisation, such as `/users/{userId}`.
+    pub path: String,
+}
+
+/// The result of [`normalise`].
+#[derive(Debug, Clone)]
+pub struct Normalised {
+    /// The rewritten document, ready for `openapiv3` and progenitor.
+    pub spec: Value,
+    /// The API version the wrapper sends in `x-api-version`.
+    pub api_version: String,
+    /// Every operation, sorted by id.
+    pub operations: Vec<Operation>,
+    /// One human-readable line per rewrite made.
+    pub rewrites: Vec<String>,
+}
+
+/// Rewrites `spec` (an OpenAPI 3.0 document as JSON) so that progenitor can
+/// generate a correct client from it.
+pub fn normalise(mut spec: Value) -> Result<Normalised, SpecError> {
+    let version = spec.get("openapi").and_then(Value::as_str).unwrap_or("");
+    if !version.starts_with("3.0.") {
+        return Err(SpecError(format!(
+            "the spec declares `openapi: {version}`; progenitor 0.15 generates only from OpenAPI 3.0.x"
+        )));
+    }
+    let components = spec.get("components").cloned().unwrap_or(Value::Null);
+    let api_version = api_version(&spec, &components)?;
+    let mut rewrites = Vec::new();
+
+    let paths = match spec.get_mut("paths").and_then(Value::as_object_mut) {
+        Some(paths) => paths,
+        None => return Err(SpecError("the spec has no `paths` object".into())),
+    };
+    merge_trailing_slash_paths(paths, &mut rewrites)?;
+
+    let mut operations = Vec::new();
+    let mut seen_ids = BTreeMap::new();
+    for (path, item) in paths.iter_mut() {
+        let item = item
+            .as_object_mut()
+            .ok_or_else(|| SpecError(format!("path `{path}` is not an object")))?;
+        if item.contains_key("$ref") {
+            return Err(SpecError(format!(
+                "path `{path}` is a `$ref` to another document, which progenitor cannot follow"
+            )));
+        }
+        let shared_params = item.remove("parameters");
+        for method in METHODS {
+            let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let id = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    SpecError(format!(
+                        "{} {path}: the operation has no operationId",
+                        method.to_uppercase()
+                    ))
+                })?;
+            let place = format!("operation `{id}` ({} {path})", method.to_uppercase());
+            if let Some(other) = seen_ids.insert(id.clone(), place.clone()) {
+                return Err(SpecError(format!(
+                    "{place}: operationId `{id}` is also used by {other}"
+                )));
+            }
+            // Path-level parameters apply to every operation of the path;
+            // copy them in so that each operation is self-contained.
+            if let Some(Value::Array(shared)) = &shared_params {
+                let params = op
+                    .entry("parameters")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(params) = params {
+                    params.extend(shared.iter().cloned());
+                }
+            }
+            normalise_parameters(op, path, &components, &place, &mut rewrites)?;
+            normalise_request_body(op, &place, &mut rewrites)?;
+            normalise_responses(op, &place, &mut rewrites)?;
+            operations.push(Operation {
+                id,
+                method: method.to_uppercase(),
+                path: path.clone(),
+            });
+        }
+    }
+    operations.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Normalised {
+        spec,
+        api_version,
+        operations,
+        rewrites,
+    })
+}
+
+/// Finds the default of the `x-api-version` header parameter, wherever it is
+/// declared. Every declaration must agree.
+fn api_version(spec: &Value, components: &Value) -> Result<String, SpecError> {
+    let mut found = BTreeSet::new();
+    let mut consider = |param: &Value| {
+        let param = resolve(param, components);
+        let is_version = param.get("in").and_then(Value::as_str) == Some("header")
+            && param
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case("x-api-version"));
+        if is_version {
+            if let Some(default) = param.pointer("/schema/default") {
+                found.insert(scalar_text(default));
+            }
+        }
+    };
+    if let Some(params) = components.get("parameters").and_then(Value::as_object) {
+        params.values().for_each(&mut consider);
+    }
+    for item in spec
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        let ops = METHODS.iter().filter_map(|m| item.get(*m));
+        for params in ops
+            .chain(std::iter::once(item))
+            .filter_map(|o| o.get("parameters").and_then(Value::as_array))
+        {
+            params.iter().for_each(&mut consider);
+        }
+    }
+    let mut found = found.into_iter();
+    match (found.next(), found.next()) {
+        (Some(version), None) if !version.is_empty() => Ok(version),
+        (Some(a), Some(b)) => Err(SpecError(format!(
+            "the spec's x-api-version parameters disagree on the default: `{a}` and `{b}`"
+        ))),
+        _ => Err(SpecError(
+            "the spec declares no `x-api-version` header parameter with a `schema.default`; \
+             the client takes the API version it sends from there"
+                .into(),
+        )),
+    }
+}
+
+/// A YAML scalar such as `2025-09` may arrive as a string or, for other
+/// versions, as a number; both are written back as text.
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Follows a local `#/components/parameters/...` reference, if any.
+fn resolve<'a>(param: &'a Value, components: &'a Value) -> &'a Value {
+    match param.get("$ref").and_then(Value::as_str) {
+        Some(r) => r
+            .strip_prefix("#/components/")
+            .and_then(|rest| components.pointer(&format!("/{rest}")))
+            .unwrap_or(param),
+        None => param,
+    }
+}
+
+/// Moves the operations of `/x/` onto `/x`: the vendor publishes
+/// `POST /users/` beside `GET /users`, and its quick start uses `/users`.
+fn merge_trailing_slash_paths(
+    paths: &mut Map<String, Value>,
+    rewrites: &mut Vec<String>,
+) -> Result<(), SpecError> {
+    let slashed: Vec<String> = paths
+        .keys()
+        .filter(|p| p.len() > 1 && p.ends_with('/'))
+        .cloned()
+        .collect();
+    for from in slashed {
+        let to = from.trim_end_matches('/').to_owned();
+        let Some(Value::Object(moving)) = paths.remove(&from) else {
+            continue;
+        };
+        let target = paths
+            .entry(to.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(target) = target else {
+            return Err(SpecError(format!("path `{to}` is not an object")));
+        };
+        for (key, value) in moving {
+            if target.contains_key(&key) {
+                return Err(SpecError(format!(
+                    "path `{from}` and path `{to}` both declare `{key}`; \
+                     they cannot be merged into one path"
+                )));
+            }
+            rewrites.push(format!(
+                "moved `{} {from}` to `{to}` (trailing slash dropped)",
+                key.to_uppercase()
+            ));
+            target.insert(key, value);
+        }
+    }
+    Ok(())
+}
+
+/// Strips the wrapper's headers and repairs path variables declared in the
+/// wrong place.
+fn normalise_parameters(
+    op: &mut Map<String, Value>,
+    path: &str,
+    components: &Value,
+    place: &str,
+    rewrites: &mut Vec<String>,
+) -> Result<(), SpecError> {
+    let template_vars = template_variables(path, place)?;
+    let params = match op.remove("parameters") {
+        Some(Value::Array(params)) => params,
+        Some(_) => return Err(SpecError(format!("{place}: `parameters` is not a list"))),
+        None => Vec::new(),
+    };
+    let mut kept = Vec::new();
+    for param in params {
+        let resolved = resolve(&param, components);
+        let name = resolved.get("name").and_then(Value::as_str).unwrap_or("");
+        let location = resolved.get("in").and_then(Value::as_str).unwrap_or("");
+        if name.is_empty() || location.is_empty() {
+            return Err(SpecError(format!(
+                "{place}: a parameter has no `name` or `in` (or its `$ref` does not resolve)"
+            )));
+        }
+        if location == "header" && WRAPPER_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+            rewrites.push(format!(
+                "{place}: removed header parameter `{name}`; the wrapper sends it"
+            ));
+            continue;
+        }
+        let mut param = resolved.clone();
+        if template_vars.contains(name) && location != "path" {
+            rewrites.push(format!(
+                "{place}: `{name}` is a path template variable declared `in: {location}`; \
+                 it is now a required path parameter"
+            ));
+            param["in"] = json!("path");
+            param["required"] = json!(true);
+        } else if location == "path" && !template_vars.contains(name) {
+            return Err(SpecError(format!(
+                "{place}: path parameter `{name}` does not appear in the path template"
+            )));
+        }
+        kept.push(param);
+    }
+    for var in &template_vars {
+        let declared = kept.iter().any(|p| {
+            p.get("name").and_then(Value::as_str) == Some(var.as_str())
+                && p.get("in").and_then(Value::as_str) == Some("path")
+        });
+        if !declared {
+            return Err(SpecError(format!(
+                "{place}: the path template variable `{{{var}}}` has no parameter"
+            )));
+        }
+    }
+    if !kept.is_empty() {
+        op.insert("parameters".into(), Value::Array(kept));
+    }
+    Ok(())
+}
+
+/// The `{name}` variables of a path template.
+fn template_variables(path: &str, place: &str) -> Result<BTreeSet<String>, SpecError> {
+    let mut vars = BTreeSet::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| SpecError(format!("{place}: unbalanced `{{` in the path template")))?;
+        vars.insert(after[..close].to_owned());
+        rest = &after[close + 1..];
+    }
+    Ok(vars)
+}
+
+/// progenitor accepts exactly one request media type, and needs a schema.
+fn normalise_request_body(
+    op: &mut Map<String, Value>,
+    place: &str,
+    rewrites: &mut Vec<String>,
+) -> Result<(), SpecError> {
+    let Some(content) = op
+        .get_mut("requestBody")
+        .and_then(|b| b.get_mut("content"))
+        .and_then(Value::as_object_mut)
+    else {
+        return Ok(());
+    };
+    if content.len() > 1 {
+        let Some(json_body) = content.get("application/json").cloned() else {
+            return Err(SpecError(format!(
+                "{place}: the request body offers several media types and none is application/json"
+            )));
+        };
+        rewrites.push(format!(
+            "{place}: kept only the application/json request body of {} media types",
+            content.len()
+        ));
+        content.clear();
+        content.insert("application/json".into(), json_body);
+    }
+    for (media, body) in content.iter() {
+        if body.get("schema").is_none() {
+            return Err(SpecError(format!(
+                "{place}: the `{media}` request body has no schema"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Routes every non-2xx response through the wrapper's single error path and
+/// makes the success responses something progenitor can generate.
+fn normalise_responses(
+    op: &mut Map<String, Value>,
+    place: &str,
+    rewrites: &mut Vec<String>,
+) -> Result<(), SpecError> {
+    let responses = op
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| SpecError(format!("{place}: the operation has no `responses`")))?;
+    let has_success = responses.keys().any(|k| is_success(k));
+    let dropped: Vec<String> = responses
+        .keys()
+        .filter(|k| !is_success(k) && (has_success || k.as_str() != "default"))
+        .cloned()
+        .collect();
+    for status in dropped {
+        responses.remove(&status);
+        // Each inline response schema is named `{OperationId}Response` and
+        // the first registered wins, so a 401 `{message}` would otherwise be
+        // decoded as the 200 type. Error statuses are read by the wrapper.
+        rewrites.push(format!(
+            "{place}: removed the `{status}` response; the wrapper decodes every non-2xx response"
+        ));
+    }
+
+    let mut kinds = BTreeSet::new();
+    for (status, response) in responses.iter_mut() {
+        let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+            kinds.insert("none".to_owned());
+            continue;
+        };
+        for (media, body) in content.iter_mut() {
+            let is_json = media == "application/json" || media.starts_with("application/json;");
+            if is_json && body.get("schema").is_none() {
+                body["schema"] = json!({});
+                rewrites.push(format!(
+                    "{place}: the `{status}` {media} response has no schema; it now decodes as any JSON value"
+                ));
+            }
+        }
+        let kind = match content
+            .iter()
+            .find(|(m, _)| *m == "application/json" || m.starts_with("application/json;"))
+        {
+            Some((_, body)) => format!("json:{}", body["schema"]),
+            None if content.is_empty() => "none".to_owned(),
+            None => "raw".to_owned(),
+        };
+        kinds.insert(kind);
+    }
+    if kinds.len() > 1 {
+        // progenitor asserts a single success type per operation. Raw bytes
+        // keep every body, whichever status brings it.
+        for response in responses.values_mut() {
+            response["content"] = json!({ "application/octet-stream": {} });
+        }
+        rewrites.push(format!(
+            "{place}: its success responses differ in kind or schema; they are now returned as raw bytes"
+        ));
+    }
+    Ok(())
+}
+
+fn is_success(status: &str) -> bool {
+    status.starts_with('2')
+}

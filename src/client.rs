@@ -1,0 +1,342 @@
+//! The client and its builder.
+
+use crate::credentials::ApiKey;
+use crate::transport::{self, Transport};
+use crate::{API_VERSION, Error, RetryPolicy, api};
+use progenitor_client::ResponseValue;
+use reqwest::Url;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Alloy's production API.
+pub const DEFAULT_BASE_URL: &str = "https://production.runalloy.com";
+/// The environment variable that holds the API key.
+pub const ENV_API_KEY: &str = "ALLOY_API_KEY";
+/// The environment variable that overrides the base URL.
+pub const ENV_BASE_URL: &str = "ALLOY_BASE_URL";
+/// The `User-Agent` every request carries.
+pub const USER_AGENT: &str = concat!("runalloy-embedded/", env!("CARGO_PKG_VERSION"));
+
+/// A client for Alloy's Embedded API.
+///
+/// Cheap to clone: clones share one connection pool. Every request carries
+/// `Authorization: Bearer <key>`, `x-api-version` (from the spec) and
+/// `User-Agent: runalloy-embedded/<version>`, and goes through the retry
+/// policy.
+///
+/// ```
+/// use runalloy_embedded::Client;
+///
+/// let client = Client::builder()
+///     .api_key("my-key")
+///     .base_url("http://127.0.0.1:8080")
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+/// assert!(!format!("{client:?}").contains("my-key"));
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    api: api::Client,
+    base_url: String,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let transport = &self.api.inner;
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .field("api_version", &API_VERSION)
+            .field("api_key", &"<redacted>")
+            .field("attempt_timeout", &transport.attempt_timeout)
+            .field("retry", &transport.retry)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Starts a builder with production defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `ALLOY_API_KEY` and, if set,
+    /// `ALLOY_BASE_URL`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), runalloy_embedded::Error> {
+    /// let client = runalloy_embedded::Client::from_env()?;
+    /// client.delete_user("6323d7c9122ae69742a5d0a2").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<Self, Error> {
+        Self::builder().from_env()?.build()
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The generated client, for calling any operation of the spec directly.
+    /// It carries the same headers and retry policy; its errors are
+    /// progenitor's. Prefer [`Client::call`], which maps them to [`Error`].
+    pub fn api(&self) -> &api::Client {
+        &self.api
+    }
+
+    /// Calls any generated operation and maps its outcome to [`Error`].
+    ///
+    /// This is how every operation in the spec is callable with no
+    /// hand-written code per operation.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
+    /// let users = client.call(|api| api.list_all_users(None)).await?;
+    /// for user in users.data {
+    ///     println!("{:?}", user.user_id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<'a, F, Fut, T, E>(&'a self, operation: F) -> Result<T, Error>
+    where
+        F: FnOnce(&'a api::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        self.call_recorded(operation)
+            .await
+            .map(|(value, _)| value.into_inner())
+    }
+
+    /// [`Client::call`], keeping the response's status and headers and what
+    /// the transport did.
+    pub(crate) async fn call_recorded<'a, F, Fut, T, E>(
+        &'a self,
+        operation: F,
+    ) -> Result<(ResponseValue<T>, transport::CallSummary), Error>
+    where
+        F: FnOnce(&'a api::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        let (result, summary) = transport::recorded(operation(&self.api)).await;
+        match result {
+            Ok(value) => Ok((value, summary)),
+            Err(error) => Err(Error::from_generated(error, summary).await),
+        }
+    }
+}
+
+/// Configures a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// use runalloy_embedded::{Client, RetryPolicy};
+///
+/// let client = Client::builder()
+///     .api_key("my-key")
+///     .timeout(Duration::from_secs(10))
+///     .connect_timeout(Duration::from_secs(3))
+///     .retry_policy(RetryPolicy { max_attempts: 5, ..RetryPolicy::default() })
+///     .user_agent_suffix("acme-offboarding/2.1")
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.base_url(), "https://production.runalloy.com");
+/// ```
+#[derive(Clone)]
+pub struct ClientBuilder {
+    api_key: Option<String>,
+    base_url: String,
+    attempt_timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    user_agent_suffix: Option<String>,
+    max_body_bytes: usize,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("base_url", &self.base_url)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            attempt_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            user_agent_suffix: None,
+            max_body_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API key, sent as `Authorization: Bearer <key>`. Required.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The base URL; production by default. It must be https, unless its
+    /// host is loopback (for tests and the bundled stand-in).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// How long one attempt may take, body included (30 s by default).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// How long connecting may take (10 s by default).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The retry policy, which also holds the overall deadline.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Text appended to the `User-Agent`, such as `my-app/1.2`.
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// The largest response body accepted (16 MiB by default).
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Reads `ALLOY_API_KEY` (required) and `ALLOY_BASE_URL` (optional).
+    #[allow(clippy::wrong_self_convention)]
+    pub fn from_env(mut self) -> Result<Self, Error> {
+        match std::env::var(ENV_API_KEY) {
+            Ok(key) => self.api_key = Some(key),
+            Err(std::env::VarError::NotPresent) => {
+                return Err(Error::InvalidInput(format!("{ENV_API_KEY} is not set")));
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Error::InvalidInput(format!(
+                    "{ENV_API_KEY} is not valid UTF-8"
+                )));
+            }
+        }
+        if let Ok(url) = std::env::var(ENV_BASE_URL) {
+            if !url.is_empty() {
+                self.base_url = url;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Checks everything and builds the client. Nothing is sent.
+    pub fn build(self) -> Result<Client, Error> {
+        let key = ApiKey::new(self.api_key.unwrap_or_default())?;
+        let base = check_base_url(&self.base_url)?;
+        if self.retry.max_attempts == 0 {
+            return Err(Error::InvalidInput(
+                "max_attempts must be at least 1".into(),
+            ));
+        }
+        if self.attempt_timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(Error::InvalidInput(
+                "timeouts must be longer than zero".into(),
+            ));
+        }
+
+        let mut headers = HeaderMap::with_capacity(2);
+        headers.insert(AUTHORIZATION, key.bearer_header()?);
+        headers.insert(
+            HeaderName::from_static("x-api-version"),
+            HeaderValue::from_static(API_VERSION),
+        );
+        let user_agent = match &self.user_agent_suffix {
+            Some(suffix) => format!("{USER_AGENT} {suffix}"),
+            None => USER_AGENT.to_owned(),
+        };
+        let user_agent = HeaderValue::from_str(&user_agent).map_err(|_| {
+            Error::InvalidInput("the user-agent suffix is not a valid header value".into())
+        })?;
+        let origin = base.origin();
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(user_agent)
+            .connect_timeout(self.connect_timeout)
+            // The key must never travel to another origin, so only
+            // same-origin redirects are followed.
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= 5 || attempt.url().origin() != origin {
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .build()
+            .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))?;
+
+        let base_url = base.as_str().trim_end_matches('/').to_owned();
+        let transport = Transport {
+            retry: self.retry,
+            attempt_timeout: self.attempt_timeout,
+            max_body_bytes: self.max_body_bytes,
+            base_segments: base
+                .path_segments()
+                .map_or(0, |s| s.filter(|s| !s.is_empty()).count()),
+        };
+        Ok(Client {
+            api: api::Client::new_with_client(&base_url, http, transport),
+            base_url,
+        })
+    }
+}
+
+/// Accepts https anywhere and http only on loopback, so that the key never
+/// crosses a network in clear text.
+fn check_base_url(text: &str) -> Result<Url, Error> {
+    // The text itself is not repeated: it might carry credentials.
+    let invalid = |why: &str| Error::InvalidInput(format!("the base URL is refused: {why}"));
+    let url = Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => return Err(invalid("it has no host")),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(invalid(
+                "plain http is allowed only to a loopback host; use https",
+            ));
+        }
+        other => return Err(invalid(&format!("scheme `{other}` is not http or https"))),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("it must not carry credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not have a query or fragment"));
+    }
+    Ok(url)
+}

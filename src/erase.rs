@@ -1,0 +1,122 @@
+//! The GDPR erase workflow: a user's logs, then the user.
+
+use crate::{Client, Error};
+use futures::{Stream, StreamExt};
+
+/// What happened to one part (the logs or the user) of an erase.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PartOutcome {
+    /// The API deleted it.
+    Deleted,
+    /// The API answered 404: it was already gone.
+    AlreadyGone,
+    /// Not attempted, because an earlier step failed.
+    Skipped,
+    /// The API or the network refused, after the retries the policy allows.
+    Failed(Error),
+}
+
+impl PartOutcome {
+    /// `deleted`, `already_gone`, `skipped` or `failed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PartOutcome::Deleted => "deleted",
+            PartOutcome::AlreadyGone => "already_gone",
+            PartOutcome::Skipped => "skipped",
+            PartOutcome::Failed(_) => "failed",
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        matches!(self, PartOutcome::Deleted | PartOutcome::AlreadyGone)
+    }
+
+    fn from_result<T>(result: Result<T, Error>) -> Self {
+        match result {
+            Ok(_) => PartOutcome::Deleted,
+            Err(e) if e.is_not_found() => PartOutcome::AlreadyGone,
+            Err(e) => PartOutcome::Failed(e),
+        }
+    }
+}
+
+/// The outcome of erasing one user.
+#[derive(Debug)]
+pub struct EraseOutcome {
+    /// The id as given.
+    pub user_id: String,
+    /// What happened to the user's logs.
+    pub logs: PartOutcome,
+    /// What happened to the user.
+    pub user: PartOutcome,
+}
+
+impl EraseOutcome {
+    /// Whether both the logs and the user are gone.
+    pub fn is_erased(&self) -> bool {
+        self.logs.is_done() && self.user.is_done()
+    }
+
+    /// The error that stopped the erase, if any.
+    pub fn error(&self) -> Option<&Error> {
+        match (&self.logs, &self.user) {
+            (PartOutcome::Failed(e), _) | (_, PartOutcome::Failed(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl Client {
+    /// Erases one user: deletes its logs, then the user. A 404 on either
+    /// means it is already gone, which counts as erased. The user is not
+    /// deleted if deleting its logs failed, so that no logs are orphaned.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) {
+    /// let outcome = client.erase_user("6323d7c9122ae69742a5d0a2").await;
+    /// assert!(outcome.is_erased(), "{:?}", outcome.error());
+    /// # }
+    /// ```
+    pub async fn erase_user(&self, user_id: &str) -> EraseOutcome {
+        let logs = PartOutcome::from_result(self.delete_user_logs(user_id).await);
+        let user = if logs.is_done() {
+            PartOutcome::from_result(self.delete_user(user_id).await)
+        } else {
+            PartOutcome::Skipped
+        };
+        EraseOutcome {
+            user_id: user_id.to_owned(),
+            logs,
+            user,
+        }
+    }
+
+    /// Erases every id of `ids`, at most `concurrency` at a time, over the
+    /// client's one connection pool. Yields one outcome per id, in the order
+    /// they finish. Ids are pulled lazily, so memory stays flat however many
+    /// there are; a failed id never stops the others.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) {
+    /// use futures::StreamExt;
+    ///
+    /// let ids = futures::stream::iter(vec!["a".to_string(), "b".to_string()]);
+    /// let mut outcomes = client.erase_users(ids, 16);
+    /// while let Some(outcome) = outcomes.next().await {
+    ///     println!("{} erased: {}", outcome.user_id, outcome.is_erased());
+    /// }
+    /// # }
+    /// ```
+    pub fn erase_users<'a, S>(
+        &'a self,
+        ids: S,
+        concurrency: usize,
+    ) -> impl Stream<Item = EraseOutcome> + 'a
+    where
+        S: Stream<Item = String> + 'a,
+    {
+        ids.map(move |id| async move { self.erase_user(&id).await })
+            .buffer_unordered(concurrency.max(1))
+    }
+}

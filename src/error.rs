@@ -1,0 +1,300 @@
+//! The one error type every call returns, and how generated errors map to it.
+
+use crate::transport::CallSummary;
+use reqwest::StatusCode;
+use std::fmt;
+use std::time::Duration;
+
+/// How many characters of a response body an error keeps.
+const EXCERPT_CHARS: usize = 300;
+
+/// Everything that can go wrong in a call.
+///
+/// Match on the variants, or ask the questions (`status()`, `message()`,
+/// `retry_after()`, `attempts()`, `is_timeout()`...) that keep working when
+/// new variants arrive. No variant holds the API key.
+///
+/// ```
+/// use runalloy_embedded::{Client, Error};
+///
+/// let err = Client::builder().api_key("").build().unwrap_err();
+/// assert!(matches!(err, Error::InvalidInput(_)));
+/// assert_eq!(err.to_string(), "invalid input: the API key is empty; nothing was sent");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The caller's input was refused before anything was sent.
+    #[error("invalid input: {0}; nothing was sent")]
+    InvalidInput(String),
+    /// HTTP 401: the API key is wrong or missing.
+    #[error("unauthorized: {0}")]
+    Unauthorized(Box<ApiFailure>),
+    /// HTTP 404: no such user (or other resource).
+    #[error("not found: {0}")]
+    NotFound(Box<ApiFailure>),
+    /// HTTP 429, after the retries the policy allows.
+    #[error("rate limited: {0}")]
+    RateLimited(Box<ApiFailure>),
+    /// HTTP 5xx, after the retries the policy allows.
+    #[error("server error: {0}")]
+    Server(Box<ApiFailure>),
+    /// Any other non-2xx status (400, 403, 409, a refused redirect...).
+    #[error("request failed: {0}")]
+    Api(Box<ApiFailure>),
+    /// A 2xx whose body says the operation did not happen, such as
+    /// `{"success": false}` from delete.
+    #[error("the API did not do it: {0}")]
+    Rejected(Box<ApiFailure>),
+    /// No response in time: a per-attempt timeout or the overall deadline.
+    #[error("{operation}: timed out after {attempts} attempt(s): {}", chain(.source))]
+    Timeout {
+        /// The spec's operation id.
+        operation: &'static str,
+        /// Attempts made.
+        attempts: u32,
+        /// The underlying error.
+        source: reqwest::Error,
+    },
+    /// The connection failed: refused, reset, closed early, DNS, TLS.
+    #[error("{operation}: transport failure after {attempts} attempt(s): {}", chain(.source))]
+    Transport {
+        /// The spec's operation id.
+        operation: &'static str,
+        /// Attempts made.
+        attempts: u32,
+        /// The underlying error.
+        source: reqwest::Error,
+    },
+    /// A 2xx arrived whose body is not what the spec describes.
+    #[error(
+        "{operation}: HTTP {status}: the response body could not be decoded ({source}); body starts: {excerpt:?}"
+    )]
+    Undecodable {
+        /// The spec's operation id.
+        operation: &'static str,
+        /// The response status.
+        status: StatusCode,
+        /// The first characters of the body.
+        excerpt: String,
+        /// Why decoding failed.
+        source: serde_json::Error,
+    },
+    /// The response body was larger than the client accepts.
+    #[error(
+        "{operation}: HTTP {status}: the response body exceeded {limit} bytes and was not read"
+    )]
+    ResponseTooLarge {
+        /// The spec's operation id.
+        operation: &'static str,
+        /// The response status.
+        status: StatusCode,
+        /// The configured limit.
+        limit: usize,
+    },
+}
+
+/// What the API answered when it refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiFailure {
+    /// The spec's operation id, such as `delete-a-user`.
+    pub operation: &'static str,
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The API's `message` field, if the body had one.
+    pub message: Option<String>,
+    /// The `Retry-After` the server sent, if any.
+    pub retry_after: Option<Duration>,
+    /// The first characters of the body.
+    pub body_excerpt: String,
+    /// Attempts made before giving up.
+    pub attempts: u32,
+}
+
+impl fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: HTTP {}", self.operation, self.status)?;
+        match &self.message {
+            Some(message) => write!(f, ": {message}")?,
+            None if !self.body_excerpt.is_empty() => write!(f, ": body {:?}", self.body_excerpt)?,
+            None => {}
+        }
+        if let Some(wait) = self.retry_after {
+            write!(f, " (Retry-After {}s)", wait.as_secs())?;
+        }
+        write!(f, " after {} attempt(s)", self.attempts)
+    }
+}
+
+impl Error {
+    /// The refusal the API sent, for the variants that hold one.
+    pub fn api_failure(&self) -> Option<&ApiFailure> {
+        match self {
+            Error::Unauthorized(f)
+            | Error::NotFound(f)
+            | Error::RateLimited(f)
+            | Error::Server(f)
+            | Error::Api(f)
+            | Error::Rejected(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, when a response arrived.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Undecodable { status, .. } | Error::ResponseTooLarge { status, .. } => {
+                Some(*status)
+            }
+            other => other.api_failure().map(|f| f.status),
+        }
+    }
+
+    /// The API's `message`, when its body had one.
+    pub fn message(&self) -> Option<&str> {
+        self.api_failure().and_then(|f| f.message.as_deref())
+    }
+
+    /// The server's `Retry-After`, when it sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.api_failure().and_then(|f| f.retry_after)
+    }
+
+    /// Attempts made; 0 when nothing was sent.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Error::Timeout { attempts, .. } | Error::Transport { attempts, .. } => *attempts,
+            other => other.api_failure().map_or(0, |f| f.attempts),
+        }
+    }
+
+    /// Whether the call ran out of time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// Whether the API answered 404.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound(_))
+    }
+
+    /// Whether the input was refused before anything was sent.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, Error::InvalidInput(_))
+    }
+
+    /// Builds the error for a non-2xx response (or a 2xx that says no).
+    pub(crate) fn from_response(
+        operation: &'static str,
+        status: StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+        attempts: u32,
+    ) -> Self {
+        let failure = Box::new(ApiFailure {
+            operation,
+            status,
+            message: api_message(body),
+            retry_after: crate::retry::retry_after(headers),
+            body_excerpt: excerpt(body),
+            attempts,
+        });
+        match status.as_u16() {
+            401 => Error::Unauthorized(failure),
+            404 => Error::NotFound(failure),
+            429 => Error::RateLimited(failure),
+            500..=599 => Error::Server(failure),
+            200..=299 => Error::Rejected(failure),
+            _ => Error::Api(failure),
+        }
+    }
+
+    /// Maps what a generated method returned, with what the transport saw.
+    pub(crate) async fn from_generated<E>(
+        error: progenitor_client::Error<E>,
+        call: CallSummary,
+    ) -> Self {
+        use progenitor_client::Error as G;
+        let operation = call.operation;
+        let attempts = call.attempts;
+        let transport = |source: reqwest::Error| {
+            if let Some(limit) = crate::transport::body_limit_exceeded(&source) {
+                Error::ResponseTooLarge {
+                    operation,
+                    status: call.status.unwrap_or_default(),
+                    limit,
+                }
+            } else if source.is_timeout() {
+                Error::Timeout {
+                    operation,
+                    attempts,
+                    source,
+                }
+            } else {
+                Error::Transport {
+                    operation,
+                    attempts,
+                    source,
+                }
+            }
+        };
+        match error {
+            G::InvalidRequest(why) | G::Custom(why) => Error::InvalidInput(why),
+            G::CommunicationError(e) | G::InvalidUpgrade(e) | G::ResponseBodyError(e) => {
+                transport(e)
+            }
+            G::InvalidResponsePayload(body, source) => Error::Undecodable {
+                operation,
+                status: call.status.unwrap_or_default(),
+                excerpt: excerpt(&body),
+                source,
+            },
+            G::ErrorResponse(value) => {
+                Error::from_response(operation, value.status(), value.headers(), &[], attempts)
+            }
+            G::UnexpectedResponse(response) => {
+                let status = response.status();
+                let headers = response.headers().clone();
+                match response.bytes().await {
+                    Ok(body) => Error::from_response(operation, status, &headers, &body, attempts),
+                    Err(e) => transport(e),
+                }
+            }
+        }
+    }
+}
+
+/// The `message` (or `error`) string of a JSON error body.
+fn api_message(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    ["message", "error"]
+        .iter()
+        .find_map(|k| value.get(k).and_then(|m| m.as_str()))
+        .map(str::to_owned)
+}
+
+/// The first characters of a body, as text, with control characters blanked.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .chars()
+        .take(EXCERPT_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// An error and its causes, joined with `: `, without repeats.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}

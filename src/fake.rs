@@ -1,0 +1,293 @@
+//! A local stand-in for Alloy's Users API, for tests, examples and the
+//! quickstart. Enabled by the `fake` feature.
+//!
+//! It listens on `127.0.0.1` on a free port, keeps users in memory, and
+//! answers like the real API: 401 `{"message": "Unauthorized"}` without the
+//! right `Authorization: Bearer <key>`, 400 without the right
+//! `x-api-version`, 404 `{"message": ...}` for unknown users.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use runalloy_embedded::{fake::FakeAlloy, Client};
+//!
+//! let fake = FakeAlloy::start("test-key").await?;
+//! let client = Client::builder()
+//!     .api_key("test-key")
+//!     .base_url(fake.base_url())
+//!     .build()?;
+//! let created = client.create_user("jane@example.com", None).await?;
+//! let id = created.user_id.unwrap();
+//! client.erase_user(&id).await;
+//! assert!(client.get_user(&id).await.unwrap_err().is_not_found());
+//! assert_eq!(fake.logs_deleted(), vec![id]);
+//! # Ok(()) }
+//! ```
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::oneshot;
+
+/// A user as the stand-in stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeUser {
+    /// The generated id.
+    pub user_id: String,
+    /// The unique username.
+    pub username: String,
+    /// The full name, if one was given.
+    pub full_name: Option<String>,
+}
+
+#[derive(Default)]
+struct Store {
+    users: BTreeMap<String, FakeUser>,
+    logs_deleted: Vec<String>,
+    next_id: u64,
+}
+
+struct Shared {
+    api_key: String,
+    store: Mutex<Store>,
+}
+
+impl Shared {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A handler that panicked cannot leave the map half-written: every
+        // change is a single insert or remove. Keep serving.
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A running stand-in. It stops when dropped.
+pub struct FakeAlloy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for FakeAlloy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeAlloy")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl FakeAlloy {
+    /// Starts the stand-in on `127.0.0.1`, accepting `api_key`.
+    pub async fn start(api_key: impl Into<String>) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            api_key: api_key.into(),
+            store: Mutex::new(Store::default()),
+        });
+        let app = Router::new()
+            .route("/users", get(list_users).post(create_user))
+            .route("/users/", axum::routing::post(create_user))
+            .route("/users/{user_id}", get(get_user).delete(delete_user))
+            .route("/users/{user_id}/logs", delete(delete_logs))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let (shutdown, stop) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stop.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "the fake Alloy server stopped");
+            }
+        });
+        Ok(Self {
+            addr,
+            shared,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// The base URL to give the client, such as `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Adds a user directly, as if created earlier, and returns its id.
+    pub fn insert_user(&self, username: &str, full_name: Option<&str>) -> String {
+        insert(&mut self.shared.store(), username, full_name)
+    }
+
+    /// Every stored user, ordered by id.
+    pub fn users(&self) -> Vec<FakeUser> {
+        self.shared.store().users.values().cloned().collect()
+    }
+
+    /// The ids whose logs were deleted, in order.
+    pub fn logs_deleted(&self) -> Vec<String> {
+        self.shared.store().logs_deleted.clone()
+    }
+}
+
+impl Drop for FakeAlloy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn insert(store: &mut Store, username: &str, full_name: Option<&str>) -> String {
+    store.next_id += 1;
+    let user_id = format!("65f0{:020x}", store.next_id);
+    store.users.insert(
+        user_id.clone(),
+        FakeUser {
+            user_id: user_id.clone(),
+            username: username.to_owned(),
+            full_name: full_name.map(str::to_owned),
+        },
+    );
+    user_id
+}
+
+fn message(status: StatusCode, text: &str) -> Response {
+    (status, Json(json!({ "message": text }))).into_response()
+}
+
+/// The checks the real API makes before any handler.
+fn admit(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .is_some_and(|(scheme, key)| {
+            scheme.eq_ignore_ascii_case("bearer") && key == shared.api_key
+        });
+    if !authorized {
+        return Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
+    }
+    let version = headers.get("x-api-version").and_then(|v| v.to_str().ok());
+    if version != Some(crate::API_VERSION) {
+        return Err(message(
+            StatusCode::BAD_REQUEST,
+            "Missing or unsupported x-api-version header",
+        ));
+    }
+    Ok(())
+}
+
+fn user_json(user: &FakeUser) -> Value {
+    let mut v = json!({ "userId": user.user_id, "username": user.username });
+    if let Some(name) = &user.full_name {
+        v["fullName"] = json!(name);
+    }
+    v
+}
+
+/// Finds a user by id or, as the real API allows, by username.
+fn find<'a>(store: &'a Store, key: &str) -> Option<&'a FakeUser> {
+    store
+        .users
+        .get(key)
+        .or_else(|| store.users.values().find(|u| u.username == key))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(rename = "parentWorkflowId")]
+    parent_workflow_id: Option<String>,
+}
+
+async fn list_users(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    if let Err(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    // The stand-in has no workflows, so no user belongs to one.
+    let data: Vec<Value> = match query.parent_workflow_id {
+        Some(_) => Vec::new(),
+        None => shared.store().users.values().map(user_json).collect(),
+    };
+    Json(json!({ "data": data })).into_response()
+}
+
+async fn create_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return message(StatusCode::BAD_REQUEST, "Request body must be JSON"),
+    };
+    let Some(username) = body.get("username").and_then(Value::as_str) else {
+        return message(StatusCode::BAD_REQUEST, "username is required");
+    };
+    let full_name = body.get("fullName").and_then(Value::as_str);
+    let mut store = shared.store();
+    if store.users.values().any(|u| u.username == username) {
+        return message(StatusCode::BAD_REQUEST, "Username already exists");
+    }
+    let user_id = insert(&mut store, username, full_name);
+    Json(json!({ "userId": user_id })).into_response()
+}
+
+async fn get_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+) -> Response {
+    if let Err(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    match find(&shared.store(), &user_id) {
+        Some(user) => Json(user_json(user)).into_response(),
+        None => message(StatusCode::NOT_FOUND, "User not found"),
+    }
+}
+
+async fn delete_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+) -> Response {
+    if let Err(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let mut store = shared.store();
+    let Some(id) = find(&store, &user_id).map(|u| u.user_id.clone()) else {
+        return message(StatusCode::NOT_FOUND, "User not found");
+    };
+    store.users.remove(&id);
+    Json(json!({ "success": true })).into_response()
+}
+
+async fn delete_logs(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+) -> Response {
+    if let Err(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let mut store = shared.store();
+    let Some(id) = find(&store, &user_id).map(|u| u.user_id.clone()) else {
+        return message(StatusCode::NOT_FOUND, "User not found");
+    };
+    store.logs_deleted.push(id);
+    Json(json!({ "message": "Success" })).into_response()
+}

@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod api;
+mod client;
+mod credentials;
+mod erase;
+mod error;
+#[cfg(feature = "fake")]
+pub mod fake;
+mod retry;
+mod spec;
+mod transport;
+mod users;
+
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, USER_AGENT};
+pub use credentials::ApiKey;
+pub use erase::{EraseOutcome, PartOutcome};
+pub use error::{ApiFailure, Error};
+pub use retry::RetryPolicy;
+pub use spec::{API_VERSION, OPERATIONS, Operation, SPEC_FILE};
+pub use transport::Transport;
+pub use users::check_user_id;

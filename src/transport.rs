@@ -1,0 +1,275 @@
+//! The single send path under every generated operation.
+//!
+//! progenitor calls [`ClientHooks`] around each request. `pre` drops the
+//! generator's stray `api-version` header and refuses a path that escaped its
+//! template; `exec` retries, bounds time and body size, and traces. Because
+//! these are hooks, they apply to every operation in the spec, with no code
+//! per operation.
+
+use crate::api;
+use crate::retry::{Decision, RetryPolicy};
+use crate::spec::Operation;
+use bytes::{Bytes, BytesMut};
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::{Request, Response, StatusCode};
+use std::cell::Cell;
+use std::fmt;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+/// Per-client settings that the hooks read.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    pub(crate) retry: RetryPolicy,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) max_body_bytes: usize,
+    /// Path segments of the base URL, such as `["v1"]` for `https://h/v1`.
+    pub(crate) base_segments: usize,
+}
+
+tokio::task_local! {
+    /// What the transport saw during one wrapped call; read by the error
+    /// mapping, which progenitor gives neither the status nor the attempts.
+    static CALL: CallRecord;
+}
+
+#[derive(Default)]
+struct CallRecord {
+    operation: Cell<&'static str>,
+    attempts: Cell<u32>,
+    status: Cell<Option<StatusCode>>,
+}
+
+/// What one call did at the wire.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CallSummary {
+    pub operation: &'static str,
+    pub attempts: u32,
+    pub status: Option<StatusCode>,
+}
+
+/// Runs `call` while recording what the transport does for it.
+pub(crate) async fn recorded<F: Future>(call: F) -> (F::Output, CallSummary) {
+    CALL.scope(CallRecord::default(), async {
+        let out = call.await;
+        let summary = CALL.with(|r| CallSummary {
+            operation: r.operation.get(),
+            attempts: r.attempts.get(),
+            status: r.status.get(),
+        });
+        (out, summary)
+    })
+    .await
+}
+
+fn record(update: impl FnOnce(&CallRecord)) {
+    // Outside `recorded` (a caller using `api()` directly) there is nothing
+    // to record into, and nothing needs it.
+    let _ = CALL.try_with(update);
+}
+
+impl ClientHooks<Transport> for api::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut Request,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let operation = crate::spec::operation(info.operation_id);
+        record(|r| {
+            r.operation
+                .set(operation.map_or(info.operation_id, |op| op.id))
+        });
+        // progenitor sends `api-version: <info.version>`; Alloy's header is
+        // `x-api-version`, which the client's default headers carry.
+        request.headers_mut().remove("api-version");
+        match operation {
+            Some(op) => check_path(self.inner().base_segments, request.url(), op)
+                .map_err(progenitor_client::Error::InvalidRequest),
+            None => Ok(()),
+        }
+    }
+
+    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+        let span = tracing::debug_span!(
+            "alloy",
+            operation = crate::spec::operation(info.operation_id).map_or(info.operation_id, |op| op.id),
+            method = %request.method(),
+            path = request.url().path(),
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        self.inner()
+            .send(self.client(), request)
+            .instrument(span)
+            .await
+    }
+}
+
+impl Transport {
+    /// Sends `request`, retrying as the policy says, within its deadline.
+    async fn send(&self, client: &reqwest::Client, request: Request) -> reqwest::Result<Response> {
+        let method = request.method().clone();
+        let deadline = Instant::now() + self.retry.deadline;
+        let span = tracing::Span::current();
+        let mut original = request;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            // Keep a copy for the next attempt; a body that cannot be copied
+            // (a stream) is sent once.
+            let (mut current, spare) = match original.try_clone() {
+                Some(copy) => (copy, Some(original)),
+                None => (original, None),
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            *current.timeout_mut() = Some(self.attempt_timeout.min(remaining));
+
+            let started = Instant::now();
+            let result = match client.execute(current).await {
+                Ok(response) => self.buffer(response).await,
+                Err(e) => Err(e),
+            };
+            let latency = started.elapsed();
+            let status = result.as_ref().ok().map(Response::status);
+            record(|r| {
+                r.attempts.set(attempt);
+                r.status.set(status);
+            });
+            span.record("attempt", attempt);
+            span.record("latency_ms", latency.as_millis() as u64);
+            if let Some(s) = status {
+                span.record("status", s.as_u16());
+            }
+
+            let decision = match &result {
+                Ok(response) => {
+                    self.retry
+                        .after_status(&method, response.status(), response.headers(), attempt)
+                }
+                Err(error) => self.retry.after_error(&method, error, attempt),
+            };
+            match (&result, decision) {
+                (Ok(r), _) => tracing::debug!(
+                    attempt,
+                    status = r.status().as_u16(),
+                    latency_ms = latency.as_millis() as u64,
+                    "response"
+                ),
+                (Err(e), _) => {
+                    tracing::debug!(attempt, latency_ms = latency.as_millis() as u64, error = %e, "request failed")
+                }
+            }
+            let Decision::RetryAfter(wait) = decision else {
+                return result;
+            };
+            let Some(next) = spare else {
+                return result;
+            };
+            if attempt >= self.retry.max_attempts {
+                return result;
+            }
+            if Instant::now() + wait >= deadline {
+                tracing::debug!(
+                    wait_ms = wait.as_millis() as u64,
+                    "no time left for another attempt"
+                );
+                return result;
+            }
+            tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+            original = next;
+        }
+    }
+
+    /// Reads the whole body now, so that a connection cut mid-body is a
+    /// retryable transport error and an endless body cannot exhaust memory.
+    async fn buffer(&self, mut response: Response) -> reqwest::Result<Response> {
+        let limit = self.max_body_bytes;
+        let expected = response.content_length().unwrap_or(0) as usize;
+        let mut body = BytesMut::with_capacity(expected.min(limit));
+        let mut too_large = expected > limit;
+        while !too_large {
+            match response.chunk().await? {
+                Some(chunk) if body.len() + chunk.len() > limit => too_large = true,
+                Some(chunk) => body.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        let mut rebuilt = http::Response::builder()
+            .status(response.status())
+            .version(response.version());
+        if let Some(headers) = rebuilt.headers_mut() {
+            *headers = std::mem::take(response.headers_mut());
+        }
+        let body = if too_large {
+            // Reading this body fails with `BodyLimitExceeded`, which the
+            // error mapping reports as `Error::ResponseTooLarge`.
+            let failing =
+                futures::stream::once(async move { Err::<Bytes, _>(BodyLimitExceeded(limit)) });
+            reqwest::Body::wrap_stream(failing)
+        } else {
+            reqwest::Body::from(body.freeze())
+        };
+        match rebuilt.body(body) {
+            Ok(rebuilt) => Ok(Response::from(rebuilt)),
+            // Unreachable: status and version came from a valid response.
+            Err(_) => Ok(response),
+        }
+    }
+}
+
+/// The body was longer than [`Transport::max_body_bytes`].
+#[derive(Debug)]
+struct BodyLimitExceeded(usize);
+
+impl fmt::Display for BodyLimitExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the response body exceeded {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for BodyLimitExceeded {}
+
+/// The limit, if `error` was caused by [`BodyLimitExceeded`].
+pub(crate) fn body_limit_exceeded(error: &reqwest::Error) -> Option<usize> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(c) = cause {
+        if let Some(BodyLimitExceeded(limit)) = c.downcast_ref() {
+            return Some(*limit);
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// Refuses a URL whose path no longer matches the operation's template.
+///
+/// The URL parser resolves `.` and `..` segments and reads `\` as `/`, and an
+/// empty parameter leaves an empty segment, so such ids would reach another
+/// endpoint (`DELETE /users/..` becomes `DELETE /`). Comparing the final path
+/// with the template catches all of them, for every operation.
+fn check_path(base_segments: usize, url: &reqwest::Url, op: &Operation) -> Result<(), String> {
+    let got: Vec<&str> = url.path().split('/').skip(1).skip(base_segments).collect();
+    let want: Vec<&str> = op.path.split('/').skip(1).collect();
+    let matches = got.len() == want.len()
+        && got.iter().zip(&want).all(|(g, w)| {
+            if w.starts_with('{') {
+                !g.is_empty()
+            } else {
+                g == w
+            }
+        });
+    if matches {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: a path parameter is empty, `.` or `..`, or contains `\\`, \
+             so the request would go to `{}` instead of `{}`",
+            op.id,
+            url.path(),
+            op.path
+        ))
+    }
+}

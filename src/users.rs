@@ -1,0 +1,98 @@
+//! Ergonomic methods for the Users operations, on top of [`Client::call`].
+
+use crate::api::types;
+use crate::{Client, Error};
+
+/// Refuses a user id that would not travel as exactly one path segment.
+///
+/// Any other id is percent-encoded into one segment by the generated code.
+///
+/// ```
+/// use runalloy_embedded::check_user_id;
+///
+/// assert!(check_user_id("6323d7c9122ae69742a5d0a2").is_ok());
+/// assert!(check_user_id("jane@example.com").is_ok());
+/// assert!(check_user_id("..").is_err());
+/// assert!(check_user_id("").is_err());
+/// ```
+pub fn check_user_id(id: &str) -> Result<(), Error> {
+    let why = if id.is_empty() {
+        "the user id is empty"
+    } else if id == "." || id == ".." {
+        "the user id is `.` or `..`, which would address another endpoint"
+    } else if id.contains('\\') {
+        "the user id contains `\\`, which URLs read as `/`"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidInput(why.to_owned()))
+}
+
+impl Client {
+    /// `POST /users`: creates a user and returns its id.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
+    /// let created = client.create_user("jane@example.com", Some("Jane Doe")).await?;
+    /// println!("{:?}", created.user_id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_user(
+        &self,
+        username: &str,
+        full_name: Option<&str>,
+    ) -> Result<types::CreateAUserResponse, Error> {
+        if username.trim().is_empty() {
+            return Err(Error::InvalidInput("the username is empty".to_owned()));
+        }
+        let body = types::CreateAUserBody {
+            username: username.to_owned(),
+            full_name: full_name.map(str::to_owned),
+        };
+        self.call(|api| api.create_a_user(&body)).await
+    }
+
+    /// `GET /users/{userId}`: one user, by id or username.
+    pub async fn get_user(&self, user_id: &str) -> Result<types::GetAUserResponse, Error> {
+        check_user_id(user_id)?;
+        self.call(|api| api.get_a_user(user_id)).await
+    }
+
+    /// `GET /users`: every user, or those of one parent workflow.
+    pub async fn list_users(
+        &self,
+        parent_workflow_id: Option<&str>,
+    ) -> Result<types::ListAllUsersResponse, Error> {
+        self.call(|api| api.list_all_users(parent_workflow_id))
+            .await
+    }
+
+    /// `DELETE /users/{userId}`: deletes the user, but not its logs; see
+    /// [`Client::erase_user`] for both. A 200 `{"success": false}` is
+    /// returned as [`Error::Rejected`].
+    pub async fn delete_user(&self, user_id: &str) -> Result<types::DeleteAUserResponse, Error> {
+        check_user_id(user_id)?;
+        let (response, call) = self.call_recorded(|api| api.delete_a_user(user_id)).await?;
+        if response.success {
+            return Ok(response.into_inner());
+        }
+        let body = serde_json::to_vec(&*response).unwrap_or_default();
+        Err(Error::from_response(
+            call.operation,
+            response.status(),
+            response.headers(),
+            &body,
+            call.attempts,
+        ))
+    }
+
+    /// `DELETE /users/{userId}/logs`: deletes every log of the user. This
+    /// cannot be undone.
+    pub async fn delete_user_logs(
+        &self,
+        user_id: &str,
+    ) -> Result<types::DeleteLogsForAUserResponse, Error> {
+        check_user_id(user_id)?;
+        self.call(|api| api.delete_logs_for_a_user(user_id)).await
+    }
+}
