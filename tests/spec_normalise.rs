@@ -1,0 +1,226 @@
+//! The spec normalisation that build.rs runs, tested on its own: each
+//! rewrite, and a clear error for each spec it cannot repair.
+
+#[path = "../build/normalise.rs"]
+#[allow(dead_code)]
+mod normalise;
+
+use normalise::{SpecError, normalise};
+use serde_json::{Value, json};
+
+fn checked_in() -> Value {
+    let text = std::fs::read_to_string(format!(
+        "{}/{}",
+        env!("CARGO_MANIFEST_DIR"),
+        runalloy_embedded::SPEC_FILE
+    ))
+    .unwrap();
+    serde_norway::from_str(&text).unwrap()
+}
+
+fn error_of(spec: Value) -> String {
+    match normalise(spec) {
+        Err(SpecError(why)) => why,
+        Ok(_) => panic!("expected the spec to be refused"),
+    }
+}
+
+fn op<'a>(spec: &'a Value, path: &str, method: &str) -> &'a Value {
+    &spec["paths"][path][method]
+}
+
+#[test]
+fn the_checked_in_spec_yields_the_five_users_operations() {
+    let n = normalise(checked_in()).unwrap();
+    let ops: Vec<(&str, &str, &str)> = n
+        .operations
+        .iter()
+        .map(|o| (o.id.as_str(), o.method.as_str(), o.path.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("create-a-user", "POST", "/users"),
+            ("delete-a-user", "DELETE", "/users/{userId}"),
+            ("delete-logs-for-a-user", "DELETE", "/users/{userId}/logs"),
+            ("get-a-user", "GET", "/users/{userId}"),
+            ("list-all-users", "GET", "/users"),
+        ]
+    );
+    assert_eq!(n.api_version, "2025-09");
+    // The generated constants agree with the normaliser.
+    assert_eq!(runalloy_embedded::API_VERSION, n.api_version);
+    assert_eq!(runalloy_embedded::OPERATIONS.len(), n.operations.len());
+}
+
+#[test]
+fn wrapper_headers_are_stripped_and_other_parameters_kept() {
+    let n = normalise(checked_in()).unwrap();
+    for o in &n.operations {
+        let params = op(&n.spec, &o.path, &o.method.to_lowercase())["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for p in &params {
+            assert_ne!(p["in"], "header", "{}: {p}", o.id);
+        }
+    }
+    let list = &op(&n.spec, "/users", "get")["parameters"];
+    assert_eq!(
+        list,
+        &json!([{
+            "name": "parentWorkflowId",
+            "in": "query",
+            "description": "You can pass a parentWorkflowId if you wish to list users for a specific workflow.",
+            "schema": {"type": "string"}
+        }])
+    );
+}
+
+#[test]
+fn delete_logs_user_id_becomes_a_path_parameter() {
+    let n = normalise(checked_in()).unwrap();
+    let params = &op(&n.spec, "/users/{userId}/logs", "delete")["parameters"];
+    assert_eq!(params[0]["name"], "userId");
+    assert_eq!(params[0]["in"], "path");
+    assert_eq!(params[0]["required"], true);
+    assert!(
+        n.rewrites
+            .iter()
+            .any(|r| r.contains("delete-logs-for-a-user") && r.contains("declared `in: query`"))
+    );
+}
+
+#[test]
+fn non_2xx_responses_are_removed_so_401_cannot_become_success() {
+    let n = normalise(checked_in()).unwrap();
+    let responses = op(&n.spec, "/users/{userId}", "delete")["responses"]
+        .as_object()
+        .unwrap();
+    assert_eq!(responses.keys().collect::<Vec<_>>(), ["200"]);
+    assert!(
+        n.rewrites
+            .iter()
+            .any(|r| r.contains("removed the `401` response"))
+    );
+}
+
+#[test]
+fn the_trailing_slash_path_is_merged() {
+    let n = normalise(checked_in()).unwrap();
+    assert!(n.spec["paths"].get("/users/").is_none());
+    assert!(op(&n.spec, "/users", "post").is_object());
+    assert!(op(&n.spec, "/users", "get").is_object());
+}
+
+fn minimal(version: Value, op: Value) -> Value {
+    json!({
+        "openapi": "3.0.1",
+        "info": {"title": "t", "version": "5.0"},
+        "paths": {"/users/{userId}": {"get": op}},
+        "components": {"parameters": {"xApiVersion": {
+            "name": "x-api-version", "in": "header", "required": true,
+            "schema": {"type": "string", "default": version}
+        }}}
+    })
+}
+
+fn get_user_op() -> Value {
+    json!({
+        "operationId": "get-a-user",
+        "parameters": [
+            {"name": "userId", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"$ref": "#/components/parameters/xApiVersion"}
+        ],
+        "responses": {"200": {"description": "ok"}}
+    })
+}
+
+#[test]
+fn the_api_version_follows_the_spec() {
+    // A spec for another version: this is what build.rs exports as
+    // API_VERSION, which the client sends in x-api-version (tests/api_version.rs).
+    let n = normalise(minimal(json!("2026-03"), get_user_op())).unwrap();
+    assert_eq!(n.api_version, "2026-03");
+}
+
+#[test]
+fn a_spec_without_a_version_default_is_refused() {
+    let mut spec = minimal(json!("x"), get_user_op());
+    spec["components"]["parameters"]["xApiVersion"]["schema"]
+        .as_object_mut()
+        .unwrap()
+        .remove("default");
+    assert!(error_of(spec).contains("no `x-api-version` header parameter with a `schema.default`"));
+}
+
+#[test]
+fn disagreeing_versions_are_refused() {
+    let mut o = get_user_op();
+    o["parameters"].as_array_mut().unwrap().push(json!({
+        "name": "x-api-version", "in": "header", "schema": {"type": "string", "default": "2024-03"}
+    }));
+    assert!(error_of(minimal(json!("2025-09"), o)).contains("disagree"));
+}
+
+#[test]
+fn json_without_schema_decodes_as_any_value() {
+    let mut o = get_user_op();
+    o["responses"]["200"]["content"] = json!({"application/json": {}});
+    let n = normalise(minimal(json!("v"), o)).unwrap();
+    assert_eq!(
+        op(&n.spec, "/users/{userId}", "get")["responses"]["200"]["content"]["application/json"]["schema"],
+        json!({})
+    );
+}
+
+#[test]
+fn mixed_success_kinds_become_raw_bytes() {
+    let mut o = get_user_op();
+    o["responses"] = json!({
+        "200": {"description": "json", "content": {"application/json": {"schema": {"type": "object"}}}},
+        "204": {"description": "none"}
+    });
+    let n = normalise(minimal(json!("v"), o)).unwrap();
+    let responses = &op(&n.spec, "/users/{userId}", "get")["responses"];
+    assert_eq!(
+        responses["200"]["content"],
+        json!({"application/octet-stream": {}})
+    );
+    assert_eq!(
+        responses["204"]["content"],
+        json!({"application/octet-stream": {}})
+    );
+}
+
+#[test]
+fn unrepairable_specs_name_the_operation_and_the_problem() {
+    let mut no_id = get_user_op();
+    no_id.as_object_mut().unwrap().remove("operationId");
+    assert_eq!(
+        error_of(minimal(json!("v"), no_id)),
+        "GET /users/{userId}: the operation has no operationId"
+    );
+
+    let mut no_param = get_user_op();
+    no_param["parameters"].as_array_mut().unwrap().remove(0);
+    assert_eq!(
+        error_of(minimal(json!("v"), no_param)),
+        "operation `get-a-user` (GET /users/{userId}): the path template variable `{userId}` has no parameter"
+    );
+
+    let mut dup = minimal(json!("v"), get_user_op());
+    dup["paths"]["/users/{userId}"]["delete"] = get_user_op();
+    assert!(error_of(dup).contains("operationId `get-a-user` is also used by"));
+
+    let mut v31 = minimal(json!("v"), get_user_op());
+    v31["openapi"] = json!("3.1.0");
+    assert!(error_of(v31).contains("only from OpenAPI 3.0.x"));
+
+    let mut no_responses = get_user_op();
+    no_responses.as_object_mut().unwrap().remove("responses");
+    assert!(
+        error_of(minimal(json!("v"), no_responses))
+            .contains("get-a-user` (GET /users/{userId}): the operation has no `responses`")
+    );
+}

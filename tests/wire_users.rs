@@ -1,0 +1,190 @@
+//! Each Users operation, as the server receives it: method, path, query,
+//! headers and body, exactly.
+
+mod common;
+
+use common::{Recorded, TEST_KEY, TestServer, client, json};
+use runalloy_embedded::{API_VERSION, USER_AGENT};
+
+/// The headers every request carries. `host` is HTTP/1.1's own and `accept`
+/// is the generated code's; the client adds exactly the other three.
+fn assert_standard_headers(r: &Recorded) {
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {TEST_KEY}").as_str())
+    );
+    assert_eq!(r.header("x-api-version"), Some(API_VERSION));
+    assert_eq!(r.header("user-agent"), Some(USER_AGENT));
+    assert_eq!(r.header("accept"), Some("application/json"));
+    assert_eq!(
+        r.header("api-version"),
+        None,
+        "progenitor's stray header leaked"
+    );
+}
+
+#[tokio::test]
+async fn delete_user_sends_exactly_delete_users_id_with_three_headers() {
+    let server = TestServer::always(json(200, r#"{"success":true}"#)).await;
+    let out = client(&server.url())
+        .delete_user("6323d7c9122ae69742a5d0a2")
+        .await
+        .unwrap();
+    assert!(out.success);
+
+    let seen = server.requests();
+    assert_eq!(seen.len(), 1);
+    let r = &seen[0];
+    assert_eq!(r.method, "DELETE");
+    assert_eq!(r.target, "/users/6323d7c9122ae69742a5d0a2");
+    assert_standard_headers(r);
+    assert_eq!(
+        r.header_names(),
+        [
+            "accept",
+            "authorization",
+            "host",
+            "user-agent",
+            "x-api-version"
+        ]
+    );
+    assert!(r.body.is_empty());
+}
+
+#[tokio::test]
+async fn delete_logs_puts_the_id_in_the_path_not_the_query() {
+    let server = TestServer::always(json(200, r#"{"message":"Success"}"#)).await;
+    let out = client(&server.url()).delete_user_logs("u-1").await.unwrap();
+    assert_eq!(out.message.as_deref(), Some("Success"));
+
+    let r = &server.requests()[0];
+    assert_eq!(r.method, "DELETE");
+    assert_eq!(r.target, "/users/u-1/logs");
+    assert_standard_headers(r);
+    assert_eq!(
+        r.header_names(),
+        [
+            "accept",
+            "authorization",
+            "host",
+            "user-agent",
+            "x-api-version"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn get_user_decodes_the_user_even_without_username() {
+    let server = TestServer::always(json(
+        200,
+        r#"{"userId":"u-1","fullName":"William Jackson","extra":1}"#,
+    ))
+    .await;
+    let user = client(&server.url()).get_user("u-1").await.unwrap();
+    assert_eq!(user.user_id, "u-1");
+    assert_eq!(user.full_name, "William Jackson");
+    assert_eq!(user.username, None);
+
+    let r = &server.requests()[0];
+    assert_eq!(
+        (r.method.as_str(), r.target.as_str()),
+        ("GET", "/users/u-1")
+    );
+    assert_standard_headers(r);
+}
+
+#[tokio::test]
+async fn list_users_sends_the_workflow_filter_as_a_query() {
+    let server = TestServer::always(json(
+        200,
+        r#"{"data":[{"userId":"a","fullName":"A"},{"userId":"b","username":"b@x","fullName":"B"}]}"#,
+    ))
+    .await;
+    let c = client(&server.url());
+    let all = c.list_users(None).await.unwrap();
+    assert_eq!(all.data.len(), 2);
+    assert_eq!(all.data[0].username, None);
+    c.list_users(Some("wf 1&x")).await.unwrap();
+
+    let seen = server.requests();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].target.as_str()),
+        ("GET", "/users")
+    );
+    assert_eq!(seen[1].target, "/users?parentWorkflowId=wf+1%26x");
+    seen.iter().for_each(assert_standard_headers);
+}
+
+#[tokio::test]
+async fn create_user_posts_json_to_users() {
+    let server = TestServer::always(json(200, r#"{"userId":"xyz123abc098754"}"#)).await;
+    let created = client(&server.url())
+        .create_user("jane@example.com", Some("Jane Doe"))
+        .await
+        .unwrap();
+    assert_eq!(created.user_id.as_deref(), Some("xyz123abc098754"));
+
+    let r = &server.requests()[0];
+    assert_eq!((r.method.as_str(), r.target.as_str()), ("POST", "/users"));
+    assert_standard_headers(r);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"username": "jane@example.com", "fullName": "Jane Doe"})
+    );
+}
+
+#[tokio::test]
+async fn create_user_without_full_name_omits_the_field() {
+    let server = TestServer::always(json(200, r#"{"userId":"u"}"#)).await;
+    client(&server.url())
+        .create_user("jane", None)
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&server.requests()[0].body).unwrap();
+    assert_eq!(body, serde_json::json!({"username": "jane"}));
+}
+
+#[tokio::test]
+async fn a_base_url_with_a_path_prefix_is_kept() {
+    let server = TestServer::always(json(200, r#"{"success":true}"#)).await;
+    client(&format!("{}/proxy/alloy/", server.url()))
+        .delete_user("u-1")
+        .await
+        .unwrap();
+    assert_eq!(server.requests()[0].target, "/proxy/alloy/users/u-1");
+}
+
+#[tokio::test]
+async fn user_agent_suffix_is_appended() {
+    let server = TestServer::always(json(200, r#"{"success":true}"#)).await;
+    let c = runalloy_embedded::Client::builder()
+        .api_key(TEST_KEY)
+        .base_url(server.url())
+        .user_agent_suffix("acme-offboarding/2.1")
+        .build()
+        .unwrap();
+    c.delete_user("u").await.unwrap();
+    assert_eq!(
+        server.requests()[0].header("user-agent"),
+        Some(format!("{USER_AGENT} acme-offboarding/2.1").as_str())
+    );
+}
+
+#[tokio::test]
+async fn every_generated_operation_is_callable_through_call() {
+    let server = TestServer::always(json(200, r#"{"message":"Success"}"#)).await;
+    let c = client(&server.url());
+    let out = c
+        .call(|api| api.delete_logs_for_a_user("u-9"))
+        .await
+        .unwrap();
+    assert_eq!(out.message.as_deref(), Some("Success"));
+    let r = &server.requests()[0];
+    assert_eq!(
+        (r.method.as_str(), r.target.as_str()),
+        ("DELETE", "/users/u-9/logs")
+    );
+    assert_standard_headers(r);
+}
