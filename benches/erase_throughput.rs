@@ -1,1 +1,173 @@
+//! Bulk erase throughput: the library and the CLI against a plain reqwest
+//! loop that sends the same two DELETEs per id over one shared client.
+//!
+//! Each round erases `IDS` users (2 x `IDS` requests) at concurrency
+//! `CONCURRENCY` from a fresh local stand-in, for each of the three, and
+//! checks that every user is gone. It prints throughputs and the ratios to
+//! the plain loop; absolute times drift on shared machines, ratios less so.
+//!
+//! Run with `cargo bench --bench erase_throughput --features fake,cli`.
+//! `ERASE_BENCH_IDS` and `ERASE_BENCH_ROUNDS` override the defaults.
 
+use futures::StreamExt;
+use runalloy_embedded::{API_VERSION, Client, fake::FakeAlloy};
+use std::time::{Duration, Instant};
+
+const KEY: &str = "bench-key";
+const CONCURRENCY: usize = 64;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn stand_in(ids: usize) -> (FakeAlloy, Vec<String>) {
+    let fake = FakeAlloy::start(KEY).await.expect("start the stand-in");
+    let ids = (0..ids)
+        .map(|n| fake.insert_user(&format!("user-{n}@example.com"), None))
+        .collect();
+    (fake, ids)
+}
+
+/// The baseline: what a careful user would write with reqwest alone.
+async fn plain_reqwest(base: &str, ids: Vec<String>) -> usize {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {KEY}").parse().unwrap());
+    headers.insert("x-api-version", API_VERSION.parse().unwrap());
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    futures::stream::iter(ids)
+        .map(|id| {
+            let http = &http;
+            async move {
+                let logs = http
+                    .delete(format!("{base}/users/{id}/logs"))
+                    .send()
+                    .await
+                    .ok()?;
+                logs.bytes().await.ok()?;
+                let user = http
+                    .delete(format!("{base}/users/{id}"))
+                    .send()
+                    .await
+                    .ok()?;
+                let ok = user.status().is_success();
+                user.bytes().await.ok()?;
+                ok.then_some(())
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .filter(|r| futures::future::ready(r.is_some()))
+        .count()
+        .await
+}
+
+async fn library(base: &str, ids: Vec<String>) -> usize {
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(base)
+        .build()
+        .unwrap();
+    client
+        .erase_users(futures::stream::iter(ids), CONCURRENCY)
+        .filter(|o| futures::future::ready(o.is_erased()))
+        .count()
+        .await
+}
+
+async fn cli(base: &str, ids: Vec<String>, dir: &std::path::Path) -> usize {
+    let ids_file = dir.join("ids.txt");
+    let report = dir.join("report.jsonl");
+    std::fs::write(&ids_file, ids.join("\n")).unwrap();
+    let _ = std::fs::remove_file(&report);
+    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_runalloy-embedded"))
+        .args(["users", "erase", "--concurrency", &CONCURRENCY.to_string()])
+        .arg("--report")
+        .arg(&report)
+        .arg("--from-file")
+        .arg(&ids_file)
+        .env("ALLOY_API_KEY", KEY)
+        .env("ALLOY_BASE_URL", base)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success(), "the CLI failed: {status}");
+    std::fs::read_to_string(&report)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(r#""status":"erased""#))
+        .count()
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Contender {
+    PlainReqwest,
+    Library,
+    Cli,
+}
+
+async fn round(who: Contender, n: usize, dir: &std::path::Path) -> Duration {
+    let (fake, ids) = stand_in(n).await;
+    let base = fake.base_url();
+    let started = Instant::now();
+    let erased = match who {
+        Contender::PlainReqwest => plain_reqwest(&base, ids).await,
+        Contender::Library => library(&base, ids).await,
+        Contender::Cli => cli(&base, ids, dir).await,
+    };
+    let took = started.elapsed();
+    assert_eq!(erased, n, "{who:?} erased {erased} of {n}");
+    assert!(fake.users().is_empty(), "{who:?} left users behind");
+    assert_eq!(fake.logs_deleted().len(), n, "{who:?} left logs behind");
+    took
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; anything else (such as `cargo test
+    // --benches`, which passes no `--bench`) runs a quick smoke round.
+    let benching = std::env::args().any(|a| a == "--bench");
+    let n = env_or("ERASE_BENCH_IDS", if benching { 20_000 } else { 500 });
+    let rounds = env_or("ERASE_BENCH_ROUNDS", if benching { 3 } else { 1 });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let contenders = [Contender::PlainReqwest, Contender::Library, Contender::Cli];
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); contenders.len()];
+    runtime.block_on(async {
+        for r in 0..rounds {
+            // Interleaved, so that drift on the machine hits all three alike.
+            for (i, who) in contenders.iter().enumerate() {
+                let took = round(*who, n, dir.path()).await;
+                println!("round {}: {who:?}: {n} ids in {took:.2?}", r + 1);
+                times[i].push(took);
+            }
+        }
+    });
+    let per_sec = |d: Duration| n as f64 / d.as_secs_f64();
+    let base = per_sec(median(times[0].clone()));
+    println!(
+        "\nerase {n} ids ({} requests) at concurrency {CONCURRENCY}, median of {rounds} round(s):",
+        2 * n
+    );
+    for (who, t) in contenders.iter().zip(&times) {
+        let rate = per_sec(median(t.clone()));
+        println!(
+            "  {:<14} {:>9.0} ids/s   ratio to plain reqwest: {:.3}",
+            format!("{who:?}"),
+            rate,
+            rate / base
+        );
+    }
+}

@@ -149,10 +149,8 @@ fn api_version(spec: &Value, components: &Value) -> Result<String, SpecError> {
                 .get("name")
                 .and_then(Value::as_str)
                 .is_some_and(|n| n.eq_ignore_ascii_case("x-api-version"));
-        if is_version {
-            if let Some(default) = param.pointer("/schema/default") {
-                found.insert(scalar_text(default));
-            }
+        if is_version && let Some(default) = param.pointer("/schema/default") {
+            found.insert(scalar_text(default));
         }
     };
     if let Some(params) = components.get("parameters").and_then(Value::as_object) {

@@ -241,10 +241,10 @@ impl ClientBuilder {
                 )));
             }
         }
-        if let Ok(url) = std::env::var(ENV_BASE_URL) {
-            if !url.is_empty() {
-                self.base_url = url;
-            }
+        if let Ok(url) = std::env::var(ENV_BASE_URL)
+            && !url.is_empty()
+        {
+            self.base_url = url;
         }
         Ok(self)
     }

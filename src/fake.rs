@@ -162,8 +162,8 @@ fn message(status: StatusCode, text: &str) -> Response {
     (status, Json(json!({ "message": text }))).into_response()
 }
 
-/// The checks the real API makes before any handler.
-fn admit(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+/// The checks the real API makes before any handler: the refusal, if any.
+fn refuse(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let authorized = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -172,16 +172,16 @@ fn admit(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
             scheme.eq_ignore_ascii_case("bearer") && key == shared.api_key
         });
     if !authorized {
-        return Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
+        return Some(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
     }
     let version = headers.get("x-api-version").and_then(|v| v.to_str().ok());
     if version != Some(crate::API_VERSION) {
-        return Err(message(
+        return Some(message(
             StatusCode::BAD_REQUEST,
             "Missing or unsupported x-api-version header",
         ));
     }
-    Ok(())
+    None
 }
 
 fn user_json(user: &FakeUser) -> Value {
@@ -211,7 +211,7 @@ async fn list_users(
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    if let Err(refused) = admit(&shared, &headers) {
+    if let Some(refused) = refuse(&shared, &headers) {
         return refused;
     }
     // The stand-in has no workflows, so no user belongs to one.
@@ -227,7 +227,7 @@ async fn create_user(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(refused) = admit(&shared, &headers) {
+    if let Some(refused) = refuse(&shared, &headers) {
         return refused;
     }
     let body: Value = match serde_json::from_slice(&body) {
@@ -251,7 +251,7 @@ async fn get_user(
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Response {
-    if let Err(refused) = admit(&shared, &headers) {
+    if let Some(refused) = refuse(&shared, &headers) {
         return refused;
     }
     match find(&shared.store(), &user_id) {
@@ -265,7 +265,7 @@ async fn delete_user(
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Response {
-    if let Err(refused) = admit(&shared, &headers) {
+    if let Some(refused) = refuse(&shared, &headers) {
         return refused;
     }
     let mut store = shared.store();
@@ -281,7 +281,7 @@ async fn delete_logs(
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Response {
-    if let Err(refused) = admit(&shared, &headers) {
+    if let Some(refused) = refuse(&shared, &headers) {
         return refused;
     }
     let mut store = shared.store();

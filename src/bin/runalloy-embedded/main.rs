@@ -1,1 +1,96 @@
-fn main() {}
+//! The `runalloy-embedded` command-line tool: the Users API and the bulk
+//! GDPR erase, from the shell. Built with the `cli` feature.
+
+mod args;
+mod erase;
+mod report;
+
+use args::{Cli, Command, Users};
+use clap::Parser;
+use runalloy_embedded::{Client, Error};
+use serde::Serialize;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Usage errors exit 2 (clap's convention and ours); --help and
+            // --version exit 0.
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let client = match client(&cli) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let Command::Users(command) = cli.command;
+    match command {
+        Users::Delete { user_id } => print(client.delete_user(&user_id).await),
+        Users::DeleteLogs { user_id } => print(client.delete_user_logs(&user_id).await),
+        Users::Get { user_id } => print(client.get_user(&user_id).await),
+        Users::List { parent_workflow_id } => {
+            print(client.list_users(parent_workflow_id.as_deref()).await)
+        }
+        Users::Create {
+            username,
+            full_name,
+        } => print(client.create_user(&username, full_name.as_deref()).await),
+        Users::Erase(args) => erase::run(&client, args).await,
+    }
+}
+
+fn client(cli: &Cli) -> Result<Client, Error> {
+    let mut builder = Client::builder().from_env()?;
+    if let Some(timeout) = cli.timeout {
+        builder = builder.timeout(timeout).connect_timeout(timeout);
+    }
+    builder.build()
+}
+
+fn print<T: Serialize>(result: Result<T, Error>) -> ExitCode {
+    match result {
+        Ok(value) => match serde_json::to_string_pretty(&value) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot print the response: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(error: Error) -> ExitCode {
+    eprintln!("error: {error}");
+    if error.is_invalid_input() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}

@@ -1,0 +1,93 @@
+//! The command line, as `../shared/DESIGN.md` gives it.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Calls Alloy's Embedded API (version 2025-09) from the shell.
+///
+/// Reads the API key from ALLOY_API_KEY and the base URL from ALLOY_BASE_URL
+/// (default https://production.runalloy.com). Prints the API's JSON on
+/// stdout; on failure, prints the HTTP status and the API's message on
+/// stderr and exits 1. Invalid input exits 2 and sends nothing.
+#[derive(Debug, Parser)]
+#[command(name = "runalloy-embedded", version, about, long_about)]
+pub struct Cli {
+    /// Seconds one attempt may take before it counts as timed out.
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Users: create, read, list, delete, erase.
+    #[command(subcommand)]
+    Users(Users),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Users {
+    /// Delete a user (DELETE /users/{userId}). Its logs stay; see `erase`.
+    Delete {
+        /// The user's id or username.
+        user_id: String,
+    },
+    /// Delete every log of a user (DELETE /users/{userId}/logs).
+    DeleteLogs {
+        /// The user's id or username.
+        user_id: String,
+    },
+    /// Show one user (GET /users/{userId}).
+    Get {
+        /// The user's id or username.
+        user_id: String,
+    },
+    /// List users (GET /users).
+    List {
+        /// Only the users of this parent workflow.
+        #[arg(long, value_name = "ID")]
+        parent_workflow_id: Option<String>,
+    },
+    /// Create a user (POST /users).
+    Create {
+        /// A unique username, such as the customer's email.
+        #[arg(long, value_name = "U")]
+        username: String,
+        /// The user's full name.
+        #[arg(long, value_name = "N")]
+        full_name: Option<String>,
+    },
+    /// GDPR erase: delete each user's logs, then the user.
+    Erase(EraseArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("ids").required(true).args(["from_file", "user_ids"])))]
+pub struct EraseArgs {
+    /// Users erased at once.
+    #[arg(long, default_value_t = 16, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+    /// Append one JSON line per id here; ids already erased in it are skipped.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Read ids from this file, one per line.
+    #[arg(long, value_name = "FILE", conflicts_with = "user_ids")]
+    pub from_file: Option<PathBuf>,
+    /// Ids (or usernames) to erase.
+    #[arg(value_name = "USER_ID")]
+    pub user_ids: Vec<String>,
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!("{text} is not between 0 and 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
