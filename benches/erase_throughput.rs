@@ -3,8 +3,11 @@
 //!
 //! Each round erases `IDS` users (2 x `IDS` requests) at concurrency
 //! `CONCURRENCY` from a fresh local stand-in, for each of the three, and
-//! checks that every user is gone. It prints throughputs and the ratios to
-//! the plain loop; absolute times drift on shared machines, ratios less so.
+//! checks that every user and its logs are gone. The stand-in runs in a
+//! child process (this binary, re-run with `--serve`), so that every
+//! contender talks to it across processes, as to a real server. It prints
+//! throughputs and the ratios to the plain loop; absolute times drift on
+//! shared machines, ratios less so.
 //!
 //! Run with `cargo bench --bench erase_throughput --features fake,cli`.
 //! `ERASE_BENCH_IDS` and `ERASE_BENCH_ROUNDS` override the defaults.
@@ -12,6 +15,7 @@
 use futures::StreamExt;
 use runalloy_embedded::{API_VERSION, Client, fake::FakeAlloy};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 const KEY: &str = "bench-key";
 const CONCURRENCY: usize = 64;
@@ -23,12 +27,72 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-async fn stand_in(ids: usize) -> (FakeAlloy, Vec<String>) {
-    let fake = FakeAlloy::start(KEY).await.expect("start the stand-in");
-    let ids = (0..ids)
-        .map(|n| fake.insert_user(&format!("user-{n}@example.com"), None))
-        .collect();
-    (fake, ids)
+/// The child process: a stand-in holding `n` users. It prints its base URL
+/// and the ids, then answers `stats` on stdin with what is left.
+fn serve(n: usize) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let fake = FakeAlloy::start(KEY).await.expect("start the stand-in");
+        let mut out = String::new();
+        out.push_str(&fake.base_url());
+        for i in 0..n {
+            out.push('\n');
+            out.push_str(&fake.insert_user(&format!("user-{i}@example.com"), None));
+        }
+        println!("{out}\nready");
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(_)) = lines.next_line().await {
+            println!("{} {}", fake.users().len(), fake.logs_deleted().len());
+        }
+    });
+}
+
+struct StandIn {
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    base_url: String,
+}
+
+impl StandIn {
+    async fn start(n: usize) -> (Self, Vec<String>) {
+        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--serve", &n.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let base_url = stdout.next_line().await.unwrap().unwrap();
+        let mut ids = Vec::with_capacity(n);
+        loop {
+            let line = stdout.next_line().await.unwrap().unwrap();
+            if line == "ready" {
+                break;
+            }
+            ids.push(line);
+        }
+        let stand_in = Self {
+            child,
+            stdin,
+            stdout,
+            base_url,
+        };
+        (stand_in, ids)
+    }
+
+    /// Users left, and users whose logs were deleted.
+    async fn stats(&mut self) -> (usize, usize) {
+        self.stdin.write_all(b"stats\n").await.unwrap();
+        let line = self.stdout.next_line().await.unwrap().unwrap();
+        let mut parts = line.split(' ').map(|p| p.parse::<usize>().unwrap());
+        (parts.next().unwrap(), parts.next().unwrap())
+    }
 }
 
 /// The baseline: what a careful user would write with reqwest alone.
@@ -112,8 +176,8 @@ enum Contender {
 }
 
 async fn round(who: Contender, n: usize, dir: &std::path::Path) -> Duration {
-    let (fake, ids) = stand_in(n).await;
-    let base = fake.base_url();
+    let (mut stand_in, ids) = StandIn::start(n).await;
+    let base = stand_in.base_url.clone();
     let started = Instant::now();
     let erased = match who {
         Contender::PlainReqwest => plain_reqwest(&base, ids).await,
@@ -122,8 +186,10 @@ async fn round(who: Contender, n: usize, dir: &std::path::Path) -> Duration {
     };
     let took = started.elapsed();
     assert_eq!(erased, n, "{who:?} erased {erased} of {n}");
-    assert!(fake.users().is_empty(), "{who:?} left users behind");
-    assert_eq!(fake.logs_deleted().len(), n, "{who:?} left logs behind");
+    let (users_left, logs_deleted) = stand_in.stats().await;
+    assert_eq!(users_left, 0, "{who:?} left users behind");
+    assert_eq!(logs_deleted, n, "{who:?} left logs behind");
+    let _ = stand_in.child.kill().await;
     took
 }
 
@@ -133,11 +199,16 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--serve") {
+        let n = args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(0);
+        return serve(n);
+    }
     // `cargo bench` passes `--bench`; anything else (such as `cargo test
     // --benches`, which passes no `--bench`) runs a quick smoke round.
     let benching = std::env::args().any(|a| a == "--bench");
     let n = env_or("ERASE_BENCH_IDS", if benching { 20_000 } else { 500 });
-    let rounds = env_or("ERASE_BENCH_ROUNDS", if benching { 3 } else { 1 });
+    let rounds = env_or("ERASE_BENCH_ROUNDS", if benching { 5 } else { 1 });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -147,8 +218,11 @@ fn main() {
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); contenders.len()];
     runtime.block_on(async {
         for r in 0..rounds {
-            // Interleaved, so that drift on the machine hits all three alike.
-            for (i, who) in contenders.iter().enumerate() {
+            // Interleaved, and in a rotating order, so that drift on the
+            // machine and warm-up effects hit all three alike.
+            for k in 0..contenders.len() {
+                let i = (k + r) % contenders.len();
+                let who = &contenders[i];
                 let took = round(*who, n, dir.path()).await;
                 println!("round {}: {who:?}: {n} ids in {took:.2?}", r + 1);
                 times[i].push(took);

@@ -120,7 +120,9 @@ impl Client {
         F: FnOnce(&'a api::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
     {
-        let (result, summary) = transport::recorded(operation(&self.api)).await;
+        // Boxed: the generated future is large, and without the box every
+        // caller's future (erase, bulk erase) would embed and move it.
+        let (result, summary) = Box::pin(transport::recorded(operation(&self.api))).await;
         match result {
             Ok(value) => Ok((value, summary)),
             Err(error) => Err(Error::from_generated(error, summary).await),

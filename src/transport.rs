@@ -11,7 +11,7 @@ use crate::retry::{Decision, RetryPolicy};
 use crate::spec::Operation;
 use bytes::{Bytes, BytesMut};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::{Request, Response, StatusCode};
+use reqwest::{Request, Response, ResponseBuilderExt, StatusCode};
 use std::cell::Cell;
 use std::fmt;
 use std::time::Duration;
@@ -197,9 +197,12 @@ impl Transport {
                 None => break,
             }
         }
+        // Keep the URL: without it reqwest parses a placeholder URL for every
+        // rebuilt response, which costs more than the rest of this function.
         let mut rebuilt = http::Response::builder()
             .status(response.status())
-            .version(response.version());
+            .version(response.version())
+            .url(response.url().clone());
         if let Some(headers) = rebuilt.headers_mut() {
             *headers = std::mem::take(response.headers_mut());
         }

@@ -2,7 +2,7 @@
 
 use crate::args::EraseArgs;
 use crate::report;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use runalloy_embedded::{Client, check_user_id};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
@@ -96,7 +96,7 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
         Ok(done) => done.unwrap_or_default(),
         Err(e) => return invalid(format!("cannot read the report: {e}")),
     };
-    let mut sink: Box<dyn Write> = match args.report.as_deref().map(report::open_for_append) {
+    let sink: Box<dyn Write> = match args.report.as_deref().map(report::open_for_append) {
         Some(Ok(file)) => Box::new(file),
         Some(Err(e)) => return invalid(format!("cannot open the report: {e}")),
         None => Box::new(std::io::stdout()),
@@ -106,6 +106,7 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
         Err(why) => return invalid(why),
     };
 
+    let mut sink = sink;
     let started = Instant::now();
     let bar = progress_bar(total);
     let mut skipped = 0u64;
@@ -118,28 +119,35 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
     });
     let (mut erased, mut failed) = (0u64, 0u64);
     let mut outcomes = client.erase_users(todo, usize::from(args.concurrency));
-    while let Some(outcome) = outcomes.next().await {
-        if outcome.is_erased() {
-            erased += 1;
-        } else {
-            failed += 1;
-            bar.suspend(|| {
-                eprintln!(
-                    "failed: {}: {}",
-                    outcome.user_id,
-                    outcome.error().map(ToString::to_string).unwrap_or_default()
-                )
-            });
+    let mut batch = String::new();
+    while let Some(first) = outcomes.next().await {
+        // Take every outcome that is already finished, then write them with
+        // one `write`: flushed before waiting for more, so that after a
+        // crash the report holds every id that finished.
+        let mut next = Some(first);
+        while let Some(outcome) = next {
+            if outcome.is_erased() {
+                erased += 1;
+            } else {
+                failed += 1;
+                bar.suspend(|| {
+                    eprintln!(
+                        "failed: {}: {}",
+                        outcome.user_id,
+                        outcome.error().map(ToString::to_string).unwrap_or_default()
+                    )
+                });
+            }
+            batch.push_str(&report::Line::new(outcome).to_json());
+            bar.inc(1);
+            next = outcomes.next().now_or_never().flatten();
         }
-        let line = report::Line::new(&outcome).to_json();
-        // One write per line, flushed at once: after a crash, the report
-        // holds every id that finished.
-        if let Err(e) = sink.write_all(line.as_bytes()).and_then(|()| sink.flush()) {
+        if let Err(e) = sink.write_all(batch.as_bytes()).and_then(|()| sink.flush()) {
             bar.abandon();
             eprintln!("error: cannot write the report: {e}; stopping");
             return ExitCode::from(1);
         }
-        bar.inc(1);
+        batch.clear();
     }
     drop(outcomes);
     bar.finish_and_clear();

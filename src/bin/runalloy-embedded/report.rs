@@ -7,13 +7,14 @@ use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+
 use std::time::SystemTime;
 
 /// One line of the report.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Line<'a> {
-    pub user_id: &'a str,
+pub struct Line {
+    pub user_id: String,
     /// `erased` or `failed`.
     pub status: &'static str,
     pub logs: &'static str,
@@ -25,11 +26,12 @@ pub struct Line<'a> {
     pub at: String,
 }
 
-impl<'a> Line<'a> {
-    pub fn new(outcome: &'a EraseOutcome) -> Self {
+impl Line {
+    pub fn new(outcome: EraseOutcome) -> Self {
         let error = outcome.error();
         Line {
-            user_id: &outcome.user_id,
+            error: error.map(ToString::to_string),
+            http_status: error.and_then(|e| e.status()).map(|s| s.as_u16()),
             status: if outcome.is_erased() {
                 "erased"
             } else {
@@ -37,9 +39,8 @@ impl<'a> Line<'a> {
             },
             logs: outcome.logs.as_str(),
             user: outcome.user.as_str(),
-            error: error.map(ToString::to_string),
-            http_status: error.and_then(|e| e.status()).map(|s| s.as_u16()),
             at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            user_id: outcome.user_id,
         }
     }
 
