@@ -1,0 +1,235 @@
+//! `runalloy-embedded users erase`: the report, resuming, and `kill -9`.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use common::{Recorded, Reply, TEST_KEY, TestServer, json};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+fn success_for(r: &Recorded) -> Reply {
+    if r.target.ends_with("/logs") {
+        json(200, r#"{"message":"Success"}"#)
+    } else {
+        json(200, r#"{"success":true}"#)
+    }
+}
+
+fn erase(base_url: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runalloy-embedded"));
+    cmd.args(["users", "erase"])
+        .args(args)
+        .env("ALLOY_API_KEY", TEST_KEY)
+        .env("ALLOY_BASE_URL", base_url)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+async fn run(mut cmd: Command) -> (i32, String, String) {
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("erase hung")
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn report_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn erased_in(path: &Path) -> BTreeSet<String> {
+    report_lines(path)
+        .into_iter()
+        .filter(|l| l["status"] == "erased")
+        .map(|l| l["userId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn write_ids(dir: &Path, n: usize) -> std::path::PathBuf {
+    let path = dir.join("ids.txt");
+    let ids: Vec<String> = (0..n).map(|i| format!("user-{i}")).collect();
+    std::fs::write(&path, ids.join("\n") + "\n\n").unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_has_one_line_per_id_and_a_rerun_sends_nothing() {
+    let server = TestServer::start(|_, r| success_for(r)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = write_ids(dir.path(), 50);
+    let report = dir.path().join("report.jsonl");
+    let args = [
+        "--concurrency",
+        "8",
+        "--report",
+        report.to_str().unwrap(),
+        "--from-file",
+        ids.to_str().unwrap(),
+    ];
+
+    let (code, stdout, stderr) = run(erase(&server.url(), &args)).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("50 erased, 0 failed, 0 already erased in the report, of 50 ids"),
+        "{stderr}"
+    );
+    let lines = report_lines(&report);
+    assert_eq!(lines.len(), 50);
+    let first = &lines[0];
+    assert_eq!(first["status"], "erased");
+    assert_eq!(first["logs"], "deleted");
+    assert_eq!(first["user"], "deleted");
+    assert!(first["at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(erased_in(&report).len(), 50);
+    assert_eq!(server.requests().len(), 100);
+
+    let (code, _, stderr) = run(erase(&server.url(), &args)).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("0 erased, 0 failed, 50 already erased in the report"),
+        "{stderr}"
+    );
+    assert_eq!(server.requests().len(), 100, "the re-run sent requests");
+    assert_eq!(report_lines(&report).len(), 50);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_as_arguments_print_lines_on_stdout_and_failures_exit_1() {
+    let server = TestServer::start(|_, r| {
+        if r.target.contains("bad") {
+            json(500, r#"{"message":"boom"}"#)
+        } else {
+            success_for(r)
+        }
+    })
+    .await;
+    let (code, stdout, stderr) = run(erase(&server.url(), &["good-1", "bad-1", "good-2"])).await;
+    assert_eq!(code, 1, "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let bad = lines.iter().find(|l| l["userId"] == "bad-1").unwrap();
+    assert_eq!(bad["status"], "failed");
+    assert_eq!(bad["logs"], "failed");
+    assert_eq!(bad["user"], "skipped");
+    assert_eq!(bad["httpStatus"], 500);
+    assert!(bad["error"].as_str().unwrap().contains("boom"));
+    assert!(
+        stderr.contains("failed: bad-1: server error: delete-logs-for-a-user: HTTP 500"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 erased, 1 failed"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_id_in_the_file_exits_2_and_sends_nothing() {
+    let server = TestServer::start(|_, r| success_for(r)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = dir.path().join("ids.txt");
+    std::fs::write(&ids, "user-1\nuser-2\n..\nuser-3\n").unwrap();
+    let (code, _, stderr) = run(erase(
+        &server.url(),
+        &["--from-file", ids.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("ids.txt line 3: the user id is `.` or `..`"),
+        "{stderr}"
+    );
+    assert!(server.requests().is_empty());
+
+    let (code, _, stderr) = run(erase(
+        &server.url(),
+        &["--from-file", "/nonexistent/ids.txt"],
+    ))
+    .await;
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot read /nonexistent/ids.txt"),
+        "{stderr}"
+    );
+    let (code, _, _) = run(erase(&server.url(), &["--concurrency", "0", "u"])).await;
+    assert_eq!(code, 2);
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_kill_9_a_resume_erases_the_rest_without_redoing_finished_ids() {
+    // Slow enough that the kill lands mid-run.
+    let server =
+        TestServer::start(|_, r| Reply::Delay(Duration::from_millis(20), Box::new(success_for(r))))
+            .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = write_ids(dir.path(), 300);
+    let report = dir.path().join("report.jsonl");
+    let args = [
+        "--concurrency",
+        "4",
+        "--report",
+        report.to_str().unwrap(),
+        "--from-file",
+        ids.to_str().unwrap(),
+    ];
+
+    let mut child = erase(&server.url(), &args).spawn().unwrap();
+    // Wait until some ids are done, then SIGKILL.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while erased_in(&report).len() < 20 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no progress before the kill"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let first_run = erased_in(&report);
+    assert!(first_run.len() < 300, "the run finished before the kill");
+    // A line cut by the kill would be ended with a newline on resume.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&report)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, br#"{"userId":"user-9"#))
+        .unwrap();
+    let sent_before = server.requests().len();
+
+    let (code, _, stderr) = run(erase(&server.url(), &args)).await;
+    assert_eq!(code, 0, "{stderr}");
+    let erased = erased_in(&report);
+    assert_eq!(erased.len(), 300, "not every id ended erased");
+
+    let resumed: BTreeSet<String> = server.requests()[sent_before..]
+        .iter()
+        .map(|r| {
+            r.target
+                .trim_start_matches("/users/")
+                .trim_end_matches("/logs")
+                .to_owned()
+        })
+        .collect();
+    assert!(resumed.is_disjoint(&first_run), "finished ids were redone");
+    // At most the in-flight ids (concurrency 4) are redone beyond the rest.
+    assert!(
+        resumed.len() <= 300 - first_run.len() + 4,
+        "{} redone",
+        resumed.len()
+    );
+    assert_eq!(resumed.len() + first_run.len(), 300);
+}

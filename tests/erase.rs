@@ -1,0 +1,170 @@
+//! The GDPR erase workflow in the library: order, outcomes, and a bulk run
+//! under injected faults in which no id is lost.
+
+mod common;
+
+use common::{Recorded, Reply, TestServer, client, json};
+use futures::StreamExt;
+use runalloy_embedded::{Error, PartOutcome};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+fn success_for(r: &Recorded) -> Reply {
+    if r.target.ends_with("/logs") {
+        json(200, r#"{"message":"Success"}"#)
+    } else {
+        json(200, r#"{"success":true}"#)
+    }
+}
+
+#[tokio::test]
+async fn erase_deletes_the_logs_then_the_user() {
+    let server = TestServer::start(|_, r| success_for(r)).await;
+    let outcome = client(&server.url()).erase_user("u-1").await;
+    assert!(outcome.is_erased(), "{outcome:?}");
+    assert!(matches!(outcome.logs, PartOutcome::Deleted));
+    assert!(matches!(outcome.user, PartOutcome::Deleted));
+    let seen: Vec<(String, String)> = server
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.target))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("DELETE".to_string(), "/users/u-1/logs".to_string()),
+            ("DELETE".to_string(), "/users/u-1".to_string())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_user_already_gone_counts_as_erased() {
+    let server = TestServer::start(|_, r| {
+        if r.target.ends_with("/logs") {
+            json(200, r#"{"message":"Success"}"#)
+        } else {
+            json(404, r#"{"message":"User not found"}"#)
+        }
+    })
+    .await;
+    let outcome = client(&server.url()).erase_user("u-1").await;
+    assert!(outcome.is_erased(), "{outcome:?}");
+    assert!(matches!(outcome.user, PartOutcome::AlreadyGone));
+    assert!(outcome.error().is_none());
+}
+
+#[tokio::test]
+async fn the_user_is_kept_when_its_logs_could_not_be_deleted() {
+    let server = TestServer::always(json(500, r#"{"message":"log store down"}"#)).await;
+    let outcome = client(&server.url()).erase_user("u-1").await;
+    assert!(!outcome.is_erased());
+    assert!(matches!(outcome.user, PartOutcome::Skipped));
+    let err = outcome.error().unwrap();
+    assert!(matches!(err, Error::Server(_)), "{err:?}");
+    assert_eq!(err.message(), Some("log store down"));
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.target.ends_with("/logs")),
+        "the user was deleted although its logs remain"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_id_fails_alone_and_sends_nothing() {
+    let server = TestServer::start(|_, r| success_for(r)).await;
+    let c = client(&server.url());
+    let ids = futures::stream::iter(vec![
+        "ok-1".to_string(),
+        "..".to_string(),
+        "ok-2".to_string(),
+    ]);
+    let outcomes: BTreeMap<String, bool> = c
+        .erase_users(ids, 2)
+        .map(|o| (o.user_id.clone(), o.is_erased()))
+        .collect()
+        .await;
+    assert_eq!(
+        outcomes,
+        BTreeMap::from([
+            ("..".into(), false),
+            ("ok-1".into(), true),
+            ("ok-2".into(), true)
+        ])
+    );
+    assert_eq!(server.requests().len(), 4);
+}
+
+/// Which faults an id meets, decided by the id alone, so the run is the
+/// same every time. Each request fails at most twice, within the policy's
+/// three attempts.
+fn faults_for(id: usize, logs: bool) -> Vec<Reply> {
+    match (id % 10, logs) {
+        (1, true) => vec![json(503, r#"{"message":"busy"}"#)],
+        (2, false) => vec![Reply::Close],
+        (3, true) => vec![Reply::CutMidBody, json(502, "<html>bad gateway</html>")],
+        (4, false) => vec![json(503, "{}"), Reply::Close],
+        (5, false) => vec![json(429, "{}")],
+        _ => vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_ids_under_faults_all_end_erased_and_none_is_lost() {
+    let ids: Vec<String> = (0..1000).map(|n| format!("user-{n}")).collect();
+    // Per request path: how many times it was seen, and whether it succeeded.
+    let attempts: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+    let deleted: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let server = {
+        let (attempts, deleted) = (attempts.clone(), deleted.clone());
+        TestServer::start(move |_, r| {
+            let logs = r.target.ends_with("/logs");
+            let id: usize = r
+                .target
+                .trim_start_matches("/users/user-")
+                .trim_end_matches("/logs")
+                .parse()
+                .unwrap();
+            let mut seen = attempts.lock().unwrap();
+            let n = seen.entry(r.target.clone()).or_default();
+            *n += 1;
+            let faults = faults_for(id, logs);
+            if *n <= faults.len() {
+                return faults[*n - 1].clone();
+            }
+            deleted.lock().unwrap().insert(r.target.clone());
+            success_for(r)
+        })
+        .await
+    };
+    let c = client(&server.url());
+    let outcomes: Vec<_> = c
+        .erase_users(futures::stream::iter(ids.clone()), 32)
+        .collect()
+        .await;
+
+    assert_eq!(outcomes.len(), ids.len(), "an id was lost");
+    let distinct: BTreeSet<&str> = outcomes.iter().map(|o| o.user_id.as_str()).collect();
+    assert_eq!(distinct.len(), ids.len(), "an id was reported twice");
+    let failed: Vec<_> = outcomes.iter().filter(|o| !o.is_erased()).collect();
+    assert!(failed.is_empty(), "not erased: {failed:?}");
+
+    let deleted = deleted.lock().unwrap();
+    for id in &ids {
+        assert!(
+            deleted.contains(&format!("/users/{id}/logs")),
+            "{id}: logs left"
+        );
+        assert!(deleted.contains(&format!("/users/{id}")), "{id}: user left");
+    }
+    let faults: usize = (0..1000)
+        .map(|n| faults_for(n, true).len() + faults_for(n, false).len())
+        .sum();
+    assert_eq!(
+        server.requests().len(),
+        2000 + faults,
+        "requests beyond the faults' retries"
+    );
+}
