@@ -24,8 +24,9 @@
 //! # Ok(()) }
 //! ```
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -96,6 +97,7 @@ impl FakeAlloy {
             .route("/users/", axum::routing::post(create_user))
             .route("/users/{user_id}", get(get_user).delete(delete_user))
             .route("/users/{user_id}/logs", delete(delete_logs))
+            .layer(axum::middleware::from_fn_with_state(shared.clone(), admit))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
@@ -162,8 +164,15 @@ fn message(status: StatusCode, text: &str) -> Response {
     (status, Json(json!({ "message": text }))).into_response()
 }
 
-/// The checks the real API makes before any handler: the refusal, if any.
-fn refuse(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+/// The checks the real API makes before any handler.
+async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    match refusal(&shared, request.headers()) {
+        Some(refused) => refused,
+        None => next.run(request).await,
+    }
+}
+
+fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let authorized = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -206,14 +215,7 @@ struct ListQuery {
     parent_workflow_id: Option<String>,
 }
 
-async fn list_users(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(query): Query<ListQuery>,
-) -> Response {
-    if let Some(refused) = refuse(&shared, &headers) {
-        return refused;
-    }
+async fn list_users(State(shared): State<Arc<Shared>>, Query(query): Query<ListQuery>) -> Response {
     // The stand-in has no workflows, so no user belongs to one.
     let data: Vec<Value> = match query.parent_workflow_id {
         Some(_) => Vec::new(),
@@ -222,14 +224,7 @@ async fn list_users(
     Json(json!({ "data": data })).into_response()
 }
 
-async fn create_user(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Some(refused) = refuse(&shared, &headers) {
-        return refused;
-    }
+async fn create_user(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => return message(StatusCode::BAD_REQUEST, "Request body must be JSON"),
@@ -246,48 +241,32 @@ async fn create_user(
     Json(json!({ "userId": user_id })).into_response()
 }
 
-async fn get_user(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-) -> Response {
-    if let Some(refused) = refuse(&shared, &headers) {
-        return refused;
-    }
+async fn get_user(State(shared): State<Arc<Shared>>, Path(user_id): Path<String>) -> Response {
     match find(&shared.store(), &user_id) {
         Some(user) => Json(user_json(user)).into_response(),
         None => message(StatusCode::NOT_FOUND, "User not found"),
     }
 }
 
-async fn delete_user(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-) -> Response {
-    if let Some(refused) = refuse(&shared, &headers) {
-        return refused;
-    }
-    let mut store = shared.store();
-    let Some(id) = find(&store, &user_id).map(|u| u.user_id.clone()) else {
-        return message(StatusCode::NOT_FOUND, "User not found");
-    };
-    store.users.remove(&id);
-    Json(json!({ "success": true })).into_response()
+async fn delete_user(State(shared): State<Arc<Shared>>, Path(user_id): Path<String>) -> Response {
+    on_user(&shared, &user_id, |store, id| {
+        store.users.remove(id);
+        json!({ "success": true })
+    })
 }
 
-async fn delete_logs(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-) -> Response {
-    if let Some(refused) = refuse(&shared, &headers) {
-        return refused;
-    }
+async fn delete_logs(State(shared): State<Arc<Shared>>, Path(user_id): Path<String>) -> Response {
+    on_user(&shared, &user_id, |store, id| {
+        store.logs_deleted.push(id.to_owned());
+        json!({ "message": "Success" })
+    })
+}
+
+/// Runs `action` on the user `key` names, or answers 404.
+fn on_user(shared: &Shared, key: &str, action: impl FnOnce(&mut Store, &str) -> Value) -> Response {
     let mut store = shared.store();
-    let Some(id) = find(&store, &user_id).map(|u| u.user_id.clone()) else {
-        return message(StatusCode::NOT_FOUND, "User not found");
-    };
-    store.logs_deleted.push(id);
-    Json(json!({ "message": "Success" })).into_response()
+    match find(&store, key).map(|u| u.user_id.clone()) {
+        Some(id) => Json(action(&mut store, &id)).into_response(),
+        None => message(StatusCode::NOT_FOUND, "User not found"),
+    }
 }

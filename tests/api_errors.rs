@@ -140,9 +140,7 @@ async fn an_oversized_body_is_refused_without_reading_it_all() {
         &format!(r#"{{"message":"{}"}}"#, "x".repeat(4096)),
     ))
     .await;
-    let c = runalloy_embedded::Client::builder()
-        .api_key(common::TEST_KEY)
-        .base_url(server.url())
+    let c = common::builder(&server.url())
         .max_response_bytes(1024)
         .build()
         .unwrap();

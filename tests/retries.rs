@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Reply, TEST_KEY, TestServer, client, dead_url, fast_retries, json, with_header};
-use runalloy_embedded::{Client, Error, RetryPolicy};
+use runalloy_embedded::{Error, RetryPolicy};
 use std::time::{Duration, Instant};
 
 fn ok_delete() -> Reply {
@@ -37,9 +37,7 @@ async fn a_429_with_retry_after_2_waits_2_seconds() {
 #[tokio::test]
 async fn a_persistent_503_stops_after_max_attempts() {
     let server = TestServer::always(json(503, r#"{"message":"maintenance"}"#)).await;
-    let c = Client::builder()
-        .api_key(TEST_KEY)
-        .base_url(server.url())
+    let c = common::builder(&server.url())
         .retry_policy(RetryPolicy {
             max_attempts: 5,
             ..fast_retries()
@@ -80,11 +78,8 @@ async fn post_is_not_retried_once_sent() {
 async fn a_slow_server_is_a_timeout_within_bounded_time() {
     let server =
         TestServer::always(Reply::Delay(Duration::from_secs(5), Box::new(ok_delete()))).await;
-    let c = Client::builder()
-        .api_key(TEST_KEY)
-        .base_url(server.url())
+    let c = common::builder(&server.url())
         .timeout(Duration::from_millis(200))
-        .retry_policy(fast_retries())
         .build()
         .unwrap();
     let started = Instant::now();
@@ -104,9 +99,7 @@ async fn a_slow_server_is_a_timeout_within_bounded_time() {
 #[tokio::test]
 async fn the_overall_deadline_bounds_the_call() {
     let server = TestServer::always(with_header(json(503, "{}"), "retry-after", "1")).await;
-    let c = Client::builder()
-        .api_key(TEST_KEY)
-        .base_url(server.url())
+    let c = common::builder(&server.url())
         .retry_policy(RetryPolicy {
             max_attempts: 50,
             deadline: Duration::from_millis(1500),
@@ -200,11 +193,8 @@ async fn a_same_origin_redirect_is_followed_with_the_key() {
 #[tokio::test]
 async fn an_endless_body_is_cut_off_at_the_limit() {
     let server = TestServer::always(Reply::Endless).await;
-    let c = Client::builder()
-        .api_key(TEST_KEY)
-        .base_url(server.url())
+    let c = common::builder(&server.url())
         .max_response_bytes(1 << 20)
-        .retry_policy(fast_retries())
         .build()
         .unwrap();
     let started = Instant::now();

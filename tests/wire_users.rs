@@ -8,6 +8,20 @@ use runalloy_embedded::{API_VERSION, USER_AGENT};
 
 /// The headers every request carries. `host` is HTTP/1.1's own and `accept`
 /// is the generated code's; the client adds exactly the other three.
+const STANDARD_HEADERS: [&str; 5] = [
+    "accept",
+    "authorization",
+    "host",
+    "user-agent",
+    "x-api-version",
+];
+
+/// Asserts the standard headers' values, and that they are all there is.
+fn assert_exact_headers(r: &Recorded) {
+    assert_standard_headers(r);
+    assert_eq!(r.header_names(), STANDARD_HEADERS);
+}
+
 fn assert_standard_headers(r: &Recorded) {
     assert_eq!(
         r.header("authorization"),
@@ -37,17 +51,7 @@ async fn delete_user_sends_exactly_delete_users_id_with_three_headers() {
     let r = &seen[0];
     assert_eq!(r.method, "DELETE");
     assert_eq!(r.target, "/users/6323d7c9122ae69742a5d0a2");
-    assert_standard_headers(r);
-    assert_eq!(
-        r.header_names(),
-        [
-            "accept",
-            "authorization",
-            "host",
-            "user-agent",
-            "x-api-version"
-        ]
-    );
+    assert_exact_headers(r);
     assert!(r.body.is_empty());
 }
 
@@ -60,17 +64,7 @@ async fn delete_logs_puts_the_id_in_the_path_not_the_query() {
     let r = &server.requests()[0];
     assert_eq!(r.method, "DELETE");
     assert_eq!(r.target, "/users/u-1/logs");
-    assert_standard_headers(r);
-    assert_eq!(
-        r.header_names(),
-        [
-            "accept",
-            "authorization",
-            "host",
-            "user-agent",
-            "x-api-version"
-        ]
-    );
+    assert_exact_headers(r);
 }
 
 #[tokio::test]
@@ -159,9 +153,7 @@ async fn a_base_url_with_a_path_prefix_is_kept() {
 #[tokio::test]
 async fn user_agent_suffix_is_appended() {
     let server = TestServer::always(json(200, r#"{"success":true}"#)).await;
-    let c = runalloy_embedded::Client::builder()
-        .api_key(TEST_KEY)
-        .base_url(server.url())
+    let c = common::builder(&server.url())
         .user_agent_suffix("acme-offboarding/2.1")
         .build()
         .unwrap();

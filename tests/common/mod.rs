@@ -2,7 +2,7 @@
 //! received, and can misbehave on cue: reset, stall, send endless bodies.
 #![allow(dead_code)]
 
-use runalloy_embedded::{Client, RetryPolicy};
+use runalloy_embedded::{Client, ClientBuilder, RetryPolicy};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -266,15 +266,18 @@ pub fn fast_retries() -> RetryPolicy {
     }
 }
 
-/// A client for `url` with the test key and fast retries.
-pub fn client(url: &str) -> Client {
+/// A builder for `url` with the test key, a 2 s timeout and fast retries.
+pub fn builder(url: &str) -> ClientBuilder {
     Client::builder()
         .api_key(TEST_KEY)
         .base_url(url)
         .timeout(Duration::from_secs(2))
         .retry_policy(fast_retries())
-        .build()
-        .unwrap()
+}
+
+/// [`builder`], built.
+pub fn client(url: &str) -> Client {
+    builder(url).build().unwrap()
 }
 
 /// A URL on which nothing listens.
