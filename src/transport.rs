@@ -131,40 +131,31 @@ impl Transport {
                 Ok(response) => self.buffer(response).await,
                 Err(e) => Err(e),
             };
-            let latency = started.elapsed();
+            let latency_ms = started.elapsed().as_millis() as u64;
             let status = result.as_ref().ok().map(Response::status);
             record(|r| {
                 r.attempts.set(attempt);
                 r.status.set(status);
             });
             span.record("attempt", attempt);
-            span.record("latency_ms", latency.as_millis() as u64);
+            span.record("latency_ms", latency_ms);
             if let Some(s) = status {
                 span.record("status", s.as_u16());
             }
 
             let decision = match &result {
                 Ok(response) => {
+                    let status = response.status();
+                    tracing::debug!(attempt, status = status.as_u16(), latency_ms, "response");
                     self.retry
-                        .after_status(&method, response.status(), response.headers(), attempt)
+                        .after_status(&method, status, response.headers(), attempt)
                 }
-                Err(error) => self.retry.after_error(&method, error, attempt),
-            };
-            match (&result, decision) {
-                (Ok(r), _) => tracing::debug!(
-                    attempt,
-                    status = r.status().as_u16(),
-                    latency_ms = latency.as_millis() as u64,
-                    "response"
-                ),
-                (Err(e), _) => {
-                    tracing::debug!(attempt, latency_ms = latency.as_millis() as u64, error = %e, "request failed")
+                Err(error) => {
+                    tracing::debug!(attempt, latency_ms, error = %error, "request failed");
+                    self.retry.after_error(&method, error, attempt)
                 }
-            }
-            let Decision::RetryAfter(wait) = decision else {
-                return result;
             };
-            let Some(next) = spare else {
+            let (Decision::RetryAfter(wait), Some(next)) = (decision, spare) else {
                 return result;
             };
             if attempt >= self.retry.max_attempts {
