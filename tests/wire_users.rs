@@ -68,7 +68,7 @@ async fn delete_logs_puts_the_id_in_the_path_not_the_query() {
 }
 
 #[tokio::test]
-async fn get_user_decodes_the_user_even_without_username() {
+async fn get_user_decodes_a_user_without_username() {
     let server = TestServer::always(json(
         200,
         r#"{"userId":"u-1","fullName":"William Jackson","extra":1}"#,
@@ -76,7 +76,7 @@ async fn get_user_decodes_the_user_even_without_username() {
     .await;
     let user = client(&server.url()).get_user("u-1").await.unwrap();
     assert_eq!(user.user_id, "u-1");
-    assert_eq!(user.full_name, "William Jackson");
+    assert_eq!(user.full_name.as_deref(), Some("William Jackson"));
     assert_eq!(user.username, None);
 
     let r = &server.requests()[0];
