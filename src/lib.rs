@@ -19,5 +19,5 @@ pub use erase::{EraseOutcome, PartOutcome};
 pub use error::{ApiFailure, Error};
 pub use retry::RetryPolicy;
 pub use spec::{API_VERSION, OPERATIONS, Operation, SPEC_FILE};
-pub use transport::Transport;
+pub use transport::{Transport, capture_last_body};
 pub use users::check_user_id;

@@ -39,6 +39,8 @@ struct CallRecord {
     operation: Cell<&'static str>,
     attempts: Cell<u32>,
     status: Cell<Option<StatusCode>>,
+    /// The last response body read, as the API sent it.
+    body: Cell<Option<Bytes>>,
 }
 
 /// What one call did at the wire.
@@ -51,14 +53,45 @@ pub(crate) struct CallSummary {
 
 /// Runs `call` while recording what the transport does for it.
 pub(crate) async fn recorded<F: Future>(call: F) -> (F::Output, CallSummary) {
+    let (out, summary, body) = CALL
+        .scope(CallRecord::default(), async {
+            let out = call.await;
+            let (summary, body) = CALL.with(|r| {
+                let summary = CallSummary {
+                    operation: r.operation.get(),
+                    attempts: r.attempts.get(),
+                    status: r.status.get(),
+                };
+                (summary, r.body.take())
+            });
+            (out, summary, body)
+        })
+        .await;
+    // Hand the body to an enclosing `capture_last_body`, if any.
+    if body.is_some() {
+        record(|outer| outer.body.set(body));
+    }
+    (out, summary)
+}
+
+/// Runs `call`, any of the client's methods, and returns beside its output
+/// the body of the last response it read, exactly as the API sent it.
+///
+/// The CLI prints this, so that its stdout is the API's own JSON rather
+/// than the decoded type encoded again.
+///
+/// ```no_run
+/// # async fn demo(client: runalloy_embedded::Client) {
+/// let (user, body) = runalloy_embedded::capture_last_body(client.get_user("u-1")).await;
+/// if user.is_ok() {
+///     println!("{}", String::from_utf8_lossy(&body.unwrap_or_default()));
+/// }
+/// # }
+/// ```
+pub async fn capture_last_body<F: Future>(call: F) -> (F::Output, Option<Bytes>) {
     CALL.scope(CallRecord::default(), async {
         let out = call.await;
-        let summary = CALL.with(|r| CallSummary {
-            operation: r.operation.get(),
-            attempts: r.attempts.get(),
-            status: r.status.get(),
-        });
-        (out, summary)
+        (out, CALL.with(|r| r.body.take()))
     })
     .await
 }
@@ -198,13 +231,16 @@ impl Transport {
             *headers = std::mem::take(response.headers_mut());
         }
         let body = if too_large {
+            record(|r| r.body.set(None));
             // Reading this body fails with `BodyLimitExceeded`, which the
             // error mapping reports as `Error::ResponseTooLarge`.
             let failing =
                 futures::stream::once(async move { Err::<Bytes, _>(BodyLimitExceeded(limit)) });
             reqwest::Body::wrap_stream(failing)
         } else {
-            reqwest::Body::from(body.freeze())
+            let body = body.freeze();
+            record(|r| r.body.set(Some(body.clone())));
+            reqwest::Body::from(body)
         };
         match rebuilt.body(body) {
             Ok(rebuilt) => Ok(Response::from(rebuilt)),

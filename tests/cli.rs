@@ -83,7 +83,11 @@ async fn the_users_commands_round_trip_against_the_stand_in() {
         )
         .await,
     );
-    assert_eq!(filtered, serde_json::json!({}), "no users in that workflow");
+    assert_eq!(
+        filtered,
+        serde_json::json!({"data": []}),
+        "no users in that workflow"
+    );
 
     let logs = stdout_json(&run(&base, key, &["users", "delete-logs", &id], &[]).await);
     assert_eq!(logs, serde_json::json!({"message": "Success"}));
@@ -237,4 +241,13 @@ async fn debug_logs_show_operation_attempt_status_and_latency_but_not_the_key() 
         );
     }
     assert!(!r.stderr.contains(TEST_KEY) && !r.stdout.contains(TEST_KEY));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stdout_is_the_apis_json_exactly_unknown_fields_included() {
+    let body = r#"{"userId":"u","fullName":"A","extra":{"nested":[1,2]},"username":null}"#;
+    let server = TestServer::always(json(200, body)).await;
+    let r = run(&server.url(), Some(TEST_KEY), &["users", "get", "u"], &[]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, format!("{body}\n"));
 }

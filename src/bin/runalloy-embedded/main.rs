@@ -50,16 +50,16 @@ async fn run(cli: Cli) -> ExitCode {
     };
     let Command::Users(command) = cli.command;
     match command {
-        Users::Delete { user_id } => print(client.delete_user(&user_id).await),
-        Users::DeleteLogs { user_id } => print(client.delete_user_logs(&user_id).await),
-        Users::Get { user_id } => print(client.get_user(&user_id).await),
+        Users::Delete { user_id } => print(client.delete_user(&user_id)).await,
+        Users::DeleteLogs { user_id } => print(client.delete_user_logs(&user_id)).await,
+        Users::Get { user_id } => print(client.get_user(&user_id)).await,
         Users::List { parent_workflow_id } => {
-            print(client.list_users(parent_workflow_id.as_deref()).await)
+            print(client.list_users(parent_workflow_id.as_deref())).await
         }
         Users::Create {
             username,
             full_name,
-        } => print(client.create_user(&username, full_name.as_deref()).await),
+        } => print(client.create_user(&username, full_name.as_deref())).await,
         Users::Erase(args) => erase::run(&client, args).await,
     }
 }
@@ -72,20 +72,20 @@ fn client(cli: &Cli) -> Result<Client, Error> {
     builder.build()
 }
 
-fn print<T: Serialize>(result: Result<T, Error>) -> ExitCode {
-    match result {
-        Ok(value) => match serde_json::to_string_pretty(&value) {
-            Ok(json) => {
-                println!("{json}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: cannot print the response: {e}");
-                ExitCode::from(1)
-            }
-        },
-        Err(e) => fail(e),
-    }
+/// Runs a call and prints the API's JSON, exactly as it arrived.
+async fn print<T: Serialize>(call: impl Future<Output = Result<T, Error>>) -> ExitCode {
+    let (result, body) = runalloy_embedded::capture_last_body(call).await;
+    let value = match result {
+        Ok(value) => value,
+        Err(e) => return fail(e),
+    };
+    let text = match body {
+        Some(body) => String::from_utf8_lossy(&body).trim_end().to_owned(),
+        // Not reached for the Users calls, which always read a body.
+        None => serde_json::to_string(&value).unwrap_or_default(),
+    };
+    println!("{text}");
+    ExitCode::SUCCESS
 }
 
 fn fail(error: Error) -> ExitCode {
