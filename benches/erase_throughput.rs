@@ -208,7 +208,7 @@ fn main() {
     // --benches`, which passes no `--bench`) runs a quick smoke round.
     let benching = std::env::args().any(|a| a == "--bench");
     let n = env_or("ERASE_BENCH_IDS", if benching { 20_000 } else { 500 });
-    let rounds = env_or("ERASE_BENCH_ROUNDS", if benching { 5 } else { 1 });
+    let rounds = env_or("ERASE_BENCH_ROUNDS", if benching { 7 } else { 1 });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -230,18 +230,31 @@ fn main() {
         }
     });
     let per_sec = |d: Duration| n as f64 / d.as_secs_f64();
-    let base = per_sec(median(times[0].clone()));
     println!(
-        "\nerase {n} ids ({} requests) at concurrency {CONCURRENCY}, median of {rounds} round(s):",
+        "\nerase {n} ids ({} requests) at concurrency {CONCURRENCY}, {rounds} round(s):",
         2 * n
     );
-    for (who, t) in contenders.iter().zip(&times) {
-        let rate = per_sec(median(t.clone()));
+    for (i, who) in contenders.iter().enumerate() {
+        // The ratio is taken within each round, whose three runs sit side by
+        // side in time, then the median over rounds: drift between rounds
+        // cancels out.
+        let ratios: Vec<f64> = times[i]
+            .iter()
+            .zip(&times[0])
+            .map(|(t, base)| base.as_secs_f64() / t.as_secs_f64())
+            .collect();
+        let mut sorted = ratios.clone();
+        sorted.sort_by(f64::total_cmp);
         println!(
-            "  {:<14} {:>9.0} ids/s   ratio to plain reqwest: {:.3}",
+            "  {:<14} median {:>7.0} ids/s   throughput ratio to plain reqwest: median {:.3} (rounds: {})",
             format!("{who:?}"),
-            rate,
-            rate / base
+            per_sec(median(times[i].clone())),
+            sorted[sorted.len() / 2],
+            ratios
+                .iter()
+                .map(|r| format!("{r:.2}"))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
     }
 }
