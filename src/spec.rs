@@ -27,3 +27,9 @@ include!(concat!(env!("OUT_DIR"), "/spec_meta.rs"));
 pub(crate) fn operation(rust_name: &str) -> Option<&'static Operation> {
     OPERATIONS.iter().find(|op| op.rust_name == rust_name)
 }
+
+/// The spec's operation id for a generated method name, such as
+/// `delete-a-user` for `delete_a_user`; the name itself if unknown.
+pub(crate) fn spec_id(rust_name: &'static str) -> &'static str {
+    operation(rust_name).map_or(rust_name, |op| op.id)
+}

@@ -18,13 +18,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-/// Per-client settings that the hooks read.
+/// Per-client settings that the hooks read: the generated client's inner
+/// value. Built only by [`crate::ClientBuilder`].
 #[derive(Debug, Clone)]
 pub struct Transport {
     pub(crate) retry: RetryPolicy,
     pub(crate) attempt_timeout: Duration,
     pub(crate) max_body_bytes: usize,
-    /// Path segments of the base URL, such as `["v1"]` for `https://h/v1`.
+    /// How many path segments the base URL has: 1 for `https://h/v1`.
     pub(crate) base_segments: usize,
 }
 
@@ -109,10 +110,7 @@ impl ClientHooks<Transport> for api::Client {
         info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         let operation = crate::spec::operation(info.operation_id);
-        record(|r| {
-            r.operation
-                .set(operation.map_or(info.operation_id, |op| op.id))
-        });
+        record(|r| r.operation.set(crate::spec::spec_id(info.operation_id)));
         // progenitor sends `api-version: <info.version>`; Alloy's header is
         // `x-api-version`, which the client's default headers carry.
         request.headers_mut().remove("api-version");
@@ -126,7 +124,7 @@ impl ClientHooks<Transport> for api::Client {
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
         let span = tracing::debug_span!(
             "alloy",
-            operation = crate::spec::operation(info.operation_id).map_or(info.operation_id, |op| op.id),
+            operation = crate::spec::spec_id(info.operation_id),
             method = %request.method(),
             path = request.url().path(),
             attempt = tracing::field::Empty,
