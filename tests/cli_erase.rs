@@ -233,3 +233,41 @@ async fn after_kill_9_a_resume_erases_the_rest_without_redoing_finished_ids() {
     );
     assert_eq!(resumed.len() + first_run.len(), 300);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_progress_bar_shows_only_when_stderr_is_a_terminal() {
+    let server = TestServer::start(|_, r| success_for(r)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = write_ids(dir.path(), 20);
+    let bar_text = "erased or failed";
+
+    let (code, _, stderr) = run(erase(
+        &server.url(),
+        &["--from-file", ids.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(code, 0);
+    assert!(!stderr.contains(bar_text), "a bar on a pipe: {stderr}");
+
+    // `script` (util-linux) runs the command on a pseudo-terminal.
+    let command = format!(
+        "{} users erase --report {} --from-file {}",
+        env!("CARGO_BIN_EXE_runalloy-embedded"),
+        dir.path().join("report.jsonl").display(),
+        ids.display()
+    );
+    let out = Command::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env("ALLOY_API_KEY", TEST_KEY)
+        .env("ALLOY_BASE_URL", server.url())
+        .output()
+        .await
+        .expect("util-linux `script` is needed for this test");
+    let terminal = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{terminal}");
+    assert!(
+        terminal.contains(bar_text),
+        "no bar on a terminal: {terminal}"
+    );
+    assert!(terminal.contains("20 erased, 0 failed"), "{terminal}");
+}
