@@ -215,32 +215,37 @@ async fn timeout_flag_bounds_each_attempt() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn debug_logs_show_operation_attempt_status_and_latency_but_not_the_key() {
-    let server =
-        TestServer::sequence(vec![json(503, "{}"), json(200, r#"{"success":true}"#)]).await;
-    let r = run(
-        &server.url(),
-        Some(TEST_KEY),
-        &["users", "delete", "u"],
-        &[("RUST_LOG", "trace")],
-    )
-    .await;
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    for needle in [
-        "operation=\"delete-a-user\"",
-        "attempt=1",
-        "attempt=2",
-        "status=503",
-        "status=200",
-        "latency_ms=",
-    ] {
+async fn debug_logs_show_operation_attempt_status_and_latency_but_never_the_key() {
+    for level in ["debug", "trace"] {
+        let server =
+            TestServer::sequence(vec![json(503, "{}"), json(200, r#"{"success":true}"#)]).await;
+        let r = run(
+            &server.url(),
+            Some(TEST_KEY),
+            &["users", "delete", "u"],
+            &[("RUST_LOG", level)],
+        )
+        .await;
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        for needle in [
+            "operation=\"delete-a-user\"",
+            "attempt=1",
+            "attempt=2",
+            "status=503",
+            "status=200",
+            "latency_ms=",
+        ] {
+            assert!(
+                r.stderr.contains(needle),
+                "{level}: missing {needle} in {}",
+                r.stderr
+            );
+        }
         assert!(
-            r.stderr.contains(needle),
-            "missing {needle} in {}",
-            r.stderr
+            !r.stderr.contains(TEST_KEY) && !r.stdout.contains(TEST_KEY),
+            "{level}"
         );
     }
-    assert!(!r.stderr.contains(TEST_KEY) && !r.stdout.contains(TEST_KEY));
 }
 
 #[tokio::test(flavor = "multi_thread")]
