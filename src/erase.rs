@@ -119,4 +119,30 @@ impl Client {
         ids.map(move |id| async move { self.erase_user(&id).await })
             .buffer_unordered(concurrency.max(1))
     }
+
+    /// [`Client::erase_users`] for ids in an iterator, such as a `Vec` or
+    /// the lines of a file.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) {
+    /// use futures::StreamExt;
+    ///
+    /// let erased = client
+    ///     .erase_users_from_iter(["u-1", "u-2", "u-3"], 8)
+    ///     .filter(|o| futures::future::ready(o.is_erased()))
+    ///     .count()
+    ///     .await;
+    /// # }
+    /// ```
+    pub fn erase_users_from_iter<'a, I>(
+        &'a self,
+        ids: I,
+        concurrency: usize,
+    ) -> impl Stream<Item = EraseOutcome> + 'a
+    where
+        I: IntoIterator + 'a,
+        I::Item: Into<String>,
+    {
+        self.erase_users(futures::stream::iter(ids).map(Into::into), concurrency)
+    }
 }

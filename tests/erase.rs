@@ -76,13 +76,8 @@ async fn the_user_is_kept_when_its_logs_could_not_be_deleted() {
 async fn an_invalid_id_fails_alone_and_sends_nothing() {
     let server = TestServer::start(|_, r| success_for(r)).await;
     let c = client(&server.url());
-    let ids = futures::stream::iter(vec![
-        "ok-1".to_string(),
-        "..".to_string(),
-        "ok-2".to_string(),
-    ]);
     let outcomes: BTreeMap<String, bool> = c
-        .erase_users(ids, 2)
+        .erase_users_from_iter(["ok-1", "..", "ok-2"], 2)
         .map(|o| (o.user_id.clone(), o.is_erased()))
         .collect()
         .await;
