@@ -256,7 +256,15 @@ impl Error {
                 let status = response.status();
                 let headers = response.headers().clone();
                 match response.bytes().await {
-                    Ok(body) => Error::from_response(operation, status, &headers, &body, attempts),
+                    // A 2xx the spec does not document (a 204 where it
+                    // promises a 200 body) is not a refusal: report the
+                    // status as it is.
+                    Ok(body) => {
+                        match Error::from_response(operation, status, &headers, &body, attempts) {
+                            Error::Rejected(failure) => Error::Api(failure),
+                            other => other,
+                        }
+                    }
                     Err(e) => transport(e),
                 }
             }

@@ -151,3 +151,21 @@ async fn an_oversized_body_is_refused_without_reading_it_all() {
     );
     assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
 }
+
+#[tokio::test]
+async fn an_undocumented_2xx_is_reported_with_its_status() {
+    let server = TestServer::always(common::Reply::Respond {
+        status: 204,
+        headers: vec![],
+        body: vec![],
+    })
+    .await;
+    let err = client(&server.url()).delete_user("u-1").await.unwrap_err();
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(204));
+    assert_eq!(
+        err.to_string(),
+        "request failed: delete-a-user: HTTP 204 No Content after 1 attempt(s)"
+    );
+    assert_eq!(server.requests().len(), 1);
+}
