@@ -214,7 +214,15 @@ fn main() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let contenders = [Contender::PlainReqwest, Contender::Library, Contender::Cli];
+    // ERASE_BENCH_ONLY=library (or plain, cli) runs one contender alone, for
+    // a profiler such as `valgrind --tool=callgrind`.
+    let only = std::env::var("ERASE_BENCH_ONLY")
+        .unwrap_or_default()
+        .to_lowercase();
+    let contenders: Vec<Contender> = [Contender::PlainReqwest, Contender::Library, Contender::Cli]
+        .into_iter()
+        .filter(|c| only.is_empty() || format!("{c:?}").to_lowercase().contains(&only))
+        .collect();
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); contenders.len()];
     runtime.block_on(async {
         for r in 0..rounds {

@@ -120,9 +120,11 @@ impl Client {
         F: FnOnce(&'a api::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
     {
-        // Boxed: the generated future is large, and without the box every
-        // caller's future (erase, bulk erase) would embed and move it.
-        let (result, summary) = Box::pin(transport::recorded(operation(&self.api))).await;
+        // Boxed where it is made: the generated future is over 3 KiB, and
+        // unboxed every wrapper around it (the task-local scope, this
+        // function, erase) would copy it again on each move.
+        let call = Box::pin(operation(&self.api));
+        let (result, summary) = transport::recorded(call).await;
         match result {
             Ok(value) => Ok((value, summary)),
             Err(error) => Err(Error::from_generated(error, summary).await),

@@ -12,6 +12,11 @@ use serde::Serialize;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+// A bulk erase allocates a little for every request; glibc's allocator
+// took about a tenth of the CLI's CPU in a profile of 40,000 requests.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
