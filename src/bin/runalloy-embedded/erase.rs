@@ -96,7 +96,7 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
         Ok(done) => done.unwrap_or_default(),
         Err(e) => return invalid(format!("cannot read the report: {e}")),
     };
-    let sink: Box<dyn Write> = match args.report.as_deref().map(report::open_for_append) {
+    let mut sink: Box<dyn Write> = match args.report.as_deref().map(report::open_for_append) {
         Some(Ok(file)) => Box::new(file),
         Some(Err(e)) => return invalid(format!("cannot open the report: {e}")),
         None => Box::new(std::io::stdout()),
@@ -106,7 +106,6 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
         Err(why) => return invalid(why),
     };
 
-    let mut sink = sink;
     let started = Instant::now();
     let bar = progress_bar(total);
     let mut skipped = 0u64;
