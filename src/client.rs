@@ -262,9 +262,12 @@ impl ClientBuilder {
                 "max_attempts must be at least 1".into(),
             ));
         }
-        if self.attempt_timeout.is_zero() || self.connect_timeout.is_zero() {
+        if self.attempt_timeout.is_zero()
+            || self.connect_timeout.is_zero()
+            || self.retry.deadline.is_zero()
+        {
             return Err(Error::InvalidInput(
-                "timeouts must be longer than zero".into(),
+                "timeouts and the deadline must be longer than zero".into(),
             ));
         }
 

@@ -57,6 +57,14 @@ fn zero_attempts_or_timeouts_are_refused() {
         .contains("max_attempts")
     );
     assert!(refused(base().timeout(Duration::ZERO)).contains("timeouts"));
+    assert!(refused(base().connect_timeout(Duration::ZERO)).contains("timeouts"));
+    assert!(
+        refused(base().retry_policy(RetryPolicy {
+            deadline: Duration::ZERO,
+            ..RetryPolicy::default()
+        }))
+        .contains("deadline")
+    );
 }
 
 #[test]
