@@ -39,7 +39,8 @@ pub enum Error {
     /// HTTP 5xx, after the retries the policy allows.
     #[error("server error: {0}")]
     Server(Box<ApiFailure>),
-    /// Any other non-2xx status (400, 403, 409, a refused redirect...).
+    /// Any other status: 400, 403, 409, a 2xx the spec does not document
+    /// (such as 204), or a redirect to another origin, which is not followed.
     #[error("request failed: {0}")]
     Api(Box<ApiFailure>),
     /// A 2xx whose body says the operation did not happen, such as
