@@ -127,6 +127,26 @@ impl fmt::Display for ApiFailure {
     }
 }
 
+impl ApiFailure {
+    /// What a response says, read from its status, headers and body.
+    pub(crate) fn boxed(
+        operation: &'static str,
+        status: StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+        attempts: u32,
+    ) -> Box<Self> {
+        Box::new(ApiFailure {
+            operation,
+            status,
+            message: api_message(body),
+            retry_after: crate::retry::retry_after(headers),
+            body_excerpt: excerpt(body),
+            attempts,
+        })
+    }
+}
+
 impl Error {
     /// The refusal the API sent, for the variants that hold one.
     pub fn api_failure(&self) -> Option<&ApiFailure> {
@@ -184,7 +204,10 @@ impl Error {
         matches!(self, Error::InvalidInput(_))
     }
 
-    /// Builds the error for a non-2xx response (or a 2xx that says no).
+    /// Builds the error for a response the client does not accept, by its
+    /// status. Any 2xx here is one the spec does not document, reported as
+    /// [`Error::Api`]; [`Error::Rejected`] is only built by the methods that
+    /// read a refusal in a 2xx body.
     pub(crate) fn from_response(
         operation: &'static str,
         status: StatusCode,
@@ -192,20 +215,12 @@ impl Error {
         body: &[u8],
         attempts: u32,
     ) -> Self {
-        let failure = Box::new(ApiFailure {
-            operation,
-            status,
-            message: api_message(body),
-            retry_after: crate::retry::retry_after(headers),
-            body_excerpt: excerpt(body),
-            attempts,
-        });
+        let failure = ApiFailure::boxed(operation, status, headers, body, attempts);
         match status.as_u16() {
             401 => Error::Unauthorized(failure),
             404 => Error::NotFound(failure),
             429 => Error::RateLimited(failure),
             500..=599 => Error::Server(failure),
-            200..=299 => Error::Rejected(failure),
             _ => Error::Api(failure),
         }
     }
@@ -257,15 +272,7 @@ impl Error {
                 let status = response.status();
                 let headers = response.headers().clone();
                 match response.bytes().await {
-                    // A 2xx the spec does not document (a 204 where it
-                    // promises a 200 body) is not a refusal: report the
-                    // status as it is.
-                    Ok(body) => {
-                        match Error::from_response(operation, status, &headers, &body, attempts) {
-                            Error::Rejected(failure) => Error::Api(failure),
-                            other => other,
-                        }
-                    }
+                    Ok(body) => Error::from_response(operation, status, &headers, &body, attempts),
                     Err(e) => transport(e),
                 }
             }

@@ -1,7 +1,7 @@
 //! Ergonomic methods for the Users operations, on top of [`Client::call`].
 
 use crate::api::types;
-use crate::{Client, Error};
+use crate::{ApiFailure, Client, Error};
 
 /// Refuses a user id that would not travel as exactly one path segment.
 ///
@@ -77,13 +77,13 @@ impl Client {
             return Ok(response.into_inner());
         }
         let body = serde_json::to_vec(&*response).unwrap_or_default();
-        Err(Error::from_response(
+        Err(Error::Rejected(ApiFailure::boxed(
             call.operation,
             response.status(),
             response.headers(),
             &body,
             call.attempts,
-        ))
+        )))
     }
 
     /// `DELETE /users/{userId}/logs`: deletes every log of the user. This
