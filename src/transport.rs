@@ -110,7 +110,10 @@ impl ClientHooks<Transport> for api::Client {
         info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         let operation = crate::spec::operation(info.operation_id);
-        record(|r| r.operation.set(crate::spec::spec_id(info.operation_id)));
+        record(|r| {
+            r.operation
+                .set(operation.map_or(info.operation_id, |op| op.id))
+        });
         // progenitor sends `api-version: <info.version>`; Alloy's header is
         // `x-api-version`, which the client's default headers carry.
         request.headers_mut().remove("api-version");

@@ -16,6 +16,17 @@ fn invalid(message: String) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Opens the id file, with an error that names it.
+fn open_ids(path: &std::path::Path) -> Result<std::fs::File, String> {
+    std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// The id a line of the id file holds: trimmed, and none for a blank line.
+/// Both the check and the erase read lines through this.
+fn id_in(line: &str) -> Option<&str> {
+    Some(line.trim()).filter(|id| !id.is_empty())
+}
+
 /// Checks every id before anything is sent, reading a file as a stream.
 /// Returns how many ids there are.
 fn check_ids(args: &EraseArgs) -> Result<u64, String> {
@@ -27,13 +38,10 @@ fn check_ids(args: &EraseArgs) -> Result<u64, String> {
     };
     match &args.from_file {
         Some(path) => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let mut count = 0;
-            for (n, line) in BufReader::new(file).lines().enumerate() {
+            for (n, line) in BufReader::new(open_ids(path)?).lines().enumerate() {
                 let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                let id = line.trim();
-                if !id.is_empty() {
+                if let Some(id) = id_in(&line) {
                     check(id, &format!("{} line {}", path.display(), n + 1))?;
                     count += 1;
                 }
@@ -53,9 +61,8 @@ fn check_ids(args: &EraseArgs) -> Result<u64, String> {
 fn ids(args: &EraseArgs) -> Result<futures::stream::BoxStream<'static, String>, String> {
     match &args.from_file {
         Some(path) => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let lines = tokio::io::BufReader::new(tokio::fs::File::from_std(file)).lines();
+            let file = tokio::fs::File::from_std(open_ids(path)?);
+            let lines = tokio::io::BufReader::new(file).lines();
             let stream = futures::stream::unfold(lines, |mut lines| async move {
                 match lines.next_line().await {
                     Ok(Some(line)) => Some((line, lines)),
@@ -66,8 +73,7 @@ fn ids(args: &EraseArgs) -> Result<futures::stream::BoxStream<'static, String>, 
                     }
                 }
             })
-            .map(|line| line.trim().to_owned())
-            .filter(|id| futures::future::ready(!id.is_empty()));
+            .filter_map(|line| futures::future::ready(id_in(&line).map(str::to_owned)));
             Ok(stream.boxed())
         }
         None => Ok(futures::stream::iter(args.user_ids.clone()).boxed()),
