@@ -41,6 +41,7 @@ pub const USER_AGENT: &str = concat!("runalloy-embedded/", env!("CARGO_PKG_VERSI
 pub struct Client {
     api: api::Client,
     base_url: String,
+    key_fingerprint: String,
 }
 
 impl fmt::Debug for Client {
@@ -78,6 +79,12 @@ impl Client {
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// A short fingerprint of the API key ([`ApiKey::fingerprint`]), for
+    /// records that must tell keys apart without holding one.
+    pub fn key_fingerprint(&self) -> &str {
+        &self.key_fingerprint
     }
 
     /// The generated client, for calling any operation of the spec directly.
@@ -157,6 +164,19 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     user_agent_suffix: Option<String>,
     max_body_bytes: usize,
+    proxy: ProxyChoice,
+}
+
+/// Where requests go on their way to the API.
+#[derive(Clone, Debug)]
+enum ProxyChoice {
+    /// The environment's proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`),
+    /// except for a plain-http loopback base URL, which is always direct.
+    Environment,
+    /// Direct, whatever the environment says.
+    Direct,
+    /// This proxy, set by the caller.
+    Explicit(reqwest::Proxy),
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -169,6 +189,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -183,6 +204,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             user_agent_suffix: None,
             max_body_bytes: 16 * 1024 * 1024,
+            proxy: ProxyChoice::Environment,
         }
     }
 }
@@ -228,6 +250,34 @@ impl ClientBuilder {
     /// The largest response body accepted (16 MiB by default).
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// Sends every request through `proxy`, whatever the environment says.
+    ///
+    /// By default the environment's proxies (`HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `NO_PROXY`) are used for https base URLs, where a proxy sees only an
+    /// encrypted tunnel. A plain-http loopback base URL (the stand-in, a
+    /// test server) never goes through an environment proxy, which would
+    /// otherwise read the key in clear. A proxy set here is used even then:
+    /// only set one you trust with the key.
+    ///
+    /// ```
+    /// let client = runalloy_embedded::Client::builder()
+    ///     .api_key("my-key")
+    ///     .proxy(reqwest::Proxy::https("http://proxy.internal:3128").unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn proxy(mut self, proxy: reqwest::Proxy) -> Self {
+        self.proxy = ProxyChoice::Explicit(proxy);
+        self
+    }
+
+    /// Connects directly, ignoring the environment's proxies.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxyChoice::Direct;
         self
     }
 
@@ -285,7 +335,14 @@ impl ClientBuilder {
             Error::InvalidInput("the user-agent suffix is not a valid header value".into())
         })?;
         let origin = base.origin();
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        http = match self.proxy {
+            ProxyChoice::Explicit(proxy) => http.proxy(proxy),
+            ProxyChoice::Direct => http.no_proxy(),
+            ProxyChoice::Environment if base.scheme() == "http" => http.no_proxy(),
+            ProxyChoice::Environment => http,
+        };
+        let http = http
             .default_headers(headers)
             .user_agent(user_agent)
             .connect_timeout(self.connect_timeout)
@@ -313,6 +370,7 @@ impl ClientBuilder {
         Ok(Client {
             api: api::Client::new_with_client(&base_url, http, transport),
             base_url,
+            key_fingerprint: key.fingerprint(),
         })
     }
 }

@@ -50,6 +50,26 @@ impl ApiKey {
     }
 }
 
+impl ApiKey {
+    /// A short fingerprint of the key, `sha256:` and the first 12 hex digits
+    /// of its SHA-256: enough to tell two keys apart in a report, far too
+    /// little to recover the key from.
+    ///
+    /// ```
+    /// use runalloy_embedded::ApiKey;
+    ///
+    /// let print = ApiKey::new("sk_live_secret").unwrap().fingerprint();
+    /// assert!(print.starts_with("sha256:") && print.len() == 19);
+    /// assert!(!print.contains("secret"));
+    /// ```
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.0.as_bytes());
+        let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey(<redacted>)")

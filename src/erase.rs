@@ -9,7 +9,8 @@ use futures::{Stream, StreamExt};
 pub enum PartOutcome {
     /// The API deleted it.
     Deleted,
-    /// The API answered 404: it was already gone.
+    /// The API answered 404 with its own "not found" message (see
+    /// [`Error::is_api_not_found`]): it was already gone.
     AlreadyGone,
     /// Not attempted, because an earlier step failed.
     Skipped,
@@ -35,7 +36,7 @@ impl PartOutcome {
     fn from_result<T>(result: Result<T, Error>) -> Self {
         match result {
             Ok(_) => PartOutcome::Deleted,
-            Err(e) if e.is_not_found() => PartOutcome::AlreadyGone,
+            Err(e) if e.is_api_not_found() => PartOutcome::AlreadyGone,
             Err(e) => PartOutcome::Failed(e),
         }
     }
@@ -68,8 +69,46 @@ impl EraseOutcome {
 }
 
 impl Client {
+    /// Proves that the base URL serves Alloy's API and accepts this key,
+    /// with one `GET /users` that must answer 200 with the documented
+    /// `{"data": [...]}` shape. Run it before a bulk erase: against a wrong
+    /// base URL every DELETE would get a router's 404, which must not be
+    /// read as "already gone".
+    ///
+    /// A 200 whose body is larger than the client accepts still counts: only
+    /// the users route answers 200 to it.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
+    /// client.verify_api_access().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify_api_access(&self) -> Result<(), Error> {
+        let (result, body) = crate::capture_last_body(self.list_users(None)).await;
+        match result {
+            Ok(_) => {}
+            Err(Error::ResponseTooLarge { status, .. }) if status.is_success() => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let shaped = body
+            .as_deref()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+            .is_some_and(|v| v.get("data").is_some_and(serde_json::Value::is_array));
+        if shaped {
+            Ok(())
+        } else {
+            Err(Error::NotTheApi(format!(
+                "GET {}/users answered 200, but not with the API's {{\"data\": [...]}}; body starts: {:?}",
+                self.base_url(),
+                crate::error::excerpt(body.as_deref().unwrap_or_default())
+            )))
+        }
+    }
+
     /// Erases one user: deletes its logs, then the user. A 404 on either
-    /// means it is already gone, which counts as erased. The user is not
+    /// means it is already gone, which counts as erased, but only when the
+    /// body is the API's own "not found" ([`Error::is_api_not_found`]); any
+    /// other 404 is a failure. The user is not
     /// deleted if deleting its logs failed, so that no logs are orphaned.
     ///
     /// ```no_run

@@ -81,6 +81,11 @@ pub enum Error {
         /// Why decoding failed.
         source: serde_json::Error,
     },
+    /// The base URL answered, but not as Alloy's API does, so nothing that
+    /// depends on its answers (such as reading a 404 as "already gone") was
+    /// done.
+    #[error("not Alloy's API: {0}")]
+    NotTheApi(String),
     /// The response body was larger than the client accepts.
     #[error(
         "{operation}: HTTP {status}: the response body exceeded {limit} bytes and was not read"
@@ -116,7 +121,7 @@ impl fmt::Display for ApiFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: HTTP {}", self.operation, self.status)?;
         match &self.message {
-            Some(message) => write!(f, ": {message}")?,
+            Some(message) => write!(f, ": {}", escape_controls(message))?,
             None if !self.body_excerpt.is_empty() => write!(f, ": body {:?}", self.body_excerpt)?,
             None => {}
         }
@@ -197,6 +202,33 @@ impl Error {
     /// Whether the API answered 404.
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound(_))
+    }
+
+    /// Whether this is a 404 in which the API itself says the resource does
+    /// not exist: a JSON object body whose `message` contains "not found"
+    /// (any case), as Alloy answers `{"message": "User not found"}`.
+    ///
+    /// A 404 from a router or proxy that serves no such path (an HTML page,
+    /// an empty body, `{"error": "Not Found"}`) is not: it says nothing about
+    /// the user.
+    ///
+    /// The vendor documents no 404 body for the Embedded API; this rule is
+    /// the narrowest one that matches what it and the stand-in send.
+    pub fn is_api_not_found(&self) -> bool {
+        let Error::NotFound(failure) = self else {
+            return false;
+        };
+        serde_json::from_str::<serde_json::Value>(&failure.body_excerpt)
+            .ok()
+            .and_then(|v| v.get("message")?.as_str().map(str::to_ascii_lowercase))
+            .is_some_and(|m| m.contains("not found"))
+    }
+
+    /// Whether the call was refused for its credentials (401 or 403): every
+    /// other call with this key would be refused the same way.
+    pub fn is_auth_failure(&self) -> bool {
+        self.status()
+            .is_some_and(|s| s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN)
     }
 
     /// Whether the input was refused before anything was sent.
@@ -313,4 +345,27 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         cause = c.source();
     }
     out
+}
+
+/// `text` with control characters written as escapes (`\u{1b}`, `\n`), so
+/// that an API message or an id cannot move a terminal's cursor or fake a
+/// line of output.
+///
+/// ```
+/// assert_eq!(runalloy_embedded::escape_controls("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\n");
+/// assert_eq!(runalloy_embedded::escape_controls("plain"), "plain");
+/// ```
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }

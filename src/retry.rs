@@ -69,7 +69,10 @@ impl RetryPolicy {
             .base_delay
             .saturating_mul(2u32.saturating_pow(retry.saturating_sub(1)));
         let ceiling = exp.min(self.max_delay);
-        ceiling.mul_f64(fastrand::f64())
+        // `mul_f64` panics when rounding lifts a huge ceiling past
+        // `Duration::MAX`; the checked form keeps the ceiling instead.
+        Duration::try_from_secs_f64(ceiling.as_secs_f64() * fastrand::f64())
+            .map_or(ceiling, |wait| wait.min(ceiling))
     }
 
     /// What to do after a response with `status` arrived.

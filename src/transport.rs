@@ -117,11 +117,13 @@ impl ClientHooks<Transport> for api::Client {
         // progenitor sends `api-version: <info.version>`; Alloy's header is
         // `x-api-version`, which the client's default headers carry.
         request.headers_mut().remove("api-version");
-        match operation {
-            Some(op) => check_path(self.inner().base_segments, request.url(), op)
-                .map_err(progenitor_client::Error::InvalidRequest),
-            None => Ok(()),
+        if let Some(op) = operation {
+            let base_segments = self.inner().base_segments;
+            check_path(base_segments, request.url(), op)
+                .map_err(progenitor_client::Error::InvalidRequest)?;
+            encode_parameters_strictly(base_segments, request.url_mut(), op);
         }
+        Ok(())
     }
 
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
@@ -145,7 +147,8 @@ impl Transport {
     /// Sends `request`, retrying as the policy says, within its deadline.
     async fn send(&self, client: &reqwest::Client, request: Request) -> reqwest::Result<Response> {
         let method = request.method().clone();
-        let deadline = Instant::now() + self.retry.deadline;
+        // A deadline too far to represent (`Duration::MAX`) means none.
+        let deadline = Instant::now().checked_add(self.retry.deadline);
         let span = tracing::Span::current();
         let mut original = request;
         let mut attempt = 0u32;
@@ -157,7 +160,9 @@ impl Transport {
                 Some(copy) => (copy, Some(original)),
                 None => (original, None),
             };
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = deadline.map_or(Duration::MAX, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
             *current.timeout_mut() = Some(self.attempt_timeout.min(remaining));
 
             let started = Instant::now();
@@ -195,7 +200,10 @@ impl Transport {
             if attempt >= self.retry.max_attempts {
                 return result;
             }
-            if Instant::now() + wait >= deadline {
+            let wakes = Instant::now().checked_add(wait);
+            if let Some(deadline) = deadline
+                && wakes.is_none_or(|at| at >= deadline)
+            {
                 tracing::debug!(
                     wait_ms = wait.as_millis() as u64,
                     "no time left for another attempt"
@@ -284,7 +292,7 @@ pub(crate) fn body_limit_exceeded(error: &reqwest::Error) -> Option<usize> {
 fn check_path(base_segments: usize, url: &reqwest::Url, op: &Operation) -> Result<(), String> {
     // Compared segment by segment without collecting: this runs for every
     // request.
-    let mut got = url.path().split('/').skip(1 + base_segments);
+    let mut got = url_segments(url, base_segments);
     let mut want = op.path.split('/').skip(1);
     let matches = loop {
         match (got.next(), want.next()) {
@@ -305,4 +313,56 @@ fn check_path(base_segments: usize, url: &reqwest::Url, op: &Operation) -> Resul
             op.path
         ))
     }
+}
+
+/// Characters left as they are in a path parameter: RFC 3986's unreserved
+/// set. Everything else is percent-encoded.
+const PATH_PARAMETER: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Re-encodes each path parameter so that only unreserved characters stay
+/// literal.
+///
+/// progenitor escapes only `/`, `?`, `#`, `%` and space, so `victim;x` would
+/// leave as `/users/victim;x`, which servers that read `;` (or `,`, `=`,
+/// `@`) as structure route to `victim`. The parameter is decoded once (undoing
+/// progenitor's and the URL parser's escapes) and encoded again. Runs after
+/// [`check_path`], so the segments line up with the template.
+fn encode_parameters_strictly(base_segments: usize, url: &mut reqwest::Url, op: &Operation) {
+    let templated = || {
+        url_segments(url, base_segments)
+            .zip(op.path.split('/').skip(1))
+            .filter(|(_, w)| w.starts_with('{'))
+    };
+    // Most ids (hex, uuids) need nothing: no allocation on that path.
+    let strict = |segment: &str| {
+        segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    };
+    if templated().all(|(segment, _)| strict(segment)) {
+        return;
+    }
+    let mut path = String::with_capacity(url.path().len() + 16);
+    for (n, segment) in url.path().split('/').skip(1).enumerate() {
+        path.push('/');
+        let template = n
+            .checked_sub(base_segments)
+            .and_then(|i| op.path.split('/').nth(i + 1));
+        if template.is_some_and(|w| w.starts_with('{')) {
+            let raw: Vec<u8> = percent_encoding::percent_decode_str(segment).collect();
+            path.extend(percent_encoding::percent_encode(&raw, PATH_PARAMETER));
+        } else {
+            path.push_str(segment);
+        }
+    }
+    url.set_path(&path);
+}
+
+/// The URL's path segments after the base URL's own.
+fn url_segments(url: &reqwest::Url, base_segments: usize) -> impl Iterator<Item = &str> {
+    url.path().split('/').skip(1 + base_segments)
 }

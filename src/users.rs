@@ -3,9 +3,17 @@
 use crate::api::types;
 use crate::{ApiFailure, Client, Error};
 
-/// Refuses a user id that would not travel as exactly one path segment.
+/// The longest user id accepted, in bytes.
+pub const MAX_USER_ID_BYTES: usize = 1024;
+
+/// Refuses a user id that no API would take as one user: empty, only
+/// whitespace, with control characters, longer than
+/// [`MAX_USER_ID_BYTES`], or one that would not travel as exactly one path
+/// segment (`.`, `..`, or containing `\`).
 ///
-/// Any other id is percent-encoded into one segment by the generated code.
+/// Any other id is sent as one segment with every character outside the
+/// URL-unreserved set (letters, digits, `-`, `.`, `_`, `~`)
+/// percent-encoded, so `;`, `,`, `=` or `@` can never be read as structure.
 ///
 /// ```
 /// use runalloy_embedded::check_user_id;
@@ -14,10 +22,19 @@ use crate::{ApiFailure, Client, Error};
 /// assert!(check_user_id("jane@example.com").is_ok());
 /// assert!(check_user_id("..").is_err());
 /// assert!(check_user_id("").is_err());
+/// assert!(check_user_id("   ").is_err());
+/// assert!(check_user_id("a\u{7}b").is_err());
+/// assert!(check_user_id(&"x".repeat(1025)).is_err());
 /// ```
 pub fn check_user_id(id: &str) -> Result<(), Error> {
     let why = if id.is_empty() {
         "the user id is empty"
+    } else if id.trim().is_empty() {
+        "the user id is only whitespace"
+    } else if id.chars().any(char::is_control) {
+        "the user id contains a control character"
+    } else if id.len() > MAX_USER_ID_BYTES {
+        "the user id is longer than 1024 bytes"
     } else if id == "." || id == ".." {
         "the user id is `.` or `..`, which would address another endpoint"
     } else if id.contains('\\') {

@@ -11,7 +11,9 @@ use std::time::Duration;
 use tokio::process::Command;
 
 fn success_for(r: &Recorded) -> Reply {
-    if r.target.ends_with("/logs") {
+    if r.method == "GET" && r.target == "/users" {
+        json(200, r#"{"data":[]}"#)
+    } else if r.target.ends_with("/logs") {
         json(200, r#"{"message":"Success"}"#)
     } else {
         json(200, r#"{"success":true}"#)
@@ -84,27 +86,33 @@ async fn the_report_has_one_line_per_id_and_a_rerun_sends_nothing() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.is_empty());
     assert!(
-        stderr.contains("50 erased, 0 failed, 0 already erased in the report, of 50 ids"),
+        stderr.contains(
+            "50 erased (50 deleted, 0 already gone), 0 failed, 0 skipped as erased in the report, of 50 ids"
+        ),
         "{stderr}"
     );
     let lines = report_lines(&report);
-    assert_eq!(lines.len(), 50);
-    let first = &lines[0];
+    assert_eq!(lines.len(), 51);
+    assert_eq!(lines[0]["target"]["baseUrl"], server.url());
+    let first = &lines[1];
     assert_eq!(first["status"], "erased");
     assert_eq!(first["logs"], "deleted");
     assert_eq!(first["user"], "deleted");
     assert!(first["at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(erased_in(&report).len(), 50);
-    assert_eq!(server.requests().len(), 100);
+    // One GET /users proves the target first.
+    assert_eq!(server.requests().len(), 101);
 
     let (code, _, stderr) = run(erase(&server.url(), &args)).await;
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("0 erased, 0 failed, 50 already erased in the report"),
+        stderr.contains(
+            "0 erased (0 deleted, 0 already gone), 0 failed, 50 skipped as erased in the report"
+        ),
         "{stderr}"
     );
-    assert_eq!(server.requests().len(), 100, "the re-run sent requests");
-    assert_eq!(report_lines(&report).len(), 50);
+    assert_eq!(server.requests().len(), 101, "the re-run sent requests");
+    assert_eq!(report_lines(&report).len(), 51);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -123,7 +131,8 @@ async fn ids_as_arguments_print_lines_on_stdout_and_failures_exit_1() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["target"]["apiVersion"], "2025-09");
     let bad = lines.iter().find(|l| l["userId"] == "bad-1").unwrap();
     assert_eq!(bad["status"], "failed");
     assert_eq!(bad["logs"], "failed");
@@ -134,7 +143,10 @@ async fn ids_as_arguments_print_lines_on_stdout_and_failures_exit_1() {
         stderr.contains("failed: bad-1: server error: delete-logs-for-a-user: HTTP 500"),
         "{stderr}"
     );
-    assert!(stderr.contains("2 erased, 1 failed"), "{stderr}");
+    assert!(
+        stderr.contains("2 erased (2 deleted, 0 already gone), 1 failed"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -217,6 +229,7 @@ async fn after_kill_9_a_resume_erases_the_rest_without_redoing_finished_ids() {
 
     let resumed: BTreeSet<String> = server.requests()[sent_before..]
         .iter()
+        .filter(|r| r.method == "DELETE")
         .map(|r| {
             r.target
                 .trim_start_matches("/users/")
@@ -269,5 +282,5 @@ async fn a_progress_bar_shows_only_when_stderr_is_a_terminal() {
         terminal.contains(bar_text),
         "no bar on a terminal: {terminal}"
     );
-    assert!(terminal.contains("20 erased, 0 failed"), "{terminal}");
+    assert!(terminal.contains("20 erased (20 deleted"), "{terminal}");
 }

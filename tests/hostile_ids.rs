@@ -18,9 +18,6 @@ const ENCODED: &[&str] = &[
     "%2F",
     "%",
     "a b",
-    "a\tb",
-    "line\nbreak",
-    "nul\0byte",
     "jane@example.com",
     "ünïcødé-用户",
     "...",
@@ -31,6 +28,74 @@ const ENCODED: &[&str] = &[
     "\"quoted\"",
     "~user+tag",
 ];
+
+/// Ids no API would take as one user: refused by `check_user_id`.
+const NOT_IDS: &[&str] = &[
+    "   ",
+    " \t ",
+    "a\tb",
+    "line\nbreak",
+    "nul\0byte",
+    "esc\u{1b}[2J",
+];
+
+#[tokio::test]
+async fn blank_control_and_overlong_ids_are_refused_and_nothing_is_sent() {
+    let server = TestServer::always(json(200, r#"{"success":true}"#)).await;
+    let c = client(&server.url());
+    let long = "x".repeat(2000);
+    let mut ids: Vec<&str> = NOT_IDS.to_vec();
+    ids.push(&long);
+    for id in ids {
+        let err = c.delete_user(id).await.map(|_| ()).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{id:?}: {err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("only whitespace")
+                || text.contains("control character")
+                || text.contains("longer than 1024 bytes"),
+            "{id:?}: {text}"
+        );
+    }
+    assert!(c.delete_user(&"x".repeat(1024)).await.is_ok());
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn reserved_characters_are_percent_encoded_on_the_wire() {
+    let server = TestServer::always(json(200, r#"{"success":true}"#)).await;
+    let c = client(&server.url());
+    let cases = [
+        ("a;b", "/users/a%3Bb"),
+        ("a,b", "/users/a%2Cb"),
+        ("a=b", "/users/a%3Db"),
+        ("a@b", "/users/a%40b"),
+        ("victim;x", "/users/victim%3Bx"),
+        ("a+b!$&'()*:", "/users/a%2Bb%21%24%26%27%28%29%2A%3A"),
+        ("ünï", "/users/%C3%BCn%C3%AF"),
+        ("a/b?c#d e%", "/users/a%2Fb%3Fc%23d%20e%25"),
+        ("Az09-._~", "/users/Az09-._~"),
+    ];
+    for (id, _) in cases {
+        c.delete_user(id).await.unwrap();
+    }
+    // Through `call` as well, with the query left alone.
+    c.call(|api| api.list_all_users(Some("w;1")))
+        .await
+        .unwrap_or_default();
+    let seen = server.requests();
+    for ((id, want), got) in cases.iter().zip(&seen) {
+        assert_eq!(got.method, "DELETE");
+        assert_eq!(got.target, *want, "{id:?}");
+    }
+    assert!(
+        seen[cases.len()]
+            .target
+            .starts_with("/users?parentWorkflowId=w"),
+        "{}",
+        seen[cases.len()].target
+    );
+}
 
 #[tokio::test]
 async fn escaping_ids_are_refused_and_nothing_is_sent() {

@@ -13,7 +13,9 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(name = "runalloy-embedded", version, about, long_about)]
 pub struct Cli {
-    /// Seconds one attempt may take before it counts as timed out.
+    /// Seconds one attempt may take before it counts as timed out. The
+    /// overall deadline of a call (120 s by default) is raised to leave
+    /// every attempt this long.
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
@@ -71,10 +73,15 @@ pub struct EraseArgs {
     #[arg(long, default_value_t = 16, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
-    /// Append one JSON line per id here; ids already erased in it are skipped.
+    /// Append one JSON line per id here (a regular file); ids already
+    /// erased in it, against the same base URL and key, are skipped.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Read ids from this file, one per line.
+    /// Skip the ids the report records as erased even if it was written
+    /// against another base URL, API version or key.
+    #[arg(long, requires = "report")]
+    pub ignore_report_target: bool,
+    /// Read ids from this file, one per line; `-` reads standard input.
     #[arg(long, value_name = "FILE", conflicts_with = "user_ids")]
     pub from_file: Option<PathBuf>,
     /// Ids (or usernames) to erase.

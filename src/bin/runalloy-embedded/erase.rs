@@ -1,14 +1,26 @@
 //! `users erase`: the bulk GDPR erase, resumable through its report.
+//!
+//! The input is read once and checked in full before anything is sent; the
+//! target is proved to be Alloy's API before the first DELETE; every id read
+//! ends with one outcome (erased, failed, skipped as done in the report, or
+//! not attempted because the run stopped), and the counts are checked.
 
 use crate::args::EraseArgs;
-use crate::report;
+use crate::report::{self, Target};
 use futures::{FutureExt, StreamExt};
+use indexmap::IndexSet;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use runalloy_embedded::{Client, check_user_id};
+use runalloy_embedded::{API_VERSION, Client, EraseOutcome, PartOutcome, escape_controls};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Instant;
-use tokio::io::AsyncBufReadExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// How long ids already in flight may take to finish after the first
+/// Ctrl-C.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// Why the command could not start; exits 2 with nothing sent.
 fn invalid(message: String) -> ExitCode {
@@ -16,68 +28,102 @@ fn invalid(message: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Opens the id file, with an error that names it.
-fn open_ids(path: &std::path::Path) -> Result<std::fs::File, String> {
-    std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+/// The ids of one run: unique, in input order.
+struct Ids {
+    unique: IndexSet<String>,
+    /// Ids read, duplicates included.
+    read: u64,
 }
 
-/// The id a line of the id file holds: trimmed, and none for a blank line.
-/// Both the check and the erase read lines through this.
-fn id_in(line: &str) -> Option<&str> {
-    Some(line.trim()).filter(|id| !id.is_empty())
+impl Ids {
+    fn add(&mut self, id: &str, place: impl Fn() -> String) -> Result<(), String> {
+        runalloy_embedded::check_user_id(id).map_err(|e| match e {
+            runalloy_embedded::Error::InvalidInput(why) => format!("{}: {why}", place()),
+            other => format!("{}: {other}", place()),
+        })?;
+        self.read += 1;
+        self.unique.insert(id.to_owned());
+        Ok(())
+    }
 }
 
-/// Checks every id before anything is sent, reading a file as a stream.
-/// Returns how many ids there are.
-fn check_ids(args: &EraseArgs) -> Result<u64, String> {
-    let check = |id: &str, place: &str| {
-        check_user_id(id).map_err(|e| match e {
-            runalloy_embedded::Error::InvalidInput(why) => format!("{place}: {why}"),
-            other => format!("{place}: {other}"),
-        })
+/// Reads every id once, from the arguments, a file or standard input (`-`),
+/// and checks each. A pipe has nothing left to read a second time, so the
+/// ids are kept in memory: about their length plus 40 bytes each.
+fn read_ids(args: &EraseArgs) -> Result<Ids, String> {
+    let mut ids = Ids {
+        unique: IndexSet::new(),
+        read: 0,
     };
     match &args.from_file {
+        Some(path) if path.as_os_str() == "-" => {
+            read_lines(std::io::stdin().lock(), "standard input", &mut ids)?;
+        }
         Some(path) => {
-            let mut count = 0;
-            for (n, line) in BufReader::new(open_ids(path)?).lines().enumerate() {
-                let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                if let Some(id) = id_in(&line) {
-                    check(id, &format!("{} line {}", path.display(), n + 1))?;
-                    count += 1;
-                }
-            }
-            Ok(count)
+            let file = std::fs::File::open(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            read_lines(BufReader::new(file), &path.display().to_string(), &mut ids)?;
         }
         None => {
             for id in &args.user_ids {
-                check(id, &format!("argument {id:?}"))?;
+                ids.add(id, || format!("argument {:?}", id))?;
             }
-            Ok(args.user_ids.len() as u64)
         }
     }
+    Ok(ids)
 }
 
-/// A stream of the ids to erase, read lazily.
-fn ids(args: &EraseArgs) -> Result<futures::stream::BoxStream<'static, String>, String> {
-    match &args.from_file {
-        Some(path) => {
-            let file = tokio::fs::File::from_std(open_ids(path)?);
-            let lines = tokio::io::BufReader::new(file).lines();
-            let stream = futures::stream::unfold(lines, |mut lines| async move {
-                match lines.next_line().await {
-                    Ok(Some(line)) => Some((line, lines)),
-                    Ok(None) => None,
-                    Err(e) => {
-                        tracing::error!(error = %e, "stopped reading the id file");
-                        None
-                    }
-                }
-            })
-            .filter_map(|line| futures::future::ready(id_in(&line).map(str::to_owned)));
-            Ok(stream.boxed())
+/// One id per line. A leading byte-order mark and `\r\n` endings are
+/// dropped, spaces around an id are trimmed, and empty lines are skipped; a
+/// line of only whitespace is refused. A read error fails the whole run.
+fn read_lines(reader: impl BufRead, name: &str, ids: &mut Ids) -> Result<(), String> {
+    for (n, line) in reader.split(b'\n').enumerate() {
+        let place = || format!("{name} line {}", n + 1);
+        let line = line.map_err(|e| format!("cannot read {name}: {e}"))?;
+        let text = std::str::from_utf8(&line).map_err(|_| format!("{}: not UTF-8", place()))?;
+        let text = if n == 0 {
+            text.strip_prefix('\u{feff}').unwrap_or(text)
+        } else {
+            text
+        };
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        if text.is_empty() {
+            continue;
         }
-        None => Ok(futures::stream::iter(args.user_ids.clone()).boxed()),
+        let trimmed = text.trim();
+        ids.add(if trimmed.is_empty() { text } else { trimmed }, place)?;
     }
+    Ok(())
+}
+
+/// The report to append to, the ids it records as erased, and whether it
+/// still needs its target line.
+fn open_report(
+    args: &EraseArgs,
+    target: &Target,
+) -> Result<(Box<dyn Write>, std::collections::HashSet<String>, bool), String> {
+    let Some(path) = args.report.as_deref() else {
+        return Ok((Box::new(std::io::stdout()), Default::default(), true));
+    };
+    report::check_path(path)?;
+    let (file, previous) = report::open(path)
+        .map_err(|e| format!("cannot open the report {}: {e}", path.display()))?;
+    let mismatch = if previous.untargeted {
+        Some("the report does not record the base URL and key it was written against".to_owned())
+    } else {
+        previous.targets.iter().find_map(|t| t.mismatch(target))
+    };
+    if let Some(why) = mismatch {
+        if !args.ignore_report_target {
+            return Err(format!(
+                "{why}, so its erased ids cannot be trusted for this run; \
+                 use another report, or --ignore-report-target to skip them anyway"
+            ));
+        }
+        tracing::warn!("{why}; skipping its erased ids as --ignore-report-target says");
+    }
+    let needs_target = previous.targets.last() != Some(target);
+    Ok((Box::new(file), previous.erased, needs_target))
 }
 
 fn progress_bar(total: u64) -> ProgressBar {
@@ -85,69 +131,140 @@ fn progress_bar(total: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} erased or failed, {per_sec}, eta {eta}")
-    {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} erased or failed, {per_sec}, eta {eta} {msg}",
+    ) {
         bar.set_style(style);
     }
     bar
 }
 
+/// What the run did, counted as outcomes arrive.
+#[derive(Default)]
+struct Counts {
+    deleted: u64,
+    already_gone: u64,
+    failed: u64,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: &EraseOutcome) {
+        match (&outcome.user, outcome.is_erased()) {
+            (PartOutcome::AlreadyGone, true) => self.already_gone += 1,
+            (_, true) => self.deleted += 1,
+            (_, false) => self.failed += 1,
+        }
+    }
+
+    fn finished(&self) -> u64 {
+        self.deleted + self.already_gone + self.failed
+    }
+}
+
+/// Why the run stopped taking ids before the end.
+enum Stop {
+    Interrupted,
+    Refused(String),
+}
+
 pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
-    let total = match check_ids(&args) {
-        Ok(n) => n,
+    let ids = match read_ids(&args) {
+        Ok(ids) => ids,
         Err(why) => return invalid(why),
     };
-    let done = match args.report.as_deref().map(report::erased_ids).transpose() {
-        Ok(done) => done.unwrap_or_default(),
-        Err(e) => return invalid(format!("cannot read the report: {e}")),
+    let target = Target {
+        base_url: client.base_url().to_owned(),
+        api_version: API_VERSION.to_owned(),
+        key_fingerprint: client.key_fingerprint().to_owned(),
     };
-    let mut sink: Box<dyn Write> = match args.report.as_deref().map(report::open_for_append) {
-        Some(Ok(file)) => Box::new(file),
-        Some(Err(e)) => return invalid(format!("cannot open the report: {e}")),
-        None => Box::new(std::io::stdout()),
-    };
-    let stream = match ids(&args) {
-        Ok(s) => s,
+    let (mut sink, done, needs_target) = match open_report(&args, &target) {
+        Ok(opened) => opened,
         Err(why) => return invalid(why),
     };
+    let todo: Vec<String> = ids
+        .unique
+        .iter()
+        .filter(|id| !done.contains(*id))
+        .cloned()
+        .collect();
+    let skipped = ids.unique.len() as u64 - todo.len() as u64;
+
+    if !todo.is_empty()
+        && let Err(e) = client.verify_api_access().await
+    {
+        eprintln!(
+            "error: {} did not answer as Alloy's API with this key, so nothing was deleted: {e}",
+            client.base_url()
+        );
+        return ExitCode::from(1);
+    }
+    if needs_target && let Err(e) = report::write(&mut *sink, &target.to_json()) {
+        eprintln!("error: cannot write the report: {e}; nothing was deleted");
+        return ExitCode::from(1);
+    }
 
     let started = Instant::now();
-    let bar = progress_bar(total);
-    let mut skipped = 0u64;
-    let todo = stream.filter(|id| {
-        let already = done.contains(id);
-        if already {
-            skipped += 1;
-        }
-        futures::future::ready(!already)
-    });
-    let (mut erased, mut failed) = (0u64, 0u64);
-    let mut outcomes = client.erase_users(todo, usize::from(args.concurrency));
+    let bar = progress_bar(todo.len() as u64);
+    let stopping = Arc::new(AtomicBool::new(false));
+    let interrupt = Arc::new(Notify::new());
+    let signals = tokio::spawn(watch_signals(stopping.clone(), interrupt.clone()));
+    let taken = Arc::new(AtomicU64::new(0));
+    let stream = {
+        let (stopping, taken) = (stopping.clone(), taken.clone());
+        futures::stream::iter(todo.iter().cloned()).take_while(move |_| {
+            let go = !stopping.load(Ordering::SeqCst);
+            if go {
+                taken.fetch_add(1, Ordering::SeqCst);
+            }
+            futures::future::ready(go)
+        })
+    };
+    let mut outcomes = client.erase_users(stream, usize::from(args.concurrency));
+    let mut counts = Counts::default();
+    let mut refused: Option<String> = None;
     let mut batch = String::new();
-    while let Some(first) = outcomes.next().await {
+    let mut grace_ends: Option<tokio::time::Instant> = None;
+    loop {
+        let next = tokio::select! {
+            next = outcomes.next() => next,
+            () = interrupt.notified(), if grace_ends.is_none() => {
+                grace_ends = Some(tokio::time::Instant::now() + GRACE);
+                continue;
+            }
+            () = tokio::time::sleep_until(grace_ends.unwrap_or_else(tokio::time::Instant::now)),
+                if grace_ends.is_some() => {
+                eprintln!("the ids still in flight did not finish in {}s; stopping", GRACE.as_secs());
+                break;
+            }
+        };
+        let Some(first) = next else { break };
         // Take every outcome that is already finished, then write them with
         // one `write`: flushed before waiting for more, so that after a
         // crash the report holds every id that finished.
         let mut next = Some(first);
         while let Some(outcome) = next {
-            if outcome.is_erased() {
-                erased += 1;
-            } else {
-                failed += 1;
+            counts.add(&outcome);
+            if !outcome.is_erased() {
+                let error = outcome.error();
                 bar.suspend(|| {
                     eprintln!(
                         "failed: {}: {}",
-                        outcome.user_id,
-                        outcome.error().map(ToString::to_string).unwrap_or_default()
+                        escape_controls(&outcome.user_id),
+                        error.map(ToString::to_string).unwrap_or_default()
                     )
                 });
+                if let Some(e) = error.filter(|e| e.is_auth_failure())
+                    && refused.is_none()
+                {
+                    refused = Some(e.to_string());
+                    stopping.store(true, Ordering::SeqCst);
+                }
             }
-            batch.push_str(&report::Line::new(outcome).to_json());
+            batch.push_str(&report::Line::new(&outcome).to_json());
             bar.inc(1);
             next = outcomes.next().now_or_never().flatten();
         }
-        if let Err(e) = sink.write_all(batch.as_bytes()).and_then(|()| sink.flush()) {
+        if let Err(e) = report::write(&mut *sink, &batch) {
             bar.abandon();
             eprintln!("error: cannot write the report: {e}; stopping");
             return ExitCode::from(1);
@@ -155,14 +272,106 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
         batch.clear();
     }
     drop(outcomes);
+    signals.abort();
     bar.finish_and_clear();
-    eprintln!(
-        "{erased} erased, {failed} failed, {skipped} already erased in the report, of {total} ids in {:.1}s",
-        started.elapsed().as_secs_f64()
+
+    // `stopping` is set by the first signal or by a refused key.
+    let stop = match refused {
+        Some(why) => Some(Stop::Refused(why)),
+        None if stopping.load(Ordering::SeqCst) => Some(Stop::Interrupted),
+        None => None,
+    };
+    summarise(&ids, &counts, skipped, &todo, &taken, stop, started)
+}
+
+/// Prints the summary, checks that every id has an outcome, and picks the
+/// exit code.
+fn summarise(
+    ids: &Ids,
+    counts: &Counts,
+    skipped: u64,
+    todo: &[String],
+    taken: &AtomicU64,
+    stop: Option<Stop>,
+    started: Instant,
+) -> ExitCode {
+    let taken = taken.load(Ordering::SeqCst);
+    let todo = todo.len() as u64;
+    let not_attempted = todo.saturating_sub(taken);
+    let unfinished = taken.saturating_sub(counts.finished());
+    let mut summary = format!(
+        "{} erased ({} deleted, {} already gone), {} failed, {skipped} skipped as erased in the report",
+        counts.deleted + counts.already_gone,
+        counts.deleted,
+        counts.already_gone,
+        counts.failed,
     );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    if not_attempted > 0 {
+        summary.push_str(&format!(", {not_attempted} not attempted"));
     }
+    if unfinished > 0 {
+        summary.push_str(&format!(", {unfinished} cut off in flight"));
+    }
+    summary.push_str(&format!(
+        ", of {} ids in {:.1}s",
+        ids.unique.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    let duplicates = ids.read - ids.unique.len() as u64;
+    if duplicates > 0 {
+        summary.push_str(&format!(" ({duplicates} repeated ids erased once)"));
+    }
+    eprintln!("{summary}");
+
+    let accounted = counts.finished() + skipped + not_attempted + unfinished;
+    if accounted != ids.unique.len() as u64 || (stop.is_none() && taken != todo) {
+        eprintln!(
+            "error: the counts do not add up: {accounted} outcomes for {} ids, {taken} of {todo} ids taken",
+            ids.unique.len()
+        );
+        return ExitCode::from(1);
+    }
+    match stop {
+        Some(Stop::Interrupted) => {
+            eprintln!("interrupted; run the same command again to erase the rest");
+            ExitCode::from(130)
+        }
+        Some(Stop::Refused(why)) => {
+            eprintln!(
+                "error: stopped at the first refused key, since every other id would fail the same way: {why}"
+            );
+            ExitCode::from(1)
+        }
+        None if counts.failed == 0 => ExitCode::SUCCESS,
+        None => ExitCode::from(1),
+    }
+}
+
+/// The first SIGINT or SIGTERM stops taking new ids; a second one exits at
+/// once. The report is written as ids finish, so it stays resumable.
+async fn watch_signals(stopping: Arc<AtomicBool>, interrupt: Arc<Notify>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("cannot watch for Ctrl-C; it will end the run at once");
+        return;
+    };
+    for first in [true, false] {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        if first {
+            stopping.store(true, Ordering::SeqCst);
+            interrupt.notify_one();
+            eprintln!(
+                "stopping: no new ids; waiting up to {}s for those in flight (Ctrl-C again to exit now)",
+                GRACE.as_secs()
+            );
+        }
+    }
+    eprintln!("exiting at once; run the same command again to erase the rest");
+    std::process::exit(130);
 }

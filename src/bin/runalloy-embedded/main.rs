@@ -7,7 +7,7 @@ mod report;
 
 use args::{Cli, Command, Users};
 use clap::Parser;
-use runalloy_embedded::{Client, Error};
+use runalloy_embedded::{Client, Error, RetryPolicy};
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -72,7 +72,16 @@ async fn run(cli: Cli) -> ExitCode {
 fn client(cli: &Cli) -> Result<Client, Error> {
     let mut builder = Client::builder().from_env()?;
     if let Some(timeout) = cli.timeout {
-        builder = builder.timeout(timeout).connect_timeout(timeout);
+        // Leave every attempt its full timeout: a deadline shorter than the
+        // attempts would cut them silently.
+        let mut retry = RetryPolicy::default();
+        retry.deadline = retry
+            .deadline
+            .max(timeout.saturating_mul(retry.max_attempts));
+        builder = builder
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .retry_policy(retry);
     }
     builder.build()
 }

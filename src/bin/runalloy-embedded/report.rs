@@ -1,14 +1,65 @@
-//! The erase report: one JSON line per id, appended and flushed as each id
-//! finishes, so that a re-run (even after `kill -9`) knows what is done.
+//! The erase report: a target line, then one JSON line per id, appended and
+//! flushed as each id finishes, so that a re-run (even after `kill -9`)
+//! knows what is done, and against what.
 
 use runalloy_embedded::EraseOutcome;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::Path;
-
 use std::time::SystemTime;
+
+/// What a report was written against: its first line, as
+/// `{"target": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    pub base_url: String,
+    pub api_version: String,
+    /// `sha256:` and 12 hex digits; never the key.
+    pub key_fingerprint: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TargetLine {
+    target: Target,
+}
+
+impl Target {
+    /// The line that opens a report, newline included.
+    pub fn to_json(&self) -> String {
+        let line = TargetLine {
+            target: self.clone(),
+        };
+        let mut text = serde_json::to_string(&line).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Why a report written against `self` must not be resumed against
+    /// `other`, if it must not.
+    pub fn mismatch(&self, other: &Target) -> Option<String> {
+        let differs = |what: &str, a: &str, b: &str| {
+            Some(format!(
+                "the report was written against {what} {a}, and this run uses {b}"
+            ))
+        };
+        if self.base_url != other.base_url {
+            differs("base URL", &self.base_url, &other.base_url)
+        } else if self.api_version != other.api_version {
+            differs("API version", &self.api_version, &other.api_version)
+        } else if self.key_fingerprint != other.key_fingerprint {
+            differs(
+                "the key with fingerprint",
+                &self.key_fingerprint,
+                &other.key_fingerprint,
+            )
+        } else {
+            None
+        }
+    }
+}
 
 /// One line of the report.
 #[derive(Debug, Serialize)]
@@ -27,7 +78,7 @@ pub struct Line {
 }
 
 impl Line {
-    pub fn new(outcome: EraseOutcome) -> Self {
+    pub fn new(outcome: &EraseOutcome) -> Self {
         let error = outcome.error();
         Line {
             error: error.map(ToString::to_string),
@@ -40,7 +91,7 @@ impl Line {
             logs: outcome.logs.as_str(),
             user: outcome.user.as_str(),
             at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-            user_id: outcome.user_id,
+            user_id: outcome.user_id.clone(),
         }
     }
 
@@ -57,45 +108,101 @@ impl Line {
     }
 }
 
-/// Ids the report at `path` already records as erased. A missing report is
-/// empty. Lines that do not parse (such as one cut by `kill -9`) are skipped.
-pub fn erased_ids(path: &Path) -> io::Result<HashSet<String>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
-        Err(e) => return Err(e),
-    };
-    let mut erased = HashSet::new();
-    for line in BufReader::new(file).lines() {
-        let line = line?;
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if value["status"] == "erased"
-            && let Some(id) = value["userId"].as_str()
-        {
-            erased.insert(id.to_owned());
-        }
-    }
-    Ok(erased)
+/// What an existing report holds.
+#[derive(Debug, Default)]
+pub struct Previous {
+    /// Every target line, in order.
+    pub targets: Vec<Target>,
+    /// Ids recorded as erased, exactly as they were sent.
+    pub erased: HashSet<String>,
+    /// Whether the report had id lines but no target line (an older
+    /// version's report).
+    pub untargeted: bool,
 }
 
-/// Opens the report for appending. If a crash left a partial last line, a
-/// newline ends it first, so that the next line starts clean.
-pub fn open_for_append(path: &Path) -> io::Result<File> {
+/// Refuses a report path that is not a regular file (such as
+/// `/dev/stdout` or a pipe): nothing could be resumed from it, and reading
+/// it back would block.
+pub fn check_path(path: &Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(format!(
+            "the report {} is not a regular file, so a re-run could not resume from it; \
+             leave out --report to write the report lines to stdout",
+            path.display()
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot read the report {}: {e}", path.display())),
+    }
+}
+
+/// Opens the report at `path` for appending and reads what it holds.
+///
+/// A last line without its newline was cut by a crash, possibly inside a
+/// multi-byte character: it is cut off the file, so the next line starts
+/// clean, and its id (if any) is done again. Other lines that do not parse
+/// are skipped with a warning.
+pub fn open(path: &Path) -> io::Result<(File, Previous)> {
     let mut file = OpenOptions::new()
         .create(true)
-        .append(true)
+        .truncate(false)
         .read(true)
+        .write(true)
         .open(path)?;
-    let len = file.metadata()?.len();
-    if len > 0 {
-        let mut last = [0u8; 1];
-        file.seek(SeekFrom::Start(len - 1))?;
-        file.read_exact(&mut last)?;
-        if last[0] != b'\n' {
-            file.write_all(b"\n")?;
+    let mut previous = Previous::default();
+    let mut complete_len = 0u64;
+    let mut reader = BufReader::new(&file);
+    let mut line = Vec::new();
+    let mut number = 0usize;
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line)?;
+        if read == 0 {
+            break;
         }
+        number += 1;
+        if line.last() != Some(&b'\n') {
+            tracing::warn!(line = number, "the report's last line was cut; dropping it");
+            break;
+        }
+        complete_len += read as u64;
+        read_line(&line, number, &mut previous);
     }
-    Ok(file)
+    drop(reader);
+    if file.metadata()?.len() != complete_len {
+        file.set_len(complete_len)?;
+    }
+    file.seek(SeekFrom::End(0))?;
+    Ok((file, previous))
+}
+
+fn read_line(line: &[u8], number: usize, previous: &mut Previous) {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct IdLine {
+        user_id: String,
+        status: String,
+    }
+    let text = line.trim_ascii();
+    if text.is_empty() {
+        return;
+    }
+    if let Ok(TargetLine { target }) = serde_json::from_slice(text) {
+        previous.targets.push(target);
+    } else if let Ok(id) = serde_json::from_slice::<IdLine>(text) {
+        if previous.targets.is_empty() {
+            previous.untargeted = true;
+        }
+        if id.status == "erased" {
+            previous.erased.insert(id.user_id);
+        }
+    } else {
+        tracing::warn!(line = number, "skipping a report line that does not parse");
+    }
+}
+
+/// Writes `text` and flushes it.
+pub fn write(sink: &mut dyn Write, text: &str) -> io::Result<()> {
+    sink.write_all(text.as_bytes())?;
+    sink.flush()
 }
