@@ -176,7 +176,7 @@ enum ProxyChoice {
     /// Direct, whatever the environment says.
     Direct,
     /// This proxy, set by the caller.
-    Explicit(reqwest::Proxy),
+    Explicit(Box<reqwest::Proxy>),
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -271,7 +271,7 @@ impl ClientBuilder {
     /// # let _ = client;
     /// ```
     pub fn proxy(mut self, proxy: reqwest::Proxy) -> Self {
-        self.proxy = ProxyChoice::Explicit(proxy);
+        self.proxy = ProxyChoice::Explicit(Box::new(proxy));
         self
     }
 
@@ -337,7 +337,7 @@ impl ClientBuilder {
         let origin = base.origin();
         let mut http = reqwest::Client::builder();
         http = match self.proxy {
-            ProxyChoice::Explicit(proxy) => http.proxy(proxy),
+            ProxyChoice::Explicit(proxy) => http.proxy(*proxy),
             ProxyChoice::Direct => http.no_proxy(),
             ProxyChoice::Environment if base.scheme() == "http" => http.no_proxy(),
             ProxyChoice::Environment => http,

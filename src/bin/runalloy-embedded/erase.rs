@@ -96,14 +96,23 @@ fn read_lines(reader: impl BufRead, name: &str, ids: &mut Ids) -> Result<(), Str
     Ok(())
 }
 
-/// The report to append to, the ids it records as erased, and whether it
-/// still needs its target line.
-fn open_report(
-    args: &EraseArgs,
-    target: &Target,
-) -> Result<(Box<dyn Write>, std::collections::HashSet<String>, bool), String> {
+/// Where report lines go, and what an earlier run left there.
+struct OpenReport {
+    sink: Box<dyn Write>,
+    /// Ids the report records as erased against this target.
+    erased: std::collections::HashSet<String>,
+    /// Whether the target line must be written before the first id.
+    needs_target: bool,
+}
+
+/// Opens the report (stdout without `--report`) and checks its target.
+fn open_report(args: &EraseArgs, target: &Target) -> Result<OpenReport, String> {
     let Some(path) = args.report.as_deref() else {
-        return Ok((Box::new(std::io::stdout()), Default::default(), true));
+        return Ok(OpenReport {
+            sink: Box::new(std::io::stdout()),
+            erased: Default::default(),
+            needs_target: true,
+        });
     };
     report::check_path(path)?;
     let (file, previous) = report::open(path)
@@ -122,8 +131,11 @@ fn open_report(
         }
         tracing::warn!("{why}; skipping its erased ids as --ignore-report-target says");
     }
-    let needs_target = previous.targets.last() != Some(target);
-    Ok((Box::new(file), previous.erased, needs_target))
+    Ok(OpenReport {
+        needs_target: previous.targets.last() != Some(target),
+        sink: Box::new(file),
+        erased: previous.erased,
+    })
 }
 
 fn progress_bar(total: u64) -> ProgressBar {
@@ -177,7 +189,11 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
         api_version: API_VERSION.to_owned(),
         key_fingerprint: client.key_fingerprint().to_owned(),
     };
-    let (mut sink, done, needs_target) = match open_report(&args, &target) {
+    let OpenReport {
+        mut sink,
+        erased: done,
+        needs_target,
+    } = match open_report(&args, &target) {
         Ok(opened) => opened,
         Err(why) => return invalid(why),
     };
