@@ -215,6 +215,33 @@ async fn timeout_flag_bounds_each_attempt() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_timeout_longer_than_the_deadline_raises_the_deadline() {
+    let server = TestServer::always(json(200, r#"{"userId":"u"}"#)).await;
+    let r = run(
+        &server.url(),
+        Some(TEST_KEY),
+        &["--timeout", "300", "users", "get", "u"],
+        &[("RUST_LOG", "info")],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("deadline_secs=900")
+            && r.stderr.contains("--timeout raises each call's deadline"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        &server.url(),
+        Some(TEST_KEY),
+        &["--timeout", "5", "users", "get", "u"],
+        &[("RUST_LOG", "info")],
+    )
+    .await;
+    assert!(!r.stderr.contains("deadline"), "{}", r.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn debug_logs_show_operation_attempt_status_and_latency_but_never_the_key() {
     for level in ["debug", "trace"] {
         let server =

@@ -55,6 +55,57 @@ async fn a_user_already_gone_counts_as_erased() {
 }
 
 #[tokio::test]
+async fn a_404_that_is_not_the_apis_is_a_failure() {
+    for body in [
+        "",
+        "<html>404 Not Found</html>",
+        r#"{"error":"Not Found"}"#,
+        r#"{"message":"Cannot DELETE /v2/users/u-1/logs"}"#,
+    ] {
+        let server = TestServer::always(json(404, body)).await;
+        let outcome = client(&server.url()).erase_user("u-1").await;
+        assert!(!outcome.is_erased(), "{body:?}: {outcome:?}");
+        assert!(
+            matches!(outcome.logs, PartOutcome::Failed(Error::NotFound(_))),
+            "{outcome:?}"
+        );
+        assert!(matches!(outcome.user, PartOutcome::Skipped));
+        assert_eq!(
+            server.requests().len(),
+            1,
+            "the user was deleted after a router's 404"
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_api_access_needs_a_200_in_the_apis_shape() {
+    let ok = TestServer::always(json(200, r#"{"data":[{"userId":"u"}]}"#)).await;
+    client(&ok.url()).verify_api_access().await.unwrap();
+    let seen = ok.requests();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].target.as_str()),
+        ("GET", "/users")
+    );
+
+    let other = TestServer::always(json(200, r#"{"status":"ok"}"#)).await;
+    let err = client(&other.url()).verify_api_access().await.unwrap_err();
+    assert!(matches!(err, Error::NotTheApi(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains(r#"body starts: "{\"status\":\"ok\"}""#),
+        "{err}"
+    );
+
+    let missing = TestServer::always(json(404, "")).await;
+    let err = client(&missing.url())
+        .verify_api_access()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+}
+
+#[tokio::test]
 async fn the_user_is_kept_when_its_logs_could_not_be_deleted() {
     let server = TestServer::always(json(500, r#"{"message":"log store down"}"#)).await;
     let outcome = client(&server.url()).erase_user("u-1").await;

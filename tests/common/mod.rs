@@ -2,6 +2,9 @@
 //! received, and can misbehave on cue: reset, stall, send endless bodies.
 #![allow(dead_code)]
 
+#[cfg(feature = "cli")]
+pub mod erase_cli;
+
 use runalloy_embedded::{Client, ClientBuilder, RetryPolicy};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -75,9 +75,14 @@ fn client(cli: &Cli) -> Result<Client, Error> {
         // Leave every attempt its full timeout: a deadline shorter than the
         // attempts would cut them silently.
         let mut retry = RetryPolicy::default();
-        retry.deadline = retry
-            .deadline
-            .max(timeout.saturating_mul(retry.max_attempts));
+        let needed = timeout.saturating_mul(retry.max_attempts);
+        if needed > retry.deadline {
+            tracing::info!(
+                deadline_secs = needed.as_secs_f64(),
+                "--timeout raises each call's deadline so every attempt gets its full timeout"
+            );
+            retry.deadline = needed;
+        }
         builder = builder
             .timeout(timeout)
             .connect_timeout(timeout)

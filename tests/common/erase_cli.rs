@@ -1,0 +1,58 @@
+//! Running `users erase` as a user would, and reading what it left.
+
+use super::{Recorded, Reply, TEST_KEY, json};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+pub fn success_for(r: &Recorded) -> Reply {
+    if r.method == "GET" && r.target == "/users" {
+        json(200, r#"{"data":[]}"#)
+    } else if r.target.ends_with("/logs") {
+        json(200, r#"{"message":"Success"}"#)
+    } else {
+        json(200, r#"{"success":true}"#)
+    }
+}
+
+pub fn erase(base_url: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runalloy-embedded"));
+    cmd.args(["users", "erase"])
+        .args(args)
+        .env("ALLOY_API_KEY", TEST_KEY)
+        .env("ALLOY_BASE_URL", base_url)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+pub async fn run(mut cmd: Command) -> (i32, String, String) {
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("erase hung")
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn report_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+pub fn erased_in(path: &Path) -> BTreeSet<String> {
+    report_lines(path)
+        .into_iter()
+        .filter(|l| l["status"] == "erased")
+        .map(|l| l["userId"].as_str().unwrap().to_owned())
+        .collect()
+}
