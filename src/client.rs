@@ -1,6 +1,7 @@
 //! The client and its builder.
 
 use crate::credentials::ApiKey;
+use crate::flow::{FlowControl, FlowStats};
 use crate::transport::{self, Transport};
 use crate::{API_VERSION, Error, RetryPolicy, api};
 use progenitor_client::ResponseValue;
@@ -87,6 +88,12 @@ impl Client {
         &self.key_fingerprint
     }
 
+    /// What the client's flow control has done: throttled responses, time
+    /// held back, the current pace. Shared by every clone.
+    pub fn flow_stats(&self) -> FlowStats {
+        self.api.inner.flow.stats()
+    }
+
     /// The generated client, for calling any operation of the spec directly.
     /// It carries the same headers and retry policy; its errors are
     /// progenitor's. Prefer [`Client::call`], which maps them to [`Error`].
@@ -165,7 +172,13 @@ pub struct ClientBuilder {
     user_agent_suffix: Option<String>,
     max_body_bytes: usize,
     proxy: ProxyChoice,
+    max_rate: Option<f64>,
 }
+
+/// The slowest fixed cap accepted: one request every 1,000 s.
+const MIN_MAX_RATE: f64 = 0.001;
+/// The fastest fixed cap accepted.
+const MAX_MAX_RATE: f64 = 1_000_000.0;
 
 /// Where requests go on their way to the API.
 #[derive(Clone, Debug)]
@@ -190,6 +203,7 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("proxy", &self.proxy)
+            .field("max_rate", &self.max_rate)
             .finish()
     }
 }
@@ -205,6 +219,7 @@ impl Default for ClientBuilder {
             user_agent_suffix: None,
             max_body_bytes: 16 * 1024 * 1024,
             proxy: ProxyChoice::Environment,
+            max_rate: None,
         }
     }
 }
@@ -250,6 +265,32 @@ impl ClientBuilder {
     /// The largest response body accepted (16 MiB by default).
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// Never sends more than `rate` requests per second, over every clone
+    /// and every operation; fractions are allowed (`2.5` is 150 a minute).
+    /// Requests leave evenly spaced. Between 0.001 and 1,000,000.
+    ///
+    /// Without it the client still slows down by itself when the API
+    /// answers `429`; set it when you know your limit, to waste no request
+    /// finding it.
+    ///
+    /// ```
+    /// let client = runalloy_embedded::Client::builder()
+    ///     .api_key("my-key")
+    ///     .max_requests_per_second(2.5)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.flow_stats().max_rate, Some(2.5));
+    /// assert!(runalloy_embedded::Client::builder()
+    ///     .api_key("my-key")
+    ///     .max_requests_per_second(0.0)
+    ///     .build()
+    ///     .is_err());
+    /// ```
+    pub fn max_requests_per_second(mut self, rate: f64) -> Self {
+        self.max_rate = Some(rate);
         self
     }
 
@@ -307,6 +348,13 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let key = ApiKey::new(self.api_key.unwrap_or_default())?;
         let base = check_base_url(&self.base_url)?;
+        if let Some(rate) = self.max_rate
+            && !(MIN_MAX_RATE..=MAX_MAX_RATE).contains(&rate)
+        {
+            return Err(Error::InvalidInput(format!(
+                "max_requests_per_second must be between {MIN_MAX_RATE} and {MAX_MAX_RATE}"
+            )));
+        }
         if self.retry.max_attempts == 0 {
             return Err(Error::InvalidInput(
                 "max_attempts must be at least 1".into(),
@@ -366,6 +414,7 @@ impl ClientBuilder {
             base_segments: base
                 .path_segments()
                 .map_or(0, |s| s.filter(|s| !s.is_empty()).count()),
+            flow: std::sync::Arc::new(FlowControl::new(self.max_rate)),
         };
         Ok(Client {
             api: api::Client::new_with_client(&base_url, http, transport),

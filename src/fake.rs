@@ -34,7 +34,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// A user as the stand-in stores it.
@@ -58,6 +61,55 @@ struct Store {
 struct Shared {
     api_key: String,
     store: Mutex<Store>,
+    limit: Option<(governor::DefaultDirectRateLimiter, RateLimit)>,
+    served: AtomicU64,
+    throttled: AtomicU64,
+}
+
+/// A rate limit for the stand-in: a token bucket refilled at `per_second`
+/// and holding `burst` requests, which answers `429 {"message": "Too Many
+/// Requests"}` over it, as hosted APIs do.
+///
+/// ```
+/// use runalloy_embedded::fake::RateLimit;
+///
+/// let limit = RateLimit::per_second(2.5);
+/// assert_eq!((limit.burst, limit.retry_after), (3, true));
+/// let strict = RateLimit::per_second(10.0).burst(1).without_retry_after();
+/// assert_eq!((strict.burst, strict.retry_after), (1, false));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// Requests per second, fractions allowed.
+    pub per_second: f64,
+    /// Requests accepted at once after a quiet spell.
+    pub burst: u32,
+    /// Whether a 429 carries `Retry-After` (whole seconds, at least 1).
+    pub retry_after: bool,
+}
+
+impl RateLimit {
+    /// `per_second`, with a burst of as many (at least 1) and `Retry-After`.
+    pub fn per_second(per_second: f64) -> Self {
+        Self {
+            per_second,
+            burst: per_second.ceil().clamp(1.0, f64::from(u32::MAX)) as u32,
+            retry_after: true,
+        }
+    }
+
+    /// Sets the burst (at least 1).
+    pub fn burst(mut self, burst: u32) -> Self {
+        self.burst = burst.max(1);
+        self
+    }
+
+    /// Answers 429 without `Retry-After`.
+    pub fn without_retry_after(mut self) -> Self {
+        self.retry_after = false;
+        self
+    }
 }
 
 impl Shared {
@@ -88,9 +140,51 @@ impl std::fmt::Debug for FakeAlloy {
 impl FakeAlloy {
     /// Starts the stand-in on `127.0.0.1`, accepting `api_key`.
     pub async fn start(api_key: impl Into<String>) -> std::io::Result<Self> {
+        Self::start_inner(api_key.into(), None).await
+    }
+
+    /// Starts the stand-in with a rate limit on every request that passes
+    /// the key and version checks.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use runalloy_embedded::fake::{FakeAlloy, RateLimit};
+    ///
+    /// let fake = FakeAlloy::start_rate_limited("k", RateLimit::per_second(5.0)).await?;
+    /// let client = runalloy_embedded::Client::builder().api_key("k").base_url(fake.base_url()).build()?;
+    /// client.list_users(None).await?;
+    /// assert_eq!((fake.requests_served(), fake.requests_throttled()), (1, 0));
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_rate_limited(
+        api_key: impl Into<String>,
+        limit: RateLimit,
+    ) -> std::io::Result<Self> {
+        let period = Duration::try_from_secs_f64(1.0 / limit.per_second)
+            .ok()
+            .filter(|p| !p.is_zero())
+            .ok_or_else(|| std::io::Error::other("the rate limit must be a positive rate"))?;
+        let quota = governor::Quota::with_period(period)
+            .ok_or_else(|| std::io::Error::other("the rate limit must be a positive rate"))?
+            .allow_burst(NonZeroU32::new(limit.burst.max(1)).unwrap_or(NonZeroU32::MIN));
+        Self::start_inner(
+            api_key.into(),
+            Some((governor::RateLimiter::direct(quota), limit)),
+        )
+        .await
+    }
+
+    async fn start_inner(
+        api_key: String,
+        limit: Option<(governor::DefaultDirectRateLimiter, RateLimit)>,
+    ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
-            api_key: api_key.into(),
+            api_key,
             store: Mutex::new(Store::default()),
+            limit,
+            served: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
         });
         let app = Router::new()
             .route("/users", get(list_users).post(create_user))
@@ -132,6 +226,16 @@ impl FakeAlloy {
         self.shared.store().users.values().cloned().collect()
     }
 
+    /// Requests answered so far, refusals included.
+    pub fn requests_served(&self) -> u64 {
+        self.shared.served.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered 429 by the rate limit.
+    pub fn requests_throttled(&self) -> u64 {
+        self.shared.throttled.load(Ordering::Relaxed)
+    }
+
     /// The ids whose logs were deleted, in order.
     pub fn logs_deleted(&self) -> Vec<String> {
         self.shared.store().logs_deleted.clone()
@@ -166,10 +270,29 @@ fn message(status: StatusCode, text: &str) -> Response {
 
 /// The checks the real API makes before any handler.
 async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    match refusal(&shared, request.headers()) {
+    shared.served.fetch_add(1, Ordering::Relaxed);
+    match refusal(&shared, request.headers()).or_else(|| throttle(&shared)) {
         Some(refused) => refused,
         None => next.run(request).await,
     }
+}
+
+/// The 429 of the rate limit, if the request is over it.
+fn throttle(shared: &Shared) -> Option<Response> {
+    use governor::clock::Clock;
+    let (limiter, limit) = shared.limit.as_ref()?;
+    let not_until = limiter.check().err()?;
+    shared.throttled.fetch_add(1, Ordering::Relaxed);
+    let mut response = message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    if limit.retry_after {
+        // The limiter's own clock: another clock's instants do not compare.
+        let wait = not_until.wait_time_from(limiter.clock().now());
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response
+            .headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from(secs.max(1)));
+    }
+    Some(response)
 }
 
 fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {

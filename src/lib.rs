@@ -8,6 +8,7 @@ mod erase;
 mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
+mod flow;
 mod retry;
 mod spec;
 mod transport;
@@ -17,6 +18,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_
 pub use credentials::ApiKey;
 pub use erase::{EraseOutcome, PartOutcome};
 pub use error::{ApiFailure, Error, escape_controls};
+pub use flow::FlowStats;
 pub use retry::RetryPolicy;
 pub use spec::{API_VERSION, OPERATIONS, Operation, SPEC_FILE};
 pub use transport::{Transport, capture_last_body};

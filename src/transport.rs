@@ -7,6 +7,7 @@
 //! per operation.
 
 use crate::api;
+use crate::flow::{FlowControl, Turn};
 use crate::retry::{Decision, RetryPolicy};
 use crate::spec::Operation;
 use bytes::{Bytes, BytesMut};
@@ -14,6 +15,7 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{Request, Response, ResponseBuilderExt, StatusCode};
 use std::cell::Cell;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -27,6 +29,8 @@ pub struct Transport {
     pub(crate) max_body_bytes: usize,
     /// How many path segments the base URL has: 1 for `https://h/v1`.
     pub(crate) base_segments: usize,
+    /// Shared by every clone of the client.
+    pub(crate) flow: Arc<FlowControl>,
 }
 
 tokio::task_local! {
@@ -144,16 +148,26 @@ impl ClientHooks<Transport> for api::Client {
 }
 
 impl Transport {
-    /// Sends `request`, retrying as the policy says, within its deadline.
+    /// Sends `request`, retrying as the policy says, within its deadline,
+    /// each attempt when the flow controller gives it a turn.
+    ///
+    /// A throttled response (`429`, or `503` with `Retry-After`) slows the
+    /// whole client and is retried when the controller allows, without
+    /// using up the call's attempts: the server did not process it. Only the
+    /// deadline ends those retries. The deadline starts when the first
+    /// attempt leaves, so time spent queued for a first turn (at most the
+    /// concurrency over the pace) does not count against it.
     async fn send(&self, client: &reqwest::Client, request: Request) -> reqwest::Result<Response> {
         let method = request.method().clone();
+        let span = tracing::Span::current();
+        let mut turn = self.flow.acquire(None).await.unwrap_or_else(Turn::now);
         // A deadline too far to represent (`Duration::MAX`) means none.
         let deadline = Instant::now().checked_add(self.retry.deadline);
-        let span = tracing::Span::current();
         let mut original = request;
-        let mut attempt = 0u32;
+        // Attempts that count against `max_attempts`, and all sends.
+        let (mut attempt, mut sends) = (0u32, 0u32);
         loop {
-            attempt += 1;
+            sends += 1;
             // Keep a copy for the next attempt; a body that cannot be copied
             // (a stream) is sent once.
             let (mut current, spare) = match original.try_clone() {
@@ -173,47 +187,93 @@ impl Transport {
             let latency_ms = started.elapsed().as_millis() as u64;
             let status = result.as_ref().ok().map(Response::status);
             record(|r| {
-                r.attempts.set(attempt);
+                r.attempts.set(sends);
                 r.status.set(status);
             });
-            span.record("attempt", attempt);
+            span.record("attempt", sends);
             span.record("latency_ms", latency_ms);
             if let Some(s) = status {
                 span.record("status", s.as_u16());
             }
 
+            let throttled = match &result {
+                Ok(response) => {
+                    let throttle = self.throttle(response);
+                    match throttle {
+                        Some(wait) => self.flow.throttled(turn, wait),
+                        None => self.flow.succeeded(turn),
+                    }
+                    throttle.is_some()
+                }
+                Err(_) => {
+                    drop(turn);
+                    false
+                }
+            };
+            if !throttled {
+                attempt += 1;
+            }
             let decision = match &result {
                 Ok(response) => {
                     let status = response.status();
-                    tracing::debug!(attempt, status = status.as_u16(), latency_ms, "response");
+                    tracing::debug!(
+                        attempt = sends,
+                        status = status.as_u16(),
+                        latency_ms,
+                        "response"
+                    );
                     self.retry
-                        .after_status(&method, status, response.headers(), attempt)
+                        .after_status(&method, status, response.headers(), attempt.max(1))
                 }
                 Err(error) => {
-                    tracing::debug!(attempt, latency_ms, error = %error, "request failed");
+                    tracing::debug!(attempt = sends, latency_ms, error = %error, "request failed");
                     self.retry.after_error(&method, error, attempt)
                 }
             };
             let (Decision::RetryAfter(wait), Some(next)) = (decision, spare) else {
                 return result;
             };
-            if attempt >= self.retry.max_attempts {
-                return result;
+            if !throttled {
+                if attempt >= self.retry.max_attempts {
+                    return result;
+                }
+                let wakes = Instant::now().checked_add(wait);
+                if let Some(deadline) = deadline
+                    && wakes.is_none_or(|at| at >= deadline)
+                {
+                    tracing::debug!(
+                        wait_ms = wait.as_millis() as u64,
+                        "no time left for another attempt"
+                    );
+                    return result;
+                }
+                tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
+                tokio::time::sleep(wait).await;
             }
-            let wakes = Instant::now().checked_add(wait);
-            if let Some(deadline) = deadline
-                && wakes.is_none_or(|at| at >= deadline)
-            {
-                tracing::debug!(
-                    wait_ms = wait.as_millis() as u64,
-                    "no time left for another attempt"
-                );
-                return result;
-            }
-            tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
-            tokio::time::sleep(wait).await;
+            // A throttled attempt waits here, with every other call, for the
+            // hold the server asked for and then for its paced turn.
+            turn = match self.flow.acquire(deadline).await {
+                Some(turn) => turn,
+                None => {
+                    tracing::debug!("no turn before the deadline");
+                    return result;
+                }
+            };
             original = next;
         }
+    }
+
+    /// The `Retry-After` (capped by the policy) of a response that
+    /// throttled, as `Some(None)` when it sent none; `None` if it did not
+    /// throttle.
+    fn throttle(&self, response: &Response) -> Option<Option<Duration>> {
+        let wait = crate::retry::retry_after(response.headers());
+        match response.status() {
+            StatusCode::TOO_MANY_REQUESTS => {}
+            StatusCode::SERVICE_UNAVAILABLE if wait.is_some() => {}
+            _ => return None,
+        }
+        Some(wait.map(|w| w.min(self.retry.max_retry_after)))
     }
 
     /// Reads the whole body now, so that a connection cut mid-body is a

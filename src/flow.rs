@@ -1,0 +1,481 @@
+//! Flow control: one per client, shared by its clones and every operation,
+//! so that a bulk run keeps to the API's rate limit by itself.
+//!
+//! Two parts, both in the single send path beside the retry policy:
+//!
+//! - **A fixed cap** ([`crate::ClientBuilder::max_requests_per_second`]),
+//!   for callers who know their limit: governor's token bucket, burst 1, so
+//!   requests leave evenly spaced.
+//! - **An adaptive pacer**, off until the API first throttles. A `429`, or a
+//!   `503` with `Retry-After`, is a signal for the whole client: every new
+//!   attempt of every call waits until the `Retry-After` has passed, then
+//!   the attempts leave one pacing interval apart (released gradually, not
+//!   all at once), and the pace follows CUBIC:
+//!   - on the first throttle, the pace becomes `BETA` (0.7) times what the
+//!     API accepted in the second before it (counting the responses still in
+//!     flight, so it is set when the hold ends); on a later throttle, `BETA`
+//!     times the current pace. Only throttles of requests sent after the
+//!     previous drop count, so one burst of 429s already in flight is one
+//!     drop, not many;
+//!   - while requests succeed it climbs back along
+//!     `W_max·(1 + C·(t − K)³)`, flat near the rate that was last throttled
+//!     and faster away from it, so the client settles just under the
+//!     server's limit and probes above it only slowly.
+//!
+//! This is the AWS SDKs' adaptive retry mode (botocore's
+//! `retries/adaptive.py`, aws-smithy-runtime's `client_rate_limiter.rs`),
+//! with two changes that measured better against a token-bucket server: the
+//! first drop starts from the accepted rate rather than the sent rate (which
+//! during the first burst is the concurrency over the round trip, far above
+//! any limit), and the one-drop-per-round rule above. AIMD (additive
+//! increase) was tried the same way: it needs a step size tuned to the limit,
+//! too slow at 100 req/s or too coarse at 2.5; CUBIC's growth scales with
+//! the rate it lost.
+//!
+//! The adaptive pacer is hand-written rather than governor's because its
+//! rate changes on every response, and a governor quota is fixed when the
+//! limiter is built.
+//!
+//! Until the first throttle, and with no fixed cap, acquiring a turn is one
+//! relaxed atomic load.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// CUBIC's multiplicative decrease.
+const BETA: f64 = 0.7;
+/// CUBIC's scaling constant, relative to the rate last throttled, per
+/// second cubed. Relative, so that 2.5 req/s and 100 req/s are probed
+/// alike: back to the throttled rate `cbrt((1 - BETA) / SCALE)` ≈ 3.1 s
+/// after a drop, 27% above it 3 s later.
+const SCALE: f64 = 0.004;
+/// Attempts in flight at first, in slow start.
+const INITIAL_WINDOW: u64 = 2;
+/// Slow start ends when the window reaches this many attempts.
+const SLOW_START_END: u64 = 256;
+/// The pace never drops below this (one request every 4 s).
+const MIN_RATE: f64 = 0.25;
+/// The pace is dropped when it has grown this far past the last throttled
+/// rate with no throttle: the API has no limit near it any more.
+const RELEASE_FACTOR: f64 = 4.0;
+
+/// What the flow controller has done so far, for progress displays.
+///
+/// ```
+/// let client = runalloy_embedded::Client::builder().api_key("k").build().unwrap();
+/// let stats = client.flow_stats();
+/// assert_eq!(stats.throttled, 0);
+/// assert_eq!(stats.pace, None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
+pub struct FlowStats {
+    /// Responses that throttled: every `429`, and every `503` with
+    /// `Retry-After`.
+    pub throttled: u64,
+    /// The wall time during which the whole client held back because the
+    /// API asked it to (the union of the `Retry-After` windows).
+    pub held_back: Duration,
+    /// Whether the client is holding back right now.
+    pub holding: bool,
+    /// The adaptive pace in requests per second, once the API has
+    /// throttled; `None` while unpaced.
+    pub pace: Option<f64>,
+    /// The fixed cap, if one was set.
+    pub max_rate: Option<f64>,
+}
+
+type Governor = governor::DefaultDirectRateLimiter;
+
+/// The per-client controller. Lives behind an `Arc` in the transport.
+#[derive(Debug)]
+pub(crate) struct FlowControl {
+    fixed: Option<(Governor, f64)>,
+    /// Whether the adaptive pacer has ever been engaged.
+    engaged: AtomicBool,
+    /// Slow start: until the API has throttled or `SLOW_START_END`
+    /// requests have succeeded, at most `window_halves / 2` attempts are
+    /// in flight, and each success widens the window by a half (it grows
+    /// by half every round trip). Without it, the first throttle would
+    /// find the whole concurrency in flight, and every one of those
+    /// requests would come back 429; with it, about half the server's
+    /// burst does.
+    slow_start: AtomicBool,
+    window_halves: AtomicU64,
+    in_flight: AtomicU64,
+    window_open: tokio::sync::Notify,
+    throttled: AtomicU64,
+    /// Paced attempts queue here, first come first served; only the head
+    /// sleeps, and it computes its turn from the pace when it wakes.
+    queue: tokio::sync::Mutex<()>,
+    state: Mutex<Pacer>,
+    accepted: AcceptedRate,
+}
+
+#[derive(Debug)]
+struct Pacer {
+    /// Requests per second while paced; `None` while unpaced.
+    rate: Option<f64>,
+    /// Set by a throttle while unpaced: the bucket it fell in. The pace is
+    /// set when the hold ends, from the successes around that throttle,
+    /// once the responses in flight with it have all come back.
+    pending: Option<u64>,
+    /// The rate before the last drop (CUBIC's `W_max`).
+    last_max: f64,
+    last_drop: Instant,
+    /// The earliest time the next attempt may leave.
+    next_slot: Instant,
+    /// Nothing leaves before this.
+    hold_until: Instant,
+    held_back: Duration,
+}
+
+/// A turn to send, taken from [`FlowControl::acquire`]. During slow start
+/// it holds a place in the window, given back when it is dropped, however
+/// the attempt ends.
+#[derive(Debug)]
+pub(crate) struct Turn<'a> {
+    sent_at: Instant,
+    in_window: Option<&'a FlowControl>,
+}
+
+impl Turn<'_> {
+    /// A turn taken now, outside the controller.
+    pub(crate) fn now() -> Self {
+        Turn {
+            sent_at: Instant::now(),
+            in_window: None,
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if let Some(flow) = self.in_window.take() {
+            flow.in_flight.fetch_sub(1, Ordering::Relaxed);
+            flow.window_open.notify_one();
+        }
+    }
+}
+
+impl FlowControl {
+    /// A controller, with a fixed cap of `max_rate` requests per second if
+    /// given. `max_rate` must be finite and positive (checked by the
+    /// builder).
+    pub(crate) fn new(max_rate: Option<f64>) -> Self {
+        let fixed = max_rate.and_then(|rate| {
+            let period = Duration::try_from_secs_f64(1.0 / rate).ok()?;
+            let quota = governor::Quota::with_period(period)?.allow_burst(NonZeroU32::MIN);
+            Some((governor::RateLimiter::direct(quota), rate))
+        });
+        let now = Instant::now();
+        Self {
+            fixed,
+            engaged: AtomicBool::new(false),
+            slow_start: AtomicBool::new(true),
+            window_halves: AtomicU64::new(2 * INITIAL_WINDOW),
+            in_flight: AtomicU64::new(0),
+            window_open: tokio::sync::Notify::new(),
+            throttled: AtomicU64::new(0),
+            queue: tokio::sync::Mutex::new(()),
+            state: Mutex::new(Pacer {
+                rate: None,
+                pending: None,
+                last_max: 0.0,
+                last_drop: now,
+                next_slot: now,
+                hold_until: now,
+                held_back: Duration::ZERO,
+            }),
+            accepted: AcceptedRate::new(now),
+        }
+    }
+
+    fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
+        // Every update leaves the state consistent; keep going after a
+        // panic elsewhere.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for this attempt's turn, or returns `None` if the turn would
+    /// come after `deadline`.
+    pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Option<Turn<'_>> {
+        if let Some((governor, _)) = &self.fixed {
+            governor.until_ready().await;
+        }
+        if self.slow_start.load(Ordering::Relaxed) {
+            let start = self.slow_start_turn();
+            match deadline {
+                Some(deadline) => {
+                    if let Some(turn) = tokio::time::timeout_at(deadline, start).await.ok()? {
+                        return Some(turn);
+                    }
+                }
+                None => {
+                    if let Some(turn) = start.await {
+                        return Some(turn);
+                    }
+                }
+            }
+        }
+        if !self.engaged.load(Ordering::Relaxed) {
+            return Some(Turn::now());
+        }
+        let _head = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, self.queue.lock())
+                .await
+                .ok()?,
+            None => self.queue.lock().await,
+        };
+        loop {
+            let wake = {
+                let mut pacer = self.pacer();
+                let now = Instant::now();
+                if let Some(bucket) = pacer.pending
+                    && now >= pacer.hold_until
+                {
+                    let accepted = self.accepted.around(bucket);
+                    pacer.set_first_pace(accepted, now);
+                }
+                let wake = pacer.next_slot.max(pacer.hold_until);
+                if now >= wake {
+                    if let Some(rate) = pacer.rate {
+                        pacer.next_slot = now + Duration::from_secs_f64(1.0 / rate);
+                    }
+                    return Some(Turn {
+                        sent_at: now,
+                        in_window: None,
+                    });
+                }
+                wake
+            };
+            if deadline.is_some_and(|d| wake >= d) {
+                return None;
+            }
+            // Wake at least every 100 ms: the pace may rise meanwhile.
+            tokio::time::sleep_until(wake.min(Instant::now() + Duration::from_millis(100))).await;
+        }
+    }
+
+    /// A place in the slow-start window, waiting for one to open; `None`
+    /// once slow start has ended.
+    async fn slow_start_turn(&self) -> Option<Turn<'_>> {
+        loop {
+            let opened = self.window_open.notified();
+            tokio::pin!(opened);
+            opened.as_mut().enable();
+            if !self.slow_start.load(Ordering::Relaxed) {
+                return None;
+            }
+            let in_flight = self.in_flight.load(Ordering::Relaxed);
+            if in_flight < self.window_halves.load(Ordering::Relaxed) / 2 {
+                if self
+                    .in_flight
+                    .compare_exchange(
+                        in_flight,
+                        in_flight + 1,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+                {
+                    return Some(Turn {
+                        sent_at: Instant::now(),
+                        in_window: Some(self),
+                    });
+                }
+                continue;
+            }
+            opened.await;
+        }
+    }
+
+    fn end_slow_start(&self) {
+        if self.slow_start.swap(false, Ordering::Relaxed) {
+            self.window_open.notify_waiters();
+        }
+    }
+
+    /// Records a response that throttled: `wait` is its `Retry-After`, or
+    /// `None` if it sent none.
+    pub(crate) fn throttled(&self, turn: Turn<'_>, wait: Option<Duration>) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        self.engaged.store(true, Ordering::Relaxed);
+        self.end_slow_start();
+        let mut pacer = self.pacer();
+        match (pacer.rate, pacer.pending) {
+            (None, None) => {
+                pacer.pending = Some(self.accepted.bucket(now));
+                pacer.last_drop = now;
+                tracing::debug!("throttled: holding the whole client back");
+            }
+            // Sent before the last drop: that drop already answered it.
+            (Some(rate), _) if turn.sent_at >= pacer.last_drop => {
+                // The pace may have grown past what the API accepts while
+                // a full bucket hid it; when the last second held no hold,
+                // what it accepted is the better measure.
+                let measured = match pacer.hold_until.checked_add(Duration::from_secs(1)) {
+                    Some(quiet) if quiet <= now => {
+                        self.accepted.last_second(self.accepted.bucket(now))
+                    }
+                    _ => rate,
+                };
+                let from = rate.min(measured.max(MIN_RATE));
+                pacer.last_max = from;
+                pacer.rate = Some((from * BETA).max(MIN_RATE));
+                pacer.last_drop = now;
+                tracing::debug!(
+                    pace = pacer.rate.unwrap_or_default(),
+                    "throttled: slowing the whole client"
+                );
+            }
+            _ => {}
+        }
+        // Without Retry-After: one interval of the pace lets the server's
+        // bucket gain a token; before there is a pace, a second.
+        let wait = wait.unwrap_or_else(|| {
+            pacer
+                .rate
+                .map_or(Duration::from_secs(1), |r| Duration::from_secs_f64(1.0 / r))
+        });
+        tracing::trace!(wait_ms = wait.as_millis() as u64, "holding back");
+        if let Some(until) = now.checked_add(wait)
+            && until > pacer.hold_until
+        {
+            let added = until - pacer.hold_until.max(now);
+            pacer.held_back += added;
+            pacer.hold_until = until;
+        }
+    }
+
+    /// Records a response that did not throttle.
+    pub(crate) fn succeeded(&self, turn: Turn<'_>) {
+        let now = Instant::now();
+        self.accepted.record(now);
+        if turn.in_window.is_some()
+            && self.window_halves.fetch_add(1, Ordering::Relaxed) + 1 >= 2 * SLOW_START_END
+        {
+            self.end_slow_start();
+        }
+        drop(turn);
+        if !self.engaged.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut pacer = self.pacer();
+        if pacer.rate.is_some() {
+            let since = now.saturating_duration_since(pacer.last_drop).as_secs_f64();
+            let k = ((1.0 - BETA) / SCALE).cbrt();
+            let cubic = pacer.last_max * (1.0 + SCALE * (since - k).powi(3));
+            if cubic > pacer.last_max * RELEASE_FACTOR {
+                // Far past anything the API throttled: unpaced again, until
+                // it throttles again.
+                pacer.rate = None;
+                tracing::debug!("no throttle for a while: unpaced");
+            } else {
+                pacer.rate = Some(cubic.max(MIN_RATE));
+            }
+        }
+    }
+
+    /// What the controller has done so far.
+    pub(crate) fn stats(&self) -> FlowStats {
+        let throttled = self.throttled.load(Ordering::Relaxed);
+        let max_rate = self.fixed.as_ref().map(|(_, rate)| *rate);
+        if !self.engaged.load(Ordering::Relaxed) {
+            return FlowStats {
+                throttled,
+                max_rate,
+                ..FlowStats::default()
+            };
+        }
+        let pacer = self.pacer();
+        let now = Instant::now();
+        FlowStats {
+            throttled,
+            held_back: pacer
+                .held_back
+                .saturating_sub(pacer.hold_until.saturating_duration_since(now)),
+            holding: pacer.hold_until > now,
+            pace: pacer.rate,
+            max_rate,
+        }
+    }
+}
+
+impl Pacer {
+    /// The first pace, from what the API accepted around the first
+    /// throttle.
+    fn set_first_pace(&mut self, accepted: f64, now: Instant) {
+        let from = accepted.max(MIN_RATE);
+        self.pending = None;
+        self.last_max = from;
+        self.rate = Some((from * BETA).max(MIN_RATE));
+        self.last_drop = now;
+        self.next_slot = now;
+        tracing::debug!(
+            accepted,
+            pace = self.rate.unwrap_or_default(),
+            "paced from what the API accepted"
+        );
+    }
+}
+
+/// Successes in 100 ms buckets over the last 3 s, in atomics: cheap enough
+/// to keep on every response, so that the first throttle knows what the API
+/// was accepting just before it.
+#[derive(Debug)]
+struct AcceptedRate {
+    origin: Instant,
+    /// Per slot: the bucket number it counts, and its count.
+    slots: [(AtomicU64, AtomicU64); 30],
+}
+
+impl AcceptedRate {
+    const BUCKET_MS: u128 = 100;
+
+    fn new(origin: Instant) -> Self {
+        Self {
+            origin,
+            slots: std::array::from_fn(|_| (AtomicU64::new(u64::MAX), AtomicU64::new(0))),
+        }
+    }
+
+    fn bucket(&self, now: Instant) -> u64 {
+        let ms = now.saturating_duration_since(self.origin).as_millis();
+        u64::try_from(ms / Self::BUCKET_MS).unwrap_or(u64::MAX - 1)
+    }
+
+    fn record(&self, now: Instant) {
+        let bucket = self.bucket(now);
+        let (id, count) = &self.slots[(bucket % 30) as usize];
+        // Two racing resets lose a count or two; this is an estimate.
+        if id.swap(bucket, Ordering::Relaxed) != bucket {
+            count.store(0, Ordering::Relaxed);
+        }
+        count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Successes in the second up to `bucket`, included.
+    fn last_second(&self, bucket: u64) -> f64 {
+        self.between(bucket.saturating_sub(9), bucket)
+    }
+
+    fn between(&self, from: u64, to: u64) -> f64 {
+        self.slots
+            .iter()
+            .filter(|(id, _)| (from..=to).contains(&id.load(Ordering::Relaxed)))
+            .map(|(_, count)| count.load(Ordering::Relaxed) as f64)
+            .sum()
+    }
+
+    /// Successes from one second before `bucket` to half a second after:
+    /// what the API accepted in the second before it throttled, counting
+    /// the responses still in flight then.
+    fn around(&self, bucket: u64) -> f64 {
+        self.between(bucket.saturating_sub(9), bucket.saturating_add(5))
+    }
+}
