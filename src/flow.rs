@@ -410,8 +410,14 @@ impl Pacer {
     /// The first pace, from what the API accepted around the first
     /// throttle.
     fn set_first_pace(&mut self, accepted: f64, now: Instant) {
-        let from = accepted.max(MIN_RATE);
         self.pending = None;
+        if accepted < 1.0 {
+            // Nothing succeeded around it: no measure to pace by. Stay
+            // unpaced after the hold; the next throttle will find some.
+            tracing::debug!("throttled before any success: the hold alone applies");
+            return;
+        }
+        let from = accepted;
         self.last_max = from;
         self.rate = Some((from * BETA).max(MIN_RATE));
         self.last_drop = now;

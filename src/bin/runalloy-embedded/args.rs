@@ -73,6 +73,11 @@ pub struct EraseArgs {
     #[arg(long, default_value_t = 16, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
+    /// Never send more than N requests per second (fractions allowed:
+    /// 2.5 is 150 a minute). Without it the client still slows down by
+    /// itself when the API answers 429.
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub max_rate: Option<f64>,
     /// Append one JSON line per id here (a regular file); ids already
     /// erased in it, against the same base URL and key, are skipped.
     #[arg(long, value_name = "FILE")]
@@ -97,4 +102,16 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
         return Err(format!("{text} is not between 0 and 86400 seconds"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of requests per second"))?;
+    if !(rate.is_finite() && (0.001..=1_000_000.0).contains(&rate)) {
+        return Err(format!(
+            "{text} is not between 0.001 and 1000000 requests per second"
+        ));
+    }
+    Ok(rate)
 }

@@ -10,7 +10,9 @@ use crate::report::{self, Target};
 use futures::{FutureExt, StreamExt};
 use indexmap::IndexSet;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use runalloy_embedded::{API_VERSION, Client, EraseOutcome, PartOutcome, escape_controls};
+use runalloy_embedded::{
+    API_VERSION, Client, EraseOutcome, FlowStats, PartOutcome, escape_controls,
+};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -138,13 +140,24 @@ fn open_report(args: &EraseArgs, target: &Target) -> Result<OpenReport, String> 
     })
 }
 
+/// What the bar says about flow control: waiting, paced, or nothing.
+fn flow_message(stats: &FlowStats) -> String {
+    if stats.holding {
+        "- waiting: the API asked to slow down (429)".to_owned()
+    } else if let Some(pace) = stats.pace {
+        format!("- paced at {pace:.1} req/s after 429s")
+    } else {
+        String::new()
+    }
+}
+
 fn progress_bar(total: u64) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} erased or failed, {per_sec}, eta {eta} {msg}",
+        "{bar:40} {pos}/{len} ids erased or failed, {per_sec}, eta {eta} {msg}",
     ) {
         bar.set_style(style);
     }
@@ -157,6 +170,11 @@ struct Counts {
     deleted: u64,
     already_gone: u64,
     failed: u64,
+    /// Ids the report records as erased.
+    skipped: u64,
+    /// Ids to erase, and how many of them were taken before the run ended.
+    todo: u64,
+    taken: u64,
 }
 
 impl Counts {
@@ -224,6 +242,15 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
     let stopping = Arc::new(AtomicBool::new(false));
     let interrupt = Arc::new(Notify::new());
     let signals = tokio::spawn(watch_signals(stopping.clone(), interrupt.clone()));
+    let ticker = (!bar.is_hidden()).then(|| {
+        let (bar, client) = (bar.clone(), client.clone());
+        tokio::spawn(async move {
+            loop {
+                bar.set_message(flow_message(&client.flow_stats()));
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    });
     let taken = Arc::new(AtomicU64::new(0));
     let stream = {
         let (stopping, taken) = (stopping.clone(), taken.clone());
@@ -289,6 +316,9 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
     }
     drop(outcomes);
     signals.abort();
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
     bar.finish_and_clear();
 
     // `stopping` is set by the first signal or by a refused key.
@@ -297,7 +327,10 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
         None if stopping.load(Ordering::SeqCst) => Some(Stop::Interrupted),
         None => None,
     };
-    summarise(&ids, &counts, skipped, &todo, &taken, stop, started)
+    counts.skipped = skipped;
+    counts.todo = todo.len() as u64;
+    counts.taken = taken.load(Ordering::SeqCst);
+    summarise(&ids, &counts, stop, started, &client.flow_stats())
 }
 
 /// Prints the summary, checks that every id has an outcome, and picks the
@@ -305,14 +338,11 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
 fn summarise(
     ids: &Ids,
     counts: &Counts,
-    skipped: u64,
-    todo: &[String],
-    taken: &AtomicU64,
     stop: Option<Stop>,
     started: Instant,
+    flow: &FlowStats,
 ) -> ExitCode {
-    let taken = taken.load(Ordering::SeqCst);
-    let todo = todo.len() as u64;
+    let (skipped, taken, todo) = (counts.skipped, counts.taken, counts.todo);
     let not_attempted = todo.saturating_sub(taken);
     let unfinished = taken.saturating_sub(counts.finished());
     let mut summary = format!(
@@ -337,6 +367,11 @@ fn summarise(
     if duplicates > 0 {
         summary.push_str(&format!(" ({duplicates} repeated ids erased once)"));
     }
+    summary.push_str(&format!(
+        "; {} responses were 429, held back {:.1}s in all",
+        flow.throttled,
+        flow.held_back.as_secs_f64()
+    ));
     eprintln!("{summary}");
 
     let accounted = counts.finished() + skipped + not_attempted + unfinished;

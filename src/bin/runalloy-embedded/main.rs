@@ -88,6 +88,11 @@ fn client(cli: &Cli) -> Result<Client, Error> {
             .connect_timeout(timeout)
             .retry_policy(retry);
     }
+    if let Command::Users(Users::Erase(args)) = &cli.command
+        && let Some(rate) = args.max_rate
+    {
+        builder = builder.max_requests_per_second(rate);
+    }
     builder.build()
 }
 
