@@ -4,7 +4,9 @@
 //! It listens on `127.0.0.1` on a free port, keeps users in memory, and
 //! answers like the real API: 401 `{"message": "Unauthorized"}` without the
 //! right `Authorization: Bearer <key>`, 400 without the right
-//! `x-api-version`, 404 `{"message": ...}` for unknown users.
+//! `x-api-version`, 404 `{"message": "User not found"}` for unknown users.
+//! [`FakeAlloy::start_rate_limited`] puts it behind a token bucket that
+//! answers 429, as hosted APIs do.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]

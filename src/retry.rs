@@ -14,6 +14,11 @@ use std::time::{Duration, SystemTime};
 /// `min(max_delay, base_delay * 2^(retry - 1))`. A `Retry-After` header up to
 /// `max_retry_after` is honoured instead; a longer one ends the retries.
 ///
+/// A throttled response (429, or 503 with `Retry-After`) is different: the
+/// server did not process it, so its retry does not count against
+/// `max_attempts`. It waits, with every other call of the client, for the
+/// client's flow control to give it a turn, and only `deadline` ends it.
+///
 /// ```
 /// use std::time::Duration;
 /// use runalloy_embedded::RetryPolicy;
@@ -26,7 +31,8 @@ use std::time::{Duration, SystemTime};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in all, the first included. `1` disables retries.
+    /// Attempts in all, the first included. `1` disables retries, except
+    /// of throttled responses, which only the deadline ends.
     pub max_attempts: u32,
     /// The first backoff's upper bound.
     pub base_delay: Duration,
@@ -34,7 +40,8 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// The longest `Retry-After` the client will wait for.
     pub max_retry_after: Duration,
-    /// The whole call, every attempt and wait included, ends by then.
+    /// The whole call, every attempt and wait included, ends by then,
+    /// counted from when its first request leaves.
     pub deadline: Duration,
 }
 
@@ -51,7 +58,8 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// A policy that never retries.
+    /// A policy that never retries, except a throttled response, which
+    /// waits for its turn until the deadline.
     ///
     /// ```
     /// assert_eq!(runalloy_embedded::RetryPolicy::none().max_attempts, 1);

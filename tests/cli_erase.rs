@@ -3,25 +3,19 @@
 
 mod common;
 
-use common::erase_cli::{erase, erased_in, report_lines, run, success_for};
+use common::erase_cli::{
+    erase, erased_in, numbered_ids, report_lines, run, success_for, write_ids,
+};
 use common::{Reply, TEST_KEY, TestServer, json};
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::Duration;
 use tokio::process::Command;
-
-fn write_ids(dir: &Path, n: usize) -> std::path::PathBuf {
-    let path = dir.join("ids.txt");
-    let ids: Vec<String> = (0..n).map(|i| format!("user-{i}")).collect();
-    std::fs::write(&path, ids.join("\n") + "\n\n").unwrap();
-    path
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_report_has_one_line_per_id_and_a_rerun_sends_nothing() {
     let server = TestServer::start(|_, r| success_for(r)).await;
     let dir = tempfile::tempdir().unwrap();
-    let ids = write_ids(dir.path(), 50);
+    let ids = write_ids(dir.path(), &numbered_ids(50));
     let report = dir.path().join("report.jsonl");
     let args = [
         "--concurrency",
@@ -139,7 +133,7 @@ async fn after_kill_9_a_resume_erases_the_rest_without_redoing_finished_ids() {
         TestServer::start(|_, r| Reply::Delay(Duration::from_millis(20), Box::new(success_for(r))))
             .await;
     let dir = tempfile::tempdir().unwrap();
-    let ids = write_ids(dir.path(), 300);
+    let ids = write_ids(dir.path(), &numbered_ids(300));
     let report = dir.path().join("report.jsonl");
     let args = [
         "--concurrency",
@@ -201,7 +195,7 @@ async fn after_kill_9_a_resume_erases_the_rest_without_redoing_finished_ids() {
 async fn a_progress_bar_shows_only_when_stderr_is_a_terminal() {
     let server = TestServer::start(|_, r| success_for(r)).await;
     let dir = tempfile::tempdir().unwrap();
-    let ids = write_ids(dir.path(), 20);
+    let ids = write_ids(dir.path(), &numbered_ids(20));
     let bar_text = "erased or failed";
 
     let (code, _, stderr) = run(erase(

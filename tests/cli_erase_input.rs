@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::erase_cli::{erase, report_lines, run, success_for};
+use common::erase_cli::{erase, outcome, report_lines, run, success_for};
 use common::{Recorded, TestServer};
 use std::process::Stdio;
 use tokio::io::AsyncWriteExt;
@@ -31,11 +31,7 @@ async fn erase_from_stdin(url: &str, from: &str, input: &[u8]) -> (i32, String, 
         .await
         .expect("erase hung")
         .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    outcome(out)
 }
 
 #[tokio::test(flavor = "multi_thread")]

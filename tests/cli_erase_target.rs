@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::erase_cli::{erase, erased_in, report_lines, run, success_for};
+use common::erase_cli::{
+    erase, erased_in, numbered_ids, report_lines, run, success_for, write_ids,
+};
 use common::{Reply, TEST_KEY, TestServer, json};
 use runalloy_embedded::fake::FakeAlloy;
 use std::io::Write;
@@ -123,9 +125,7 @@ async fn a_revoked_key_stops_the_run_at_the_first_refusal() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let ids = dir.path().join("ids.txt");
-    let list: Vec<String> = (0..1000).map(|i| format!("user-{i}")).collect();
-    std::fs::write(&ids, list.join("\n")).unwrap();
+    let ids = write_ids(dir.path(), &numbered_ids(1000));
     let report = dir.path().join("report.jsonl");
     let args = [
         "--concurrency",

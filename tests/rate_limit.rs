@@ -1,19 +1,24 @@
-//! Bulk erase against a rate-limited stand-in: with no tuning every id ends
-//! erased, close to the allowed rate, with few requests wasted on 429s.
-#![cfg(feature = "fake")]
+//! Bulk erase against a rate-limited stand-in, row by row of the table that
+//! showed the problem: with no tuning every id ends erased, close to the
+//! allowed rate, with few requests wasted on 429s. Through the CLI as a
+//! user runs it, and once through the library.
+#![cfg(all(feature = "cli", feature = "fake"))]
 
+mod common;
+
+use common::TEST_KEY;
+use common::erase_cli::{erase, run, write_ids};
 use futures::StreamExt;
 use runalloy_embedded::Client;
 use runalloy_embedded::fake::{FakeAlloy, RateLimit};
 use std::time::{Duration, Instant};
-
-const KEY: &str = "rate-limit-key";
 
 struct Run {
     erased: usize,
     served: u64,
     throttled: u64,
     elapsed: Duration,
+    /// Every request sent once, at the limit.
     ideal: Duration,
 }
 
@@ -22,7 +27,7 @@ impl Run {
         self.throttled as f64 / self.served as f64
     }
 
-    /// Checks the bounds and says what was measured.
+    /// Checks the bounds and says what was measured.
     fn check(&self, ids: usize, max_waste: f64, what: &str) {
         let summary = format!(
             "{what}: {} of {ids} erased, {} requests, {:.1}% answered 429, {:.1}s for an ideal {:.1}s ({:.2}x)",
@@ -43,24 +48,107 @@ impl Run {
     }
 }
 
-async fn erase_under(
+async fn stand_in(limit: RateLimit, ids: usize) -> (FakeAlloy, Vec<String>) {
+    let fake = FakeAlloy::start_rate_limited(TEST_KEY, limit)
+        .await
+        .unwrap();
+    let users = (0..ids)
+        .map(|i| fake.insert_user(&format!("leaver-{i}"), None))
+        .collect();
+    (fake, users)
+}
+
+/// `users erase --concurrency N [--max-rate R] --from-file ids`.
+async fn erase_with_cli(
     limit: RateLimit,
     ids: usize,
-    concurrency: usize,
-    max_rate: Option<f64>,
+    concurrency: u16,
+    max_rate: Option<&str>,
 ) -> Run {
-    let fake = FakeAlloy::start_rate_limited(KEY, limit).await.unwrap();
-    let users: Vec<String> = (0..ids)
-        .map(|i| fake.insert_user(&format!("user-{i}"), None))
-        .collect();
-    let mut builder = Client::builder().api_key(KEY).base_url(fake.base_url());
+    let (fake, users) = stand_in(limit, ids).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_ids(dir.path(), &users);
+    let concurrency = concurrency.to_string();
+    let mut args = vec![
+        "--concurrency",
+        &concurrency,
+        "--from-file",
+        file.to_str().unwrap(),
+    ];
     if let Some(rate) = max_rate {
-        builder = builder.max_requests_per_second(rate);
+        args.extend(["--max-rate", rate]);
     }
-    let client = builder.build().unwrap();
+    let started = Instant::now();
+    let (code, _, stderr) = run(erase(&fake.base_url(), &args)).await;
+    let elapsed = started.elapsed();
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "; {} responses were 429, held back ",
+            fake.requests_throttled()
+        )),
+        "{stderr}"
+    );
+    Run {
+        erased: ids - fake.users().len(),
+        served: fake.requests_served(),
+        throttled: fake.requests_throttled(),
+        elapsed,
+        // Two DELETEs per id, and the GET that proves the target.
+        ideal: Duration::from_secs_f64((2 * ids + 1) as f64 / limit.per_second),
+    }
+}
+
+/// Every row at once: each has its own stand-in and its own limit, and they
+/// spend their time waiting, so the table takes as long as its slowest row.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_row_of_the_table_finishes_near_the_limit() {
+    let limit = RateLimit::per_second;
+    let rows = [
+        ("10 req/s", limit(10.0), 100, 16, None, 0.10),
+        ("20 req/s", limit(20.0), 400, 64, None, 0.10),
+        ("100 req/s", limit(100.0), 1500, 64, None, 0.10),
+        (
+            "10 req/s, no Retry-After",
+            limit(10.0).without_retry_after(),
+            200,
+            32,
+            None,
+            0.10,
+        ),
+        ("2.5 req/s", limit(2.5), 50, 16, None, 0.10),
+        (
+            "2.5 req/s, --max-rate 2.5",
+            limit(2.5),
+            30,
+            16,
+            Some("2.5"),
+            0.01,
+        ),
+    ];
+    let runs = futures::future::join_all(rows.iter().map(
+        |&(_, limit, ids, concurrency, max_rate, _)| {
+            erase_with_cli(limit, ids, concurrency, max_rate)
+        },
+    ))
+    .await;
+    for ((what, _, ids, _, _, max_waste), run) in rows.iter().zip(runs) {
+        run.check(*ids, *max_waste, what);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_library_alone_keeps_to_the_limit_too() {
+    let limit = RateLimit::per_second(10.0);
+    let (fake, users) = stand_in(limit, 100).await;
+    let client = Client::builder()
+        .api_key(TEST_KEY)
+        .base_url(fake.base_url())
+        .build()
+        .unwrap();
     let started = Instant::now();
     let erased = client
-        .erase_users_from_iter(users, concurrency)
+        .erase_users_from_iter(users, 16)
         .filter(|o| futures::future::ready(o.is_erased()))
         .count()
         .await;
@@ -75,53 +163,7 @@ async fn erase_under(
         served: fake.requests_served(),
         throttled: fake.requests_throttled(),
         elapsed: started.elapsed(),
-        ideal: Duration::from_secs_f64(2.0 * ids as f64 / limit.per_second),
+        ideal: Duration::from_secs_f64(200.0 / limit.per_second),
     }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn ten_per_second_100_ids_concurrency_16() {
-    erase_under(RateLimit::per_second(10.0), 100, 16, None)
-        .await
-        .check(100, 0.10, "10 req/s");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn twenty_per_second_400_ids_concurrency_64() {
-    erase_under(RateLimit::per_second(20.0), 400, 64, None)
-        .await
-        .check(400, 0.10, "20 req/s");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_hundred_per_second_1500_ids_concurrency_64() {
-    erase_under(RateLimit::per_second(100.0), 1500, 64, None)
-        .await
-        .check(1500, 0.10, "100 req/s");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn ten_per_second_without_retry_after_200_ids_concurrency_32() {
-    erase_under(
-        RateLimit::per_second(10.0).without_retry_after(),
-        200,
-        32,
-        None,
-    )
-    .await
-    .check(200, 0.10, "10 req/s, no Retry-After");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn two_and_a_half_per_second_50_ids() {
-    erase_under(RateLimit::per_second(2.5), 50, 16, None)
-        .await
-        .check(50, 0.10, "2.5 req/s");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_fixed_cap_at_the_limit_wastes_almost_nothing() {
-    erase_under(RateLimit::per_second(10.0), 100, 16, Some(10.0))
-        .await
-        .check(100, 0.01, "10 req/s, max rate 10");
+    .check(100, 0.10, "library, 10 req/s");
 }

@@ -34,11 +34,29 @@ pub async fn run(mut cmd: Command) -> (i32, String, String) {
         .await
         .expect("erase hung")
         .unwrap();
+    outcome(out)
+}
+
+/// The exit code, stdout and stderr of a finished run.
+pub fn outcome(out: std::process::Output) -> (i32, String, String) {
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `user-0`, `user-1`, ...
+pub fn numbered_ids(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("user-{i}")).collect()
+}
+
+/// Writes `ids` to `dir/ids.txt`, one per line, with a blank line at the
+/// end as editors leave.
+pub fn write_ids(dir: &Path, ids: &[String]) -> std::path::PathBuf {
+    let path = dir.join("ids.txt");
+    std::fs::write(&path, ids.join("\n") + "\n\n").unwrap();
+    path
 }
 
 pub fn report_lines(path: &Path) -> Vec<serde_json::Value> {
