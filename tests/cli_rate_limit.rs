@@ -85,7 +85,7 @@ async fn a_fractional_max_rate_spaces_requests() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_finishes_what_is_in_flight_reports_it_and_exits_130() {
-    let (fake, ids) = stand_in(RateLimit::per_second(20.0), 300).await;
+    let (fake, ids) = stand_in(RateLimit::per_second(20.0), 100).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write_ids(dir.path(), &ids);
     let report = dir.path().join("report.jsonl");
@@ -141,7 +141,7 @@ async fn ctrl_c_finishes_what_is_in_flight_reports_it_and_exits_130() {
     let (code, _, stderr) = run(erase(&fake.base_url(), &args)).await;
     assert_eq!(code, 0, "{stderr}");
     assert!(fake.users().is_empty());
-    assert_eq!(erased_in(&report).len(), 300);
+    assert_eq!(erased_in(&report).len(), 100);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,96 +6,25 @@
 //! not attempted because the run stopped), and the counts are checked.
 
 use crate::args::EraseArgs;
+use crate::ids::{Ids, read_ids};
 use crate::report::{self, Target};
+use crate::signals::{GRACE, watch_signals};
 use futures::{FutureExt, StreamExt};
-use indexmap::IndexSet;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use runalloy_embedded::{
     API_VERSION, Client, EraseOutcome, FlowStats, PartOutcome, escape_controls,
 };
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// How long ids already in flight may take to finish after the first
-/// Ctrl-C.
-const GRACE: Duration = Duration::from_secs(10);
-
 /// Why the command could not start; exits 2 with nothing sent.
 fn invalid(message: String) -> ExitCode {
     eprintln!("error: invalid input: {message}; nothing was sent");
     ExitCode::from(2)
-}
-
-/// The ids of one run: unique, in input order.
-struct Ids {
-    unique: IndexSet<String>,
-    /// Ids read, duplicates included.
-    read: u64,
-}
-
-impl Ids {
-    fn add(&mut self, id: &str, place: impl Fn() -> String) -> Result<(), String> {
-        runalloy_embedded::check_user_id(id).map_err(|e| match e {
-            runalloy_embedded::Error::InvalidInput(why) => format!("{}: {why}", place()),
-            other => format!("{}: {other}", place()),
-        })?;
-        self.read += 1;
-        self.unique.insert(id.to_owned());
-        Ok(())
-    }
-}
-
-/// Reads every id once, from the arguments, a file or standard input (`-`),
-/// and checks each. A pipe has nothing left to read a second time, so the
-/// ids are kept in memory: about their length plus 40 bytes each.
-fn read_ids(args: &EraseArgs) -> Result<Ids, String> {
-    let mut ids = Ids {
-        unique: IndexSet::new(),
-        read: 0,
-    };
-    match &args.from_file {
-        Some(path) if path.as_os_str() == "-" => {
-            read_lines(std::io::stdin().lock(), "standard input", &mut ids)?;
-        }
-        Some(path) => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            read_lines(BufReader::new(file), &path.display().to_string(), &mut ids)?;
-        }
-        None => {
-            for id in &args.user_ids {
-                ids.add(id, || format!("argument {:?}", id))?;
-            }
-        }
-    }
-    Ok(ids)
-}
-
-/// One id per line. A leading byte-order mark and `\r\n` endings are
-/// dropped, spaces around an id are trimmed, and empty lines are skipped; a
-/// line of only whitespace is refused. A read error fails the whole run.
-fn read_lines(reader: impl BufRead, name: &str, ids: &mut Ids) -> Result<(), String> {
-    for (n, line) in reader.split(b'\n').enumerate() {
-        let place = || format!("{name} line {}", n + 1);
-        let line = line.map_err(|e| format!("cannot read {name}: {e}"))?;
-        let text = std::str::from_utf8(&line).map_err(|_| format!("{}: not UTF-8", place()))?;
-        let text = if n == 0 {
-            text.strip_prefix('\u{feff}').unwrap_or(text)
-        } else {
-            text
-        };
-        let text = text.strip_suffix('\r').unwrap_or(text);
-        if text.is_empty() {
-            continue;
-        }
-        let trimmed = text.trim();
-        ids.add(if trimmed.is_empty() { text } else { trimmed }, place)?;
-    }
-    Ok(())
 }
 
 /// Where report lines go, and what an earlier run left there.
@@ -396,33 +325,4 @@ fn summarise(
         None if counts.failed == 0 => ExitCode::SUCCESS,
         None => ExitCode::from(1),
     }
-}
-
-/// The first SIGINT or SIGTERM stops taking new ids; a second one exits at
-/// once. The report is written as ids finish, so it stays resumable.
-async fn watch_signals(stopping: Arc<AtomicBool>, interrupt: Arc<Notify>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        tracing::warn!("cannot watch for Ctrl-C; it will end the run at once");
-        return;
-    };
-    for first in [true, false] {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        if first {
-            stopping.store(true, Ordering::SeqCst);
-            interrupt.notify_one();
-            eprintln!(
-                "stopping: no new ids; waiting up to {}s for those in flight (Ctrl-C again to exit now)",
-                GRACE.as_secs()
-            );
-        }
-    }
-    eprintln!("exiting at once; run the same command again to erase the rest");
-    std::process::exit(130);
 }

@@ -3,7 +3,9 @@
 
 mod args;
 mod erase;
+mod ids;
 mod report;
+mod signals;
 
 use args::{Cli, Command, Users};
 use clap::Parser;
