@@ -69,6 +69,8 @@ const BETA: f64 = 0.7;
 /// after a drop, 11% above it 3 s later. 0.01 threw about one more 429 per
 /// cycle at 2.5 and 10 req/s.
 const SCALE: f64 = 0.004;
+/// No hold is longer than this, whatever `Retry-After` and the policy say.
+const LONGEST_HOLD: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Attempts in flight at first, in slow start.
 const INITIAL_WINDOW: u64 = 2;
 /// Slow start ends when the window reaches this many attempts.
@@ -360,9 +362,10 @@ impl FlowControl {
                 .map_or(Duration::from_secs(1), |r| Duration::from_secs_f64(1.0 / r))
         });
         tracing::trace!(wait_ms = wait.as_millis() as u64, "holding back");
-        if let Some(until) = now.checked_add(wait)
-            && until > pacer.hold_until
-        {
+        // A wait past any representable instant (a `Retry-After` of
+        // u64::MAX seconds with no cap) holds for the longest hold instead.
+        let until = now.checked_add(wait.min(LONGEST_HOLD)).unwrap_or(now);
+        if until > pacer.hold_until {
             let added = until - pacer.hold_until.max(now);
             pacer.held_back += added;
             pacer.hold_until = until;

@@ -79,5 +79,7 @@ async fn a_retry_after_beyond_any_instant_ends_the_call_at_its_deadline() {
     let started = Instant::now();
     let err = client.get_user("u1").await.unwrap_err();
     assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
+    // Held, not retried in a loop until the deadline.
+    assert_eq!(err.attempts(), 1, "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
