@@ -13,8 +13,10 @@
 //!   all at once), and the pace follows CUBIC:
 //!   - on the first throttle, the pace becomes `BETA` (0.7) times what the
 //!     API accepted in the second before it (counting the responses still in
-//!     flight, so it is set when the hold ends); on a later throttle, `BETA`
-//!     times the current pace. Only throttles of requests sent after the
+//!     flight, so it is set when the hold ends), unless 429s were under an
+//!     eighth of those responses: then they were sporadic, not a limit
+//!     reached, and only their `Retry-After` is honoured. On a later
+//!     throttle, `BETA` times the current pace. Only throttles of requests sent after the
 //!     previous drop count, so one burst of 429s already in flight is one
 //!     drop, not many;
 //!   - while requests succeed it climbs back along
@@ -33,8 +35,10 @@
 //! - the first pace starts from the accepted rate, not the sent rate, which
 //!   during the first burst is the concurrency over the round trip, far
 //!   above any limit;
-//! - one drop per round (above): the 429s of one burst all report the same
-//!   overshoot, and dropping on each would take the pace to its floor;
+//! - one drop per round (above), and at most one a second: the 429s of one
+//!   burst all report the same overshoot, and dropping on each would take
+//!   the pace to its floor (a fault-injection test in which one request in
+//!   twenty met a 429 without `Retry-After` did exactly that, and stalled);
 //! - CUBIC's constant is relative to the rate last throttled: with AWS's
 //!   absolute constant (0.4 req/s per s³) the pace outgrew a 2.5 req/s limit
 //!   within a second of each drop, and 30% of the requests of a 30-id erase
@@ -69,6 +73,15 @@ const BETA: f64 = 0.7;
 /// after a drop, 11% above it 3 s later. 0.01 threw about one more 429 per
 /// cycle at 2.5 and 10 req/s.
 const SCALE: f64 = 0.004;
+/// Below this share of 429s among the responses around the first one, the
+/// 429s are sporadic rather than a limit reached, and set no pace. A limit
+/// reached in slow start refuses a quarter or more of them; one 429 among
+/// the first ten successes is 9%.
+const SATURATED_SHARE: f64 = 0.125;
+/// How long a sporadic verdict lasts.
+const SPORADIC_MEMORY: Duration = Duration::from_secs(10);
+/// The pace drops at most once in this long.
+const MIN_DROP_INTERVAL: Duration = Duration::from_secs(1);
 /// No hold is longer than this, whatever `Retry-After` and the policy say.
 const LONGEST_HOLD: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Attempts in flight at first, in slow start.
@@ -131,7 +144,9 @@ pub(crate) struct FlowControl {
     /// sleeps, and it computes its turn from the pace when it wakes.
     queue: tokio::sync::Mutex<()>,
     state: Mutex<Pacer>,
-    accepted: AcceptedRate,
+    /// Responses that did not throttle, and those that did, per 100 ms.
+    accepted: BucketCount,
+    refused: BucketCount,
 }
 
 #[derive(Debug)]
@@ -150,6 +165,9 @@ struct Pacer {
     /// Nothing leaves before this.
     hold_until: Instant,
     held_back: Duration,
+    /// Until then, a 429 without `Retry-After` while unpaced is taken as
+    /// sporadic, as the last one was.
+    sporadic_until: Instant,
 }
 
 /// A turn to send, taken from [`FlowControl::acquire`]. During slow start
@@ -208,8 +226,10 @@ impl FlowControl {
                 next_slot: now,
                 hold_until: now,
                 held_back: Duration::ZERO,
+                sporadic_until: now,
             }),
-            accepted: AcceptedRate::new(now),
+            accepted: BucketCount::new(now),
+            refused: BucketCount::new(now),
         }
     }
 
@@ -257,7 +277,8 @@ impl FlowControl {
                     && now >= pacer.hold_until
                 {
                     let accepted = self.accepted.around(bucket);
-                    pacer.set_first_pace(accepted, now);
+                    let refused = self.refused.around(bucket);
+                    pacer.set_first_pace(accepted, refused, now);
                 }
                 let wake = pacer.next_slot.max(pacer.hold_until);
                 if now >= wake {
@@ -325,15 +346,27 @@ impl FlowControl {
         let now = Instant::now();
         self.engaged.store(true, Ordering::Relaxed);
         self.end_slow_start();
+        self.refused.record(now);
         let mut pacer = self.pacer();
         match (pacer.rate, pacer.pending) {
+            (None, None) if wait.is_none() && now < pacer.sporadic_until => {
+                // 429s have been sporadic, not a limit: this one, without a
+                // Retry-After to honour, holds nobody back.
+                return;
+            }
             (None, None) => {
                 pacer.pending = Some(self.accepted.bucket(now));
                 pacer.last_drop = now;
                 tracing::debug!("throttled: holding the whole client back");
             }
-            // Sent before the last drop: that drop already answered it.
-            (Some(rate), _) if turn.sent_at >= pacer.last_drop => {
+            // Sent before the last drop: that drop already answered it. And
+            // at most one drop a second, so that sporadic 429s (one request
+            // in twenty, say, from a flaky proxy) slow the client down
+            // without taking the pace to its floor before it can regrow.
+            (Some(rate), _)
+                if turn.sent_at >= pacer.last_drop
+                    && now.saturating_duration_since(pacer.last_drop) >= MIN_DROP_INTERVAL =>
+            {
                 // The pace may have grown past what the API accepts while
                 // a full bucket hid it; when the last second held no hold,
                 // what it accepted is the better measure.
@@ -429,12 +462,20 @@ impl FlowControl {
 impl Pacer {
     /// The first pace, from what the API accepted around the first
     /// throttle.
-    fn set_first_pace(&mut self, accepted: f64, now: Instant) {
+    fn set_first_pace(&mut self, accepted: f64, refused: f64, now: Instant) {
         self.pending = None;
         if accepted < 1.0 {
             // Nothing succeeded around it: no measure to pace by. Stay
             // unpaced after the hold; the next throttle will find some.
             tracing::debug!("throttled before any success: the hold alone applies");
+            return;
+        }
+        if refused < SATURATED_SHARE * (accepted + refused) {
+            // A 429 here and there among many successes is not a limit
+            // being reached (a flaky proxy, a short spike elsewhere):
+            // pacing by it would slow the client for nothing.
+            self.sporadic_until = now + SPORADIC_MEMORY;
+            tracing::debug!(accepted, refused, "sporadic 429s: not pacing");
             return;
         }
         let from = accepted;
@@ -450,17 +491,17 @@ impl Pacer {
     }
 }
 
-/// Successes in 100 ms buckets over the last 3 s, in atomics: cheap enough
+/// Responses in 100 ms buckets over the last 3 s, in atomics: cheap enough
 /// to keep on every response, so that the first throttle knows what the API
-/// was accepting just before it.
+/// was accepting (and refusing) just before it.
 #[derive(Debug)]
-struct AcceptedRate {
+struct BucketCount {
     origin: Instant,
     /// Per slot: the bucket number it counts, and its count.
     slots: [(AtomicU64, AtomicU64); 30],
 }
 
-impl AcceptedRate {
+impl BucketCount {
     const BUCKET_MS: u128 = 100;
 
     fn new(origin: Instant) -> Self {
@@ -485,7 +526,7 @@ impl AcceptedRate {
         count.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Successes in the second up to `bucket`, included.
+    /// Responses in the second up to `bucket`, included.
     fn last_second(&self, bucket: u64) -> f64 {
         self.between(bucket.saturating_sub(9), bucket)
     }
@@ -498,8 +539,8 @@ impl AcceptedRate {
             .sum()
     }
 
-    /// Successes from one second before `bucket` to half a second after:
-    /// what the API accepted in the second before it throttled, counting
+    /// Responses from one second before `bucket` to half a second after:
+    /// what the API answered in the second before it throttled, counting
     /// the responses still in flight then.
     fn around(&self, bucket: u64) -> f64 {
         self.between(bucket.saturating_sub(9), bucket.saturating_add(5))
@@ -530,13 +571,24 @@ mod tests {
         assert!(third.is_ok());
     }
 
+    /// Ten successes, then four 429s with `Retry-After: 1`: a limit
+    /// reached, as in slow start against a token bucket of ten.
+    async fn reach_a_limit(flow: &FlowControl) {
+        succeed(flow, 10).await;
+        let mut turns = Vec::new();
+        for _ in 0..4 {
+            turns.push(flow.acquire(None).await.unwrap());
+        }
+        for turn in turns {
+            flow.throttled(turn, Some(Duration::from_secs(1)));
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_first_throttle_holds_then_paces_from_what_was_accepted() {
         let flow = FlowControl::new(None);
-        succeed(&flow, 10).await;
-        let throttled = flow.acquire(None).await.unwrap();
         let at = Instant::now();
-        flow.throttled(throttled, Some(Duration::from_secs(1)));
+        reach_a_limit(&flow).await;
         assert!(flow.stats().holding);
 
         let mut sent = Vec::new();
@@ -554,27 +606,39 @@ mod tests {
         let stats = flow.stats();
         assert_eq!(
             (stats.throttled, stats.held_back),
-            (1, Duration::from_secs(1))
+            (4, Duration::from_secs(1))
         );
         assert!(!stats.holding);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_burst_of_429s_drops_the_pace_once() {
+    async fn sporadic_429s_set_no_pace() {
         let flow = FlowControl::new(None);
         succeed(&flow, 10).await;
-        let a = flow.acquire(None).await.unwrap();
-        let b = Turn::now();
-        flow.throttled(a, Some(Duration::from_secs(1)));
+        let turn = flow.acquire(None).await.unwrap();
+        flow.throttled(turn, None);
+        succeed(&flow, 1).await;
+        assert_eq!(flow.stats().pace, None);
+        // The next one, without Retry-After, holds nobody back.
+        let turn = flow.acquire(None).await.unwrap();
+        flow.throttled(turn, None);
+        assert!(!flow.stats().holding);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_429s_drops_the_pace_once() {
+        let flow = FlowControl::new(None);
+        let before = Turn::now();
+        reach_a_limit(&flow).await;
         succeed(&flow, 1).await;
         let pace = flow.stats().pace.unwrap();
         assert!((pace - 7.0).abs() < 0.1, "{pace}");
-        // `b` was sent before the drop: it says nothing new.
-        flow.throttled(b, Some(Duration::from_secs(1)));
+        // Sent before the drop: it says nothing new.
+        flow.throttled(before, Some(Duration::from_secs(1)));
         assert_eq!(flow.stats().pace, Some(pace));
         // A request sent after the drop does.
-        let c = flow.acquire(None).await.unwrap();
-        flow.throttled(c, Some(Duration::from_secs(1)));
+        let after = flow.acquire(None).await.unwrap();
+        flow.throttled(after, Some(Duration::from_secs(1)));
         let dropped = flow.stats().pace.unwrap();
         assert!(dropped < pace, "{dropped} {pace}");
     }
@@ -582,9 +646,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_pace_climbs_back_to_the_throttled_rate_and_past_it() {
         let flow = FlowControl::new(None);
-        succeed(&flow, 10).await;
-        let turn = flow.acquire(None).await.unwrap();
-        flow.throttled(turn, Some(Duration::from_secs(1)));
+        reach_a_limit(&flow).await;
         succeed(&flow, 1).await;
         // K = cbrt(0.3 / 0.004) s after the drop, the pace is back at 10.
         let k = ((1.0 - BETA) / SCALE).cbrt();
