@@ -12,8 +12,11 @@
 //! Run with `cargo bench --bench erase_throughput --features fake,cli`.
 //! `ERASE_BENCH_IDS` and `ERASE_BENCH_ROUNDS` override the defaults.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use futures::StreamExt;
-use runalloy_embedded::{API_VERSION, Client, fake::FakeAlloy};
+use runalloy_embedded::{Client, fake::FakeAlloy};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
@@ -97,13 +100,7 @@ impl StandIn {
 
 /// The baseline: what a careful user would write with reqwest alone.
 async fn plain_reqwest(base: &str, ids: Vec<String>) -> usize {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("authorization", format!("Bearer {KEY}").parse().unwrap());
-    headers.insert("x-api-version", API_VERSION.parse().unwrap());
-    let http = reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap();
+    let http = support::plain_client(KEY);
     futures::stream::iter(ids)
         .map(|id| {
             let http = &http;

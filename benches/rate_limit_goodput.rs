@@ -16,9 +16,12 @@
 //! `GOODPUT_RATE`, `GOODPUT_IDS` and `GOODPUT_CONCURRENCY` override the
 //! defaults.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use futures::StreamExt;
+use runalloy_embedded::Client;
 use runalloy_embedded::fake::{FakeAlloy, RateLimit};
-use runalloy_embedded::{API_VERSION, Client};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "goodput-key";
@@ -33,13 +36,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 /// The careful plain loop: each request retried up to 3 times, after its
 /// own `Retry-After` (or 1 s).
 async fn plain_reqwest(base: &str, ids: Vec<String>, concurrency: usize) -> usize {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("authorization", format!("Bearer {KEY}").parse().unwrap());
-    headers.insert("x-api-version", API_VERSION.parse().unwrap());
-    let http = reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap();
+    let http = support::plain_client(KEY);
     let delete = |url: String| {
         let http = &http;
         async move {

@@ -5,21 +5,10 @@
 
 mod common;
 
-use common::TEST_KEY;
-use common::erase_cli::{erase, erased_in, report_lines, run, write_ids};
-use runalloy_embedded::fake::{FakeAlloy, RateLimit};
+use common::erase_cli::{erase, erased_in, rate_limited_stand_in, report_lines, run, write_ids};
+use runalloy_embedded::fake::RateLimit;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-
-async fn stand_in(limit: RateLimit, users: usize) -> (FakeAlloy, Vec<String>) {
-    let fake = FakeAlloy::start_rate_limited(TEST_KEY, limit)
-        .await
-        .unwrap();
-    let ids = (0..users)
-        .map(|i| fake.insert_user(&format!("leaver-{i}@example.com"), None))
-        .collect();
-    (fake, ids)
-}
 
 fn signal(pid: u32, name: &str) {
     let status = std::process::Command::new("kill")
@@ -31,7 +20,7 @@ fn signal(pid: u32, name: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn at_max_rate_almost_nothing_is_throttled() {
-    let (fake, ids) = stand_in(RateLimit::per_second(10.0), 100).await;
+    let (fake, ids) = rate_limited_stand_in(RateLimit::per_second(10.0), 100).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write_ids(dir.path(), &ids);
     let started = Instant::now();
@@ -64,7 +53,7 @@ async fn at_max_rate_almost_nothing_is_throttled() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fractional_max_rate_spaces_requests() {
-    let (fake, ids) = stand_in(RateLimit::per_second(100.0), 4).await;
+    let (fake, ids) = rate_limited_stand_in(RateLimit::per_second(100.0), 4).await;
     let started = Instant::now();
     let mut args = vec!["--max-rate", "2.5"];
     args.extend(ids.iter().map(String::as_str));
@@ -85,7 +74,7 @@ async fn a_fractional_max_rate_spaces_requests() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_finishes_what_is_in_flight_reports_it_and_exits_130() {
-    let (fake, ids) = stand_in(RateLimit::per_second(20.0), 100).await;
+    let (fake, ids) = rate_limited_stand_in(RateLimit::per_second(20.0), 100).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write_ids(dir.path(), &ids);
     let report = dir.path().join("report.jsonl");
@@ -147,7 +136,7 @@ async fn ctrl_c_finishes_what_is_in_flight_reports_it_and_exits_130() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_ctrl_c_exits_at_once() {
     // Slow enough that the ids in flight take many seconds to finish.
-    let (fake, ids) = stand_in(RateLimit::per_second(1.0).burst(1), 40).await;
+    let (fake, ids) = rate_limited_stand_in(RateLimit::per_second(1.0).burst(1), 40).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write_ids(dir.path(), &ids);
     let report = dir.path().join("report.jsonl");

@@ -7,10 +7,10 @@
 mod common;
 
 use common::TEST_KEY;
-use common::erase_cli::{erase, run, write_ids};
+use common::erase_cli::{erase, rate_limited_stand_in, run, write_ids};
 use futures::StreamExt;
 use runalloy_embedded::Client;
-use runalloy_embedded::fake::{FakeAlloy, RateLimit};
+use runalloy_embedded::fake::RateLimit;
 use std::time::{Duration, Instant};
 
 struct Run {
@@ -48,16 +48,6 @@ impl Run {
     }
 }
 
-async fn stand_in(limit: RateLimit, ids: usize) -> (FakeAlloy, Vec<String>) {
-    let fake = FakeAlloy::start_rate_limited(TEST_KEY, limit)
-        .await
-        .unwrap();
-    let users = (0..ids)
-        .map(|i| fake.insert_user(&format!("leaver-{i}"), None))
-        .collect();
-    (fake, users)
-}
-
 /// `users erase --concurrency N [--max-rate R] --from-file ids`.
 async fn erase_with_cli(
     limit: RateLimit,
@@ -65,7 +55,7 @@ async fn erase_with_cli(
     concurrency: u16,
     max_rate: Option<&str>,
 ) -> Run {
-    let (fake, users) = stand_in(limit, ids).await;
+    let (fake, users) = rate_limited_stand_in(limit, ids).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write_ids(dir.path(), &users);
     let concurrency = concurrency.to_string();
@@ -140,7 +130,7 @@ async fn every_row_of_the_table_finishes_near_the_limit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_library_alone_keeps_to_the_limit_too() {
     let limit = RateLimit::per_second(10.0);
-    let (fake, users) = stand_in(limit, 100).await;
+    let (fake, users) = rate_limited_stand_in(limit, 100).await;
     let client = Client::builder()
         .api_key(TEST_KEY)
         .base_url(fake.base_url())

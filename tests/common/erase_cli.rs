@@ -74,3 +74,18 @@ pub fn erased_in(path: &Path) -> BTreeSet<String> {
         .map(|l| l["userId"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// A rate-limited stand-in holding `users` users, and their ids.
+#[cfg(feature = "fake")]
+pub async fn rate_limited_stand_in(
+    limit: runalloy_embedded::fake::RateLimit,
+    users: usize,
+) -> (runalloy_embedded::fake::FakeAlloy, Vec<String>) {
+    let fake = runalloy_embedded::fake::FakeAlloy::start_rate_limited(TEST_KEY, limit)
+        .await
+        .unwrap();
+    let ids = (0..users)
+        .map(|i| fake.insert_user(&format!("leaver-{i}@example.com"), None))
+        .collect();
+    (fake, ids)
+}
