@@ -99,6 +99,9 @@ struct Counts {
     deleted: u64,
     already_gone: u64,
     failed: u64,
+    /// Outcomes for an id that was not sent, or that already had one: a
+    /// defect, which fails the run rather than being counted.
+    stray: u64,
     /// Ids the report records as erased.
     skipped: u64,
     /// Ids to erase, and how many of them were taken before the run ended.
@@ -107,7 +110,16 @@ struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, outcome: &EraseOutcome) {
+    /// Counts `outcome` once, for the id it names, which must be one of
+    /// `todo` that has no outcome yet (`answered`, by position in `ids`).
+    fn add(&mut self, outcome: &EraseOutcome, ids: &Ids, todo: &[bool], answered: &mut [bool]) {
+        match ids.unique.get_index_of(&outcome.user_id) {
+            Some(i) if todo[i] && !answered[i] => answered[i] = true,
+            _ => {
+                self.stray += 1;
+                return;
+            }
+        }
         match (&outcome.user, outcome.is_erased()) {
             (PartOutcome::AlreadyGone, true) => self.already_gone += 1,
             (_, true) => self.deleted += 1,
@@ -115,6 +127,7 @@ impl Counts {
         }
     }
 
+    /// Distinct ids with an outcome.
     fn finished(&self) -> u64 {
         self.deleted + self.already_gone + self.failed
     }
@@ -144,11 +157,16 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
         Ok(opened) => opened,
         Err(why) => return invalid(why),
     };
+    // By position in `ids`: which ids are to be sent, and which have their
+    // outcome, so that each distinct id is counted once and only once.
+    let in_todo: Vec<bool> = ids.unique.iter().map(|id| !done.contains(id)).collect();
+    let mut answered = vec![false; in_todo.len()];
     let todo: Vec<String> = ids
         .unique
         .iter()
-        .filter(|id| !done.contains(*id))
-        .cloned()
+        .zip(&in_todo)
+        .filter(|(_, sent)| **sent)
+        .map(|(id, _)| id.clone())
         .collect();
     let skipped = ids.unique.len() as u64 - todo.len() as u64;
 
@@ -215,7 +233,7 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
         // crash the report holds every id that finished.
         let mut next = Some(first);
         while let Some(outcome) = next {
-            counts.add(&outcome);
+            counts.add(&outcome, &ids, &in_todo, &mut answered);
             if !outcome.is_erased() {
                 let error = outcome.error();
                 bar.suspend(|| {
@@ -303,12 +321,32 @@ fn summarise(
     ));
     eprintln!("{summary}");
 
-    let accounted = counts.finished() + skipped + not_attempted + unfinished;
-    if accounted != ids.unique.len() as u64 || (stop.is_none() && taken != todo) {
-        eprintln!(
-            "error: the counts do not add up: {accounted} outcomes for {} ids, {taken} of {todo} ids taken",
-            ids.unique.len()
-        );
+    // Each distinct id read is skipped, or taken and given exactly one
+    // outcome, or (after a stop) not taken: any other tally is a defect,
+    // and a run with one must not exit 0.
+    let mut wrong = Vec::new();
+    if counts.stray > 0 {
+        wrong.push(format!(
+            "{} outcomes were for ids not sent or already answered",
+            counts.stray
+        ));
+    }
+    if counts.finished() > taken {
+        wrong.push(format!(
+            "{} ids have outcomes but only {taken} were taken",
+            counts.finished()
+        ));
+    }
+    if stop.is_none() && taken != todo {
+        wrong.push(format!(
+            "only {taken} of {todo} ids were taken from the input"
+        ));
+    }
+    if unfinished > 0 && !matches!(stop, Some(Stop::Interrupted)) {
+        wrong.push(format!("{unfinished} ids were taken but have no outcome"));
+    }
+    if !wrong.is_empty() {
+        eprintln!("error: the counts do not add up: {}", wrong.join("; "));
         return ExitCode::from(1);
     }
     match stop {
