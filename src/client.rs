@@ -175,11 +175,6 @@ pub struct ClientBuilder {
     max_rate: Option<f64>,
 }
 
-/// The slowest fixed cap accepted: one request every 1,000 s.
-const MIN_MAX_RATE: f64 = 0.001;
-/// The fastest fixed cap accepted.
-const MAX_MAX_RATE: f64 = 1_000_000.0;
-
 /// Where requests go on their way to the API.
 #[derive(Clone, Debug)]
 enum ProxyChoice {
@@ -225,6 +220,10 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
+    /// The fixed caps [`ClientBuilder::max_requests_per_second`] accepts, in
+    /// requests per second: from one every 1,000 s to a million a second.
+    pub const MAX_RATES: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+
     /// The API key, sent as `Authorization: Bearer <key>`. Required.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
@@ -270,7 +269,7 @@ impl ClientBuilder {
 
     /// Never sends more than `rate` requests per second, over every clone
     /// and every operation; fractions are allowed (`2.5` is 150 a minute).
-    /// Requests leave evenly spaced. Between 0.001 and 1,000,000.
+    /// Requests leave evenly spaced. Within [`ClientBuilder::MAX_RATES`].
     ///
     /// Without it the client still slows down by itself when the API
     /// answers `429`; set it when you know your limit, to waste no request
@@ -349,10 +348,12 @@ impl ClientBuilder {
         let key = ApiKey::new(self.api_key.unwrap_or_default())?;
         let base = check_base_url(&self.base_url)?;
         if let Some(rate) = self.max_rate
-            && !(MIN_MAX_RATE..=MAX_MAX_RATE).contains(&rate)
+            && !Self::MAX_RATES.contains(&rate)
         {
             return Err(Error::InvalidInput(format!(
-                "max_requests_per_second must be between {MIN_MAX_RATE} and {MAX_MAX_RATE}"
+                "max_requests_per_second must be between {} and {}",
+                Self::MAX_RATES.start(),
+                Self::MAX_RATES.end()
             )));
         }
         if self.retry.max_attempts == 0 {

@@ -39,7 +39,6 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// A user as the stand-in stores it.
@@ -63,7 +62,7 @@ struct Store {
 struct Shared {
     api_key: String,
     store: Mutex<Store>,
-    limit: Option<(governor::DefaultDirectRateLimiter, RateLimit)>,
+    limit: Option<(crate::flow::Governor, RateLimit)>,
     served: AtomicU64,
     throttled: AtomicU64,
 }
@@ -163,23 +162,15 @@ impl FakeAlloy {
         api_key: impl Into<String>,
         limit: RateLimit,
     ) -> std::io::Result<Self> {
-        let period = Duration::try_from_secs_f64(1.0 / limit.per_second)
-            .ok()
-            .filter(|p| !p.is_zero())
+        let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
+        let bucket = crate::flow::token_bucket(limit.per_second, burst)
             .ok_or_else(|| std::io::Error::other("the rate limit must be a positive rate"))?;
-        let quota = governor::Quota::with_period(period)
-            .ok_or_else(|| std::io::Error::other("the rate limit must be a positive rate"))?
-            .allow_burst(NonZeroU32::new(limit.burst.max(1)).unwrap_or(NonZeroU32::MIN));
-        Self::start_inner(
-            api_key.into(),
-            Some((governor::RateLimiter::direct(quota), limit)),
-        )
-        .await
+        Self::start_inner(api_key.into(), Some((bucket, limit))).await
     }
 
     async fn start_inner(
         api_key: String,
-        limit: Option<(governor::DefaultDirectRateLimiter, RateLimit)>,
+        limit: Option<(crate::flow::Governor, RateLimit)>,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             api_key,

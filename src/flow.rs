@@ -120,7 +120,18 @@ pub struct FlowStats {
     pub max_rate: Option<f64>,
 }
 
-type Governor = governor::DefaultDirectRateLimiter;
+pub(crate) type Governor = governor::DefaultDirectRateLimiter;
+
+/// A governor token bucket refilled at `rate` per second (fractions
+/// allowed) and holding `burst`; `None` for a rate that is not finite and
+/// positive. The fixed cap and the stand-in's rate limit both use it.
+pub(crate) fn token_bucket(rate: f64, burst: NonZeroU32) -> Option<Governor> {
+    let period = Duration::try_from_secs_f64(1.0 / rate)
+        .ok()
+        .filter(|p| !p.is_zero())?;
+    let quota = governor::Quota::with_period(period)?.allow_burst(burst);
+    Some(governor::RateLimiter::direct(quota))
+}
 
 /// The per-client controller. Lives behind an `Arc` in the transport.
 #[derive(Debug)]
@@ -203,11 +214,7 @@ impl FlowControl {
     /// given. `max_rate` must be finite and positive (checked by the
     /// builder).
     pub(crate) fn new(max_rate: Option<f64>) -> Self {
-        let fixed = max_rate.and_then(|rate| {
-            let period = Duration::try_from_secs_f64(1.0 / rate).ok()?;
-            let quota = governor::Quota::with_period(period)?.allow_burst(NonZeroU32::MIN);
-            Some((governor::RateLimiter::direct(quota), rate))
-        });
+        let fixed = max_rate.and_then(|rate| Some((token_bucket(rate, NonZeroU32::MIN)?, rate)));
         let now = Instant::now();
         Self {
             fixed,

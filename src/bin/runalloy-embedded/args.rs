@@ -108,9 +108,12 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     let rate: f64 = text
         .parse()
         .map_err(|_| format!("`{text}` is not a number of requests per second"))?;
-    if !(rate.is_finite() && (0.001..=1_000_000.0).contains(&rate)) {
+    let range = runalloy_embedded::ClientBuilder::MAX_RATES;
+    if !range.contains(&rate) {
         return Err(format!(
-            "{text} is not between 0.001 and 1000000 requests per second"
+            "{text} is not between {} and {} requests per second",
+            range.start(),
+            range.end()
         ));
     }
     Ok(rate)
