@@ -13,6 +13,7 @@ use crate::spec::Operation;
 use bytes::{Bytes, BytesMut};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{Request, Response, ResponseBuilderExt, StatusCode};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
@@ -392,27 +393,30 @@ const PATH_PARAMETER: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHA
 /// progenitor's and the URL parser's escapes) and encoded again. Runs after
 /// [`check_path`], so the segments line up with the template.
 fn encode_parameters_strictly(base_segments: usize, url: &mut reqwest::Url, op: &Operation) {
-    let templated = || {
-        url_segments(url, base_segments)
-            .zip(op.path.split('/').skip(1))
-            .filter(|(_, w)| w.starts_with('{'))
+    // Each URL segment beside its template segment; the base URL's own
+    // segments have none.
+    let templates =
+        || std::iter::repeat_n(None, base_segments).chain(op.path.split('/').skip(1).map(Some));
+    let is_parameter = |t: Option<&str>| t.is_some_and(|t| t.starts_with('{'));
+    // `Cow::from` borrows, and allocates nothing, when no byte needs
+    // encoding: so it is for most ids (hex, uuids).
+    let needs_encoding = |segment: &str| {
+        let encoded = percent_encoding::percent_encode(segment.as_bytes(), PATH_PARAMETER);
+        matches!(Cow::from(encoded), Cow::Owned(_))
     };
-    // Most ids (hex, uuids) need nothing: no allocation on that path.
-    let strict = |segment: &str| {
-        segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
-    };
-    if templated().all(|(segment, _)| strict(segment)) {
+    let needed = url
+        .path()
+        .split('/')
+        .skip(1)
+        .zip(templates())
+        .any(|(segment, t)| is_parameter(t) && needs_encoding(segment));
+    if !needed {
         return;
     }
     let mut path = String::with_capacity(url.path().len() + 16);
-    for (n, segment) in url.path().split('/').skip(1).enumerate() {
+    for (segment, t) in url.path().split('/').skip(1).zip(templates()) {
         path.push('/');
-        let template = n
-            .checked_sub(base_segments)
-            .and_then(|i| op.path.split('/').nth(i + 1));
-        if template.is_some_and(|w| w.starts_with('{')) {
+        if is_parameter(t) {
             let raw: Vec<u8> = percent_encoding::percent_decode_str(segment).collect();
             path.extend(percent_encoding::percent_encode(&raw, PATH_PARAMETER));
         } else {

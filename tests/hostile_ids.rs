@@ -98,6 +98,19 @@ async fn reserved_characters_are_percent_encoded_on_the_wire() {
 }
 
 #[tokio::test]
+async fn under_a_base_path_only_the_parameter_is_re_encoded() {
+    let server = TestServer::always(json(200, r#"{"success":true}"#)).await;
+    // The base path's own segment holds a character the parameter rule
+    // would encode; it must reach the server as given.
+    let c = client(&format!("{}/tenant@eu/alloy", server.url()));
+    c.delete_user("a;b").await.unwrap();
+    c.delete_user_logs("x@y").await.unwrap();
+    let seen = server.requests();
+    assert_eq!(seen[0].target, "/tenant@eu/alloy/users/a%3Bb");
+    assert_eq!(seen[1].target, "/tenant@eu/alloy/users/x%40y/logs");
+}
+
+#[tokio::test]
 async fn escaping_ids_are_refused_and_nothing_is_sent() {
     let server = TestServer::always(json(200, r#"{"success":true}"#)).await;
     let c = client(&server.url());
