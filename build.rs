@@ -4,6 +4,8 @@
 //! and writes two files into `$OUT_DIR`: `alloy_api.rs`, the generated client
 //! and types, and `spec_meta.rs`, the API version and the operation table.
 
+#[path = "build/dispatch.rs"]
+mod dispatch;
 #[path = "build/normalise.rs"]
 mod normalise;
 
@@ -13,6 +15,7 @@ use std::{env, fs, panic};
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=build/normalise.rs");
+    println!("cargo::rerun-if-changed=build/dispatch.rs");
     println!("cargo::rerun-if-changed=openapi");
     if let Err(message) = run() {
         println!("cargo::error={message}");
@@ -73,6 +76,10 @@ fn run() -> Result<(), String> {
         &out.join("spec_meta.rs"),
         &spec_meta(&spec_name, &normalised),
     )?;
+    write(
+        &out.join("dispatch.rs"),
+        &dispatch::generate(&file, &normalised.operations, rust_name)?,
+    )?;
     for rewrite in &normalised.rewrites {
         // Visible with `cargo build -vv`; the full list is in openapi/README.md.
         println!("normalise: {rewrite}");
@@ -114,12 +121,32 @@ fn spec_meta(spec_name: &str, n: &normalise::Normalised) -> String {
         .operations
         .iter()
         .map(|op| {
+            let params: String = op
+                .params
+                .iter()
+                .map(|p| {
+                    format!(
+                        "Param {{ name: {:?}, location: {:?}, required: {}, kind: {:?}, values: &{:?} }}, ",
+                        p.name, p.location, p.required, p.kind, p.values
+                    )
+                })
+                .collect();
+            let body = match &op.body {
+                Some(b) => format!(
+                    "Some(Body {{ required: {}, schema: {:?} }})",
+                    b.required, b.schema
+                ),
+                None => "None".to_owned(),
+            };
             format!(
-                "    Operation {{ id: {:?}, rust_name: {:?}, method: {:?}, path: {:?} }},\n",
+                "    Operation {{ id: {:?}, rust_name: {:?}, method: {:?}, path: {:?}, \
+                 summary: {:?}, params: &[{params}], body: {body}, example: {:?} }},\n",
                 op.id,
                 rust_name(&op.id),
                 op.method,
-                op.path
+                op.path,
+                op.summary,
+                op.example
             )
         })
         .collect();

@@ -43,6 +43,39 @@ pub struct Operation {
     pub method: String,
     /// Path template after normalisation, such as `/users/{userId}`.
     pub path: String,
+    /// The spec's `summary`, or empty.
+    pub summary: String,
+    /// The parameters left after normalisation, in the spec's order.
+    pub params: Vec<Param>,
+    /// The JSON request body, if the operation takes one.
+    pub body: Option<Body>,
+    /// The success response's example named `Result` (else the first by
+    /// name, else the media type's `example`), as JSON text.
+    pub example: Option<String>,
+}
+
+/// One parameter of an [`Operation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    /// The name on the wire, such as `userId`.
+    pub name: String,
+    /// `path`, `query` or `header`.
+    pub location: String,
+    /// Whether the spec requires it (path parameters always are).
+    pub required: bool,
+    /// The schema's `type`, such as `string` or `integer`; empty if none.
+    pub kind: String,
+    /// The values of a string enum, if it is one.
+    pub values: Vec<String>,
+}
+
+/// The JSON request body of an [`Operation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    /// Whether the spec marks the body `required: true`.
+    pub required: bool,
+    /// The body's schema with local `$ref`s resolved, as JSON text.
+    pub schema: String,
 }
 
 /// The result of [`normalise`].
@@ -119,14 +152,13 @@ pub fn normalise(mut spec: Value) -> Result<Normalised, SpecError> {
                     params.extend(shared.iter().cloned());
                 }
             }
+            note_missing_version_header(op, &components, &place, &mut rewrites);
             normalise_parameters(op, path, &components, &place, &mut rewrites)?;
             normalise_request_body(op, &place, &mut rewrites)?;
             normalise_responses(op, &place, &mut rewrites)?;
-            operations.push(Operation {
-                id,
-                method: method.to_uppercase(),
-                path: path.clone(),
-            });
+            decode_string_examples(op, &place, &mut rewrites);
+            open_response_enums(op, &place, &mut rewrites);
+            operations.push(describe(op, id, method, path, &components));
         }
     }
     operations.sort_by(|a, b| a.id.cmp(&b.id));
@@ -424,4 +456,219 @@ fn normalise_responses(
 
 fn is_success(status: &str) -> bool {
     status.starts_with('2')
+}
+
+/// The vendor leaves the `x-api-version` reference off some operations (the
+/// logs ones). The wrapper sends the header on every request anyway, as the
+/// API's version is one for the whole spec; the note makes that visible.
+fn note_missing_version_header(
+    op: &Map<String, Value>,
+    components: &Value,
+    place: &str,
+    rewrites: &mut Vec<String>,
+) {
+    let declares = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .is_some_and(|params| {
+            params.iter().any(|p| {
+                let p = resolve(p, components);
+                p.get("in").and_then(Value::as_str) == Some("header")
+                    && p.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.eq_ignore_ascii_case("x-api-version"))
+            })
+        });
+    if !declares {
+        rewrites.push(format!(
+            "{place}: declares no x-api-version header; the wrapper sends the spec's version anyway"
+        ));
+    }
+}
+
+/// The vendor's pages often give an example as JSON written into a string
+/// (`value: "{\"message\": \"Success\"}"`). Such a string that parses as a
+/// JSON object or array is replaced by what it holds; any other string (a
+/// bare token, or text that is not valid JSON) is kept.
+fn decode_string_examples(op: &mut Map<String, Value>, place: &str, rewrites: &mut Vec<String>) {
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (status, response) in responses.iter_mut() {
+        let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for media in content.values_mut().filter_map(Value::as_object_mut) {
+            let mut slots: Vec<&mut Value> = Vec::new();
+            for (key, value) in media.iter_mut() {
+                match (key.as_str(), value) {
+                    ("example", value) => slots.push(value),
+                    ("examples", Value::Object(examples)) => {
+                        slots.extend(examples.values_mut().filter_map(|e| e.get_mut("value")))
+                    }
+                    _ => {}
+                }
+            }
+            for slot in slots {
+                let Value::String(text) = slot else { continue };
+                if let Ok(parsed @ (Value::Object(_) | Value::Array(_))) =
+                    serde_json::from_str::<Value>(text)
+                {
+                    *slot = parsed;
+                    rewrites.push(format!(
+                        "{place}: the `{status}` example was JSON written as a string; it is now that JSON"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// A closed string enum in a response would make the whole response fail to
+/// decode the day the API adds a value. Response enums are therefore read as
+/// plain strings; request enums stay closed, since they check what is sent.
+fn open_response_enums(op: &mut Map<String, Value>, place: &str, rewrites: &mut Vec<String>) {
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (status, response) in responses.iter_mut() {
+        let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for media in content.values_mut() {
+            if let Some(schema) = media.get_mut("schema") {
+                let mut opened = Vec::new();
+                open_enums(schema, "", &mut opened);
+                for at in opened {
+                    rewrites.push(format!(
+                        "{place}: the `{status}` response's enum at `{at}` is read as any string, \
+                         so a value added later still decodes"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn open_enums(schema: &mut Value, at: &str, opened: &mut Vec<String>) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if object.get("type").and_then(Value::as_str) == Some("string") && object.contains_key("enum") {
+        object.remove("enum");
+        opened.push(if at.is_empty() {
+            "/".to_owned()
+        } else {
+            at.to_owned()
+        });
+    }
+    if let Some(Value::Object(props)) = object.get_mut("properties") {
+        for (name, prop) in props.iter_mut() {
+            open_enums(prop, &format!("{at}/{name}"), opened);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(inner) = object.get_mut(key) {
+            open_enums(inner, &format!("{at}/{key}"), opened);
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(list)) = object.get_mut(key) {
+            for (i, inner) in list.iter_mut().enumerate() {
+                open_enums(inner, &format!("{at}/{key}/{i}"), opened);
+            }
+        }
+    }
+}
+
+/// What the operation table records about a normalised operation.
+fn describe(
+    op: &Map<String, Value>,
+    id: String,
+    method: &str,
+    path: &str,
+    components: &Value,
+) -> Operation {
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_owned();
+    let params = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| Param {
+            name: text(p.get("name")),
+            location: text(p.get("in")),
+            required: p.get("required").and_then(Value::as_bool).unwrap_or(false),
+            kind: text(p.pointer("/schema/type")),
+            values: p
+                .pointer("/schema/enum")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        })
+        .collect();
+    let body = op.get("requestBody").and_then(|b| {
+        let schema = b.pointer("/content/application~1json/schema")?;
+        Some(Body {
+            required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
+            schema: inline_refs(schema, components, 0).to_string(),
+        })
+    });
+    let example = op
+        .get("responses")
+        .and_then(Value::as_object)
+        .and_then(|r| r.iter().find(|(status, _)| is_success(status)))
+        .and_then(|(_, r)| r.pointer("/content/application~1json"))
+        .and_then(|media| {
+            media
+                .get("examples")
+                .and_then(Value::as_object)
+                // The vendor names its example `Result`; otherwise the first
+                // by name.
+                .and_then(|e| e.get("Result").or_else(|| e.values().next()))
+                .and_then(|e| e.get("value"))
+                .or_else(|| media.get("example"))
+        })
+        .map(Value::to_string);
+    Operation {
+        id,
+        method: method.to_uppercase(),
+        path: path.to_owned(),
+        summary: text(op.get("summary")),
+        params,
+        body,
+        example,
+    }
+}
+
+/// `schema` with local `#/components/...` references replaced by what they
+/// name, to a bounded depth (a recursive schema stays a reference below it).
+fn inline_refs(schema: &Value, components: &Value, depth: usize) -> Value {
+    match schema {
+        Value::Object(object) => {
+            if let Some(target) = object
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/"))
+                .and_then(|rest| components.pointer(&format!("/{rest}")))
+                && depth < 16
+            {
+                return inline_refs(target, components, depth + 1);
+            }
+            Value::Object(
+                object
+                    .iter()
+                    .map(|(k, v)| (k.clone(), inline_refs(v, components, depth)))
+                    .collect(),
+            )
+        }
+        Value::Array(list) => Value::Array(
+            list.iter()
+                .map(|v| inline_refs(v, components, depth))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }

@@ -1,6 +1,6 @@
 //! The client and its builder.
 
-use crate::credentials::ApiKey;
+use crate::api_key::ApiKey;
 use crate::flow::{FlowControl, FlowStats};
 use crate::transport::{self, Transport};
 use crate::{API_VERSION, Error, RetryPolicy, api};

@@ -1,77 +1,46 @@
-//! The API key, and the one place it is turned into a header.
+//! Ergonomic methods for the user-scoped Credentials operations, on top of
+//! [`Client::call`]. Every other Credentials operation is callable through
+//! [`Client::call`] or [`Client::call_operation`].
 
-use crate::Error;
-use reqwest::header::HeaderValue;
-use std::fmt;
+use crate::api::types;
+use crate::{Client, Error, check_user_id};
 
-/// An Alloy API key. It never appears in `Debug` output or in any error.
-///
-/// ```
-/// use runalloy_embedded::ApiKey;
-///
-/// let key = ApiKey::new("sk_live_secret").unwrap();
-/// assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
-/// assert!(ApiKey::new("").is_err());
-/// ```
-#[derive(Clone)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// Checks `key` and wraps it. An empty key, one with whitespace around
-    /// it, or one with control characters is refused: each would be sent as a
-    /// header that the API rejects or, worse, that splits the request.
-    pub fn new(key: impl Into<String>) -> Result<Self, Error> {
-        let key = key.into();
-        let problem = if key.is_empty() {
-            Some("the API key is empty")
-        } else if key.chars().any(char::is_control) {
-            Some("the API key contains a control character (a stray newline?)")
-        } else if key.trim() != key {
-            Some("the API key has whitespace before or after it")
-        } else if !key.is_ascii() {
-            Some("the API key contains non-ASCII characters")
-        } else {
-            None
-        };
-        match problem {
-            Some(why) => Err(Error::InvalidInput(why.to_owned())),
-            None => Ok(Self(key)),
-        }
-    }
-
-    /// The `Authorization: Bearer <key>` value, marked sensitive so that
-    /// reqwest and http never print it.
-    pub(crate) fn bearer_header(&self) -> Result<HeaderValue, Error> {
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0)).map_err(|_| {
-            Error::InvalidInput("the API key cannot be sent in an HTTP header".to_owned())
-        })?;
-        value.set_sensitive(true);
-        Ok(value)
-    }
-}
-
-impl ApiKey {
-    /// A short fingerprint of the key, `sha256:` and the first 12 hex digits
-    /// of its SHA-256: enough to tell two keys apart in a report, far too
-    /// little to recover the key from.
+impl Client {
+    /// `GET /credentials/users/{userId}`: every credential of a user.
     ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
+    /// let credentials = client.list_user_credentials("6323d7c9122ae69742a5d0a2").await?;
+    /// for credential in credentials.data {
+    ///     println!("{:?} {:?}", credential.credential_id, credential.type_);
+    /// }
+    /// # Ok(()) }
     /// ```
-    /// use runalloy_embedded::ApiKey;
-    ///
-    /// let print = ApiKey::new("sk_live_secret").unwrap().fingerprint();
-    /// assert!(print.starts_with("sha256:") && print.len() == 19);
-    /// assert!(!print.contains("secret"));
-    /// ```
-    pub fn fingerprint(&self) -> String {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(self.0.as_bytes());
-        let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-        format!("sha256:{hex}")
+    pub async fn list_user_credentials(
+        &self,
+        user_id: &str,
+    ) -> Result<types::ListUserCredentialsResponse, Error> {
+        check_user_id(user_id)?;
+        self.call(|api| api.list_user_credentials(user_id)).await
     }
-}
 
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
+    /// `DELETE /users/{userId}/credentials/{credentialId}`: deletes one
+    /// credential of a user.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
+    /// client.delete_credential("6323d7c9122ae69742a5d0a2", "66fb066c3793749b64c214bc").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_credential(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+    ) -> Result<types::DeleteACredentialResponse, Error> {
+        check_user_id(user_id)?;
+        crate::users::check_path_value(credential_id)
+            .map_err(|why| Error::InvalidInput(format!("the credential id {why}")))?;
+        self.call(|api| api.delete_a_credential(user_id, credential_id))
+            .await
     }
 }

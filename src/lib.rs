@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+mod api_key;
 mod client;
 mod credentials;
 mod erase;
@@ -9,17 +10,20 @@ mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod flow;
+mod operation_call;
 mod retry;
 mod spec;
 mod transport;
 mod users;
+mod workflows;
 
+pub use api_key::ApiKey;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, USER_AGENT};
-pub use credentials::ApiKey;
 pub use erase::{EraseOutcome, PartOutcome};
 pub use error::{ApiFailure, Error, escape_controls};
 pub use flow::FlowStats;
+pub use operation_call::OperationCall;
 pub use retry::RetryPolicy;
-pub use spec::{API_VERSION, OPERATIONS, Operation, SPEC_FILE};
+pub use spec::{API_VERSION, Body, OPERATIONS, Operation, Param, SPEC_FILE};
 pub use transport::{Transport, capture_last_body};
 pub use users::{MAX_USER_ID_BYTES, check_user_id};

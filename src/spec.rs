@@ -1,15 +1,19 @@
 //! Facts about the spec the client was generated from.
 
-/// One operation of the spec.
+/// One operation of the spec, as the build read it.
 ///
 /// ```
 /// use runalloy_embedded::OPERATIONS;
 ///
-/// let delete = OPERATIONS.iter().find(|op| op.id == "delete-a-user").unwrap();
-/// assert_eq!((delete.method, delete.path), ("DELETE", "/users/{userId}"));
-/// assert_eq!(delete.rust_name, "delete_a_user");
+/// let delete = OPERATIONS.iter().find(|op| op.id == "delete-a-credential").unwrap();
+/// assert_eq!((delete.method, delete.path), ("DELETE", "/users/{userId}/credentials/{credentialId}"));
+/// assert_eq!(delete.rust_name, "delete_a_credential");
+/// let names: Vec<&str> = delete.params.iter().map(|p| p.name).collect();
+/// assert_eq!(names, ["credentialId", "userId"]);
+/// assert!(delete.body.is_none());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Operation {
     /// The spec's `operationId`, such as `delete-a-user`.
     pub id: &'static str,
@@ -19,6 +23,41 @@ pub struct Operation {
     pub method: &'static str,
     /// The path template after normalisation, such as `/users/{userId}`.
     pub path: &'static str,
+    /// The spec's one-line summary.
+    pub summary: &'static str,
+    /// Its parameters, after normalisation (the `Authorization` and
+    /// `x-api-version` headers, which the client sends, are not among them).
+    pub params: &'static [Param],
+    /// Its JSON request body, if it takes one.
+    pub body: Option<Body>,
+    /// The spec's first example of a success response, as JSON text.
+    pub example: Option<&'static str>,
+}
+
+/// One parameter of an [`Operation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Param {
+    /// The name the spec gives it, such as `userId`.
+    pub name: &'static str,
+    /// Where it goes: `path`, `query` or `header`.
+    pub location: &'static str,
+    /// Whether the spec requires it. Path parameters always are.
+    pub required: bool,
+    /// The schema's type, such as `string` or `integer`; empty if none.
+    pub kind: &'static str,
+    /// The allowed values, if it is an enum.
+    pub values: &'static [&'static str],
+}
+
+/// The JSON request body of an [`Operation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Body {
+    /// Whether the spec marks the body required.
+    pub required: bool,
+    /// Its JSON Schema, as JSON text.
+    pub schema: &'static str,
 }
 
 include!(concat!(env!("OUT_DIR"), "/spec_meta.rs"));

@@ -27,22 +27,27 @@ pub const MAX_USER_ID_BYTES: usize = 1024;
 /// assert!(check_user_id(&"x".repeat(1025)).is_err());
 /// ```
 pub fn check_user_id(id: &str) -> Result<(), Error> {
-    let why = if id.is_empty() {
-        "the user id is empty"
-    } else if id.trim().is_empty() {
-        "the user id is only whitespace"
-    } else if id.chars().any(char::is_control) {
-        "the user id contains a control character"
-    } else if id.len() > MAX_USER_ID_BYTES {
-        "the user id is longer than 1024 bytes"
-    } else if id == "." || id == ".." {
-        "the user id is `.` or `..`, which would address another endpoint"
-    } else if id.contains('\\') {
-        "the user id contains `\\`, which URLs read as `/`"
+    check_path_value(id).map_err(|why| Error::InvalidInput(format!("the user id {why}")))
+}
+
+/// Why `value` cannot travel as one path segment, if it cannot: the rules of
+/// [`check_user_id`], for any path parameter.
+pub(crate) fn check_path_value(value: &str) -> Result<(), &'static str> {
+    Err(if value.is_empty() {
+        "is empty"
+    } else if value.trim().is_empty() {
+        "is only whitespace"
+    } else if value.chars().any(char::is_control) {
+        "contains a control character"
+    } else if value.len() > MAX_USER_ID_BYTES {
+        "is longer than 1024 bytes"
+    } else if value == "." || value == ".." {
+        "is `.` or `..`, which would address another endpoint"
+    } else if value.contains('\\') {
+        "contains `\\`, which URLs read as `/`"
     } else {
         return Ok(());
-    };
-    Err(Error::InvalidInput(why.to_owned()))
+    })
 }
 
 impl Client {

@@ -30,7 +30,7 @@ fn op<'a>(spec: &'a Value, path: &str, method: &str) -> &'a Value {
 }
 
 #[test]
-fn the_checked_in_spec_yields_the_five_users_operations() {
+fn the_checked_in_spec_yields_the_35_operations_of_the_2025_09_pages() {
     let n = normalise(checked_in()).unwrap();
     let ops: Vec<(&str, &str, &str)> = n
         .operations
@@ -40,17 +40,244 @@ fn the_checked_in_spec_yields_the_five_users_operations() {
     assert_eq!(
         ops,
         [
+            ("activate-a-workflow", "PUT", "/workflows/activate"),
+            ("batch-create-users", "POST", "/users/batch"),
+            (
+                "complete-installation",
+                "POST",
+                "/headless/completeInstallation"
+            ),
+            ("create-a-credential", "POST", "/headless/credentials"),
             ("create-a-user", "POST", "/users"),
+            (
+                "credential-medata-by-app",
+                "GET",
+                "/metadata/credentials/{credentialName}"
+            ),
+            ("deactivate-a-workflow", "PUT", "/workflows/deactivate"),
+            (
+                "delete-a-credential",
+                "DELETE",
+                "/users/{userId}/credentials/{credentialId}"
+            ),
             ("delete-a-user", "DELETE", "/users/{userId}"),
             ("delete-logs-for-a-user", "DELETE", "/users/{userId}/logs"),
+            ("delete-workflow", "DELETE", "/workflows/{workflowId}"),
+            (
+                "disable-all-workflows-for-a-user",
+                "PUT",
+                "/users/{userId}/deactivate-workflows"
+            ),
+            ("edit-installation", "POST", "/headless/editInstallation"),
+            ("find-a-workflow", "GET", "/workflows/{workflowId}"),
+            ("generate-jwt-token", "GET", "/users/{userId}/token"),
+            ("generate-oauth-link", "GET", "/headless/oauthUrl"),
             ("get-a-user", "GET", "/users/{userId}"),
+            ("get-an-integration", "GET", "/integrations/{integrationId}"),
+            ("get-credential-metadata", "GET", "/metadata/credentials"),
+            ("get-logs", "GET", "/logs"),
+            ("get-logs-by-id", "GET", "/logs/{id}"),
+            (
+                "get-workflow-analytics",
+                "GET",
+                "/workflows/{workflowId}/analytics"
+            ),
+            (
+                "get-workflow-errors",
+                "GET",
+                "/workflows/{workflowId}/errors"
+            ),
+            ("get-workflow-logs", "GET", "/workflows/{workflowId}/logs"),
+            ("getAllInstallations", "GET", "/installations"),
+            ("getInstallation", "GET", "/installations/{installationId}"),
             ("list-all-users", "GET", "/users"),
+            ("list-events", "GET", "/events"),
+            ("list-integrations", "GET", "/integrations"),
+            (
+                "list-user-credentials",
+                "GET",
+                "/credentials/users/{userId}"
+            ),
+            (
+                "list-users-by-workflowid",
+                "GET",
+                "/workflows/{workflowId}/users"
+            ),
+            ("run-event", "POST", "/run/event"),
+            ("run-workflow", "POST", "/run/workflow"),
+            ("start-installation", "POST", "/headless/startInstallation"),
+            ("update-a-user", "PUT", "/users/{userId}"),
         ]
     );
     assert_eq!(n.api_version, "2025-09");
     // The generated constants agree with the normaliser.
     assert_eq!(runalloy_embedded::API_VERSION, n.api_version);
-    assert_eq!(runalloy_embedded::OPERATIONS.len(), n.operations.len());
+    let generated: Vec<&str> = runalloy_embedded::OPERATIONS.iter().map(|o| o.id).collect();
+    let normalised: Vec<&str> = n.operations.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(generated, normalised);
+}
+
+#[test]
+fn camel_case_operation_ids_get_snake_case_methods() {
+    let names: Vec<(&str, &str)> = runalloy_embedded::OPERATIONS
+        .iter()
+        .filter(|o| o.id.chars().any(|c| c.is_ascii_uppercase()))
+        .map(|o| (o.id, o.rust_name))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("getAllInstallations", "get_all_installations"),
+            ("getInstallation", "get_installation")
+        ]
+    );
+}
+
+#[test]
+fn the_token_operations_query_user_id_becomes_a_path_parameter() {
+    let n = normalise(checked_in()).unwrap();
+    let params = &op(&n.spec, "/users/{userId}/token", "get")["parameters"];
+    assert_eq!(params.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        (params[0]["name"].as_str(), params[0]["in"].as_str()),
+        (Some("userId"), Some("path"))
+    );
+    assert!(
+        n.rewrites
+            .iter()
+            .any(|r| r.contains("generate-jwt-token") && r.contains("declared `in: query`"))
+    );
+}
+
+#[test]
+fn operations_without_the_version_header_are_noted_and_still_send_it() {
+    let n = normalise(checked_in()).unwrap();
+    let noted: Vec<&String> = n
+        .rewrites
+        .iter()
+        .filter(|r| r.contains("declares no x-api-version header"))
+        .collect();
+    assert_eq!(noted.len(), 2, "{noted:?}");
+    assert!(
+        noted[0].starts_with("operation `get-logs` (GET /logs)"),
+        "{noted:?}"
+    );
+    assert!(
+        noted[1].starts_with("operation `get-logs-by-id` (GET /logs/{id})"),
+        "{noted:?}"
+    );
+}
+
+#[test]
+fn an_example_written_as_a_json_string_becomes_that_json() {
+    let spec = minimal(
+        json!("2025-09"),
+        json!({"operationId": "o",
+            "parameters": [{"name": "userId", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {
+            "schema": {"type": "object"},
+            "examples": {
+                "Result": {"value": "{\n  \"activated\": false\n}"},
+                "Token": {"value": "XXXX.YYYY.ZZZZ"},
+                "Broken": {"value": "{\"a\": 1,}"}
+            },
+            "example": "[1, 2]"
+        }}}}}),
+    );
+    let n = normalise(spec).unwrap();
+    let media = &n.spec["paths"]["/users/{userId}"]["get"]["responses"]["200"]["content"]["application/json"];
+    assert_eq!(
+        media["examples"]["Result"]["value"],
+        json!({"activated": false})
+    );
+    // A bare string, and text that is not valid JSON, stay as published.
+    assert_eq!(media["examples"]["Token"]["value"], json!("XXXX.YYYY.ZZZZ"));
+    assert_eq!(media["examples"]["Broken"]["value"], json!("{\"a\": 1,}"));
+    assert_eq!(media["example"], json!([1, 2]));
+    assert_eq!(
+        n.operations[0].example.as_deref(),
+        Some(r#"{"activated":false}"#)
+    );
+    // The checked-in spec has one: deactivate-a-workflow's, from 2024-03.
+    let n = normalise(checked_in()).unwrap();
+    let deactivate = n
+        .operations
+        .iter()
+        .find(|o| o.id == "deactivate-a-workflow")
+        .unwrap();
+    assert_eq!(
+        deactivate.example.as_deref(),
+        Some(r#"{"activated":false}"#)
+    );
+}
+
+#[test]
+fn response_enums_are_opened_and_request_enums_kept() {
+    let n = normalise(checked_in()).unwrap();
+    let mode = &op(&n.spec, "/logs/{id}", "get")["responses"]["200"]["content"]["application/json"]
+        ["schema"]["properties"]["data"]["properties"]["executionMode"];
+    assert_eq!(mode, &json!({"type": "string", "example": "cli"}));
+    assert!(n.rewrites.iter().any(|r| r.contains("get-logs-by-id")
+        && r.contains("enum at `/data/executionMode` is read as any string")));
+    // A query enum checks what is sent, so it stays closed.
+    let sort_by = &op(&n.spec, "/logs", "get")["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "sortBy")
+        .unwrap()["schema"]["enum"];
+    assert_eq!(
+        sort_by,
+        &json!(["createdAt", "completedAt", "message", "userId"])
+    );
+}
+
+#[test]
+fn the_operation_table_records_parameters_and_bodies() {
+    let n = normalise(checked_in()).unwrap();
+    let logs = n
+        .operations
+        .iter()
+        .find(|o| o.id == "get-workflow-logs")
+        .unwrap();
+    let params: Vec<(&str, &str, bool, &str)> = logs
+        .params
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_str(),
+                p.location.as_str(),
+                p.required,
+                p.kind.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        params,
+        [
+            ("workflowId", "path", true, "string"),
+            ("userId", "query", false, "string"),
+            ("page", "query", false, "integer"),
+            ("limit", "query", false, "integer"),
+            ("order", "query", false, "string"),
+        ]
+    );
+    assert!(logs.body.is_none());
+    let edit = n
+        .operations
+        .iter()
+        .find(|o| o.id == "edit-installation")
+        .unwrap();
+    let body = edit.body.as_ref().unwrap();
+    assert!(body.required);
+    let schema: Value = serde_json::from_str(&body.schema).unwrap();
+    assert_eq!(schema["required"], json!(["userId", "integrationId"]));
+    let update = n
+        .operations
+        .iter()
+        .find(|o| o.id == "update-a-user")
+        .unwrap();
+    assert!(!update.body.as_ref().unwrap().required);
 }
 
 #[test]
