@@ -46,6 +46,7 @@ pub fn generate(
         .collect();
 
     let mut arms = String::new();
+    let mut checks = String::new();
     for op in operations {
         let name = rust_name(&op.id);
         let method = methods
@@ -53,6 +54,7 @@ pub fn generate(
             .find(|m| m.sig.ident == name)
             .ok_or_else(|| format!("operation `{}`: no generated method `{name}`", op.id))?;
         let mut lets = String::new();
+        let mut check_lines = String::new();
         let mut call_args = Vec::new();
         for input in method.sig.inputs.iter().skip(1) {
             let syn::FnArg::Typed(arg) = input else {
@@ -93,6 +95,9 @@ pub fn generate(
             };
             lets.push_str(&line);
             lets.push('\n');
+            if let Some((_, expr)) = line.split_once(" = ") {
+                check_lines.push_str(&format!("let _ = {expr}\n"));
+            }
             call_args.push(match arg {
                 Arg::Body(_) => format!("&{ident}"),
                 _ => ident,
@@ -104,11 +109,15 @@ pub fn generate(
         } else if output == "()" {
             "Ok(::serde_json::Value::Null)"
         } else {
-            "to_json(call.operation().id, value)"
+            "as_received(call.operation().id, body, value)"
         };
+        let _ = write!(checks, "{name:?} => {{\n{check_lines}Ok(())\n}}\n");
         let _ = write!(
             arms,
-            "{name:?} => {{\n{lets}let value = client.call(|api| api.{name}({})).await?;\n{convert}\n}}\n",
+            "{name:?} => {{\n{lets}\
+             let (value, body) = crate::capture_last_body(client.call(|api| api.{name}({}))).await;\n\
+             #[allow(unused_variables)]\nlet body = body;\n\
+             let value = value?;\n{convert}\n}}\n",
             call_args.join(", ")
         );
     }
@@ -119,6 +128,12 @@ pub fn generate(
              call: &crate::OperationCall,\n\
          ) -> Result<::serde_json::Value, crate::Error> {{\n\
              match call.operation().rust_name {{\n{arms}\
+                 other => Err(crate::Error::InvalidInput(format!(\"no generated method `{{other}}`\"))),\n\
+             }}\n\
+         }}\n\n\
+         /// Converts every argument as `dispatch` would, without calling.\n\
+         fn convert_arguments(call: &crate::OperationCall) -> Result<(), crate::Error> {{\n\
+             match call.operation().rust_name {{\n{checks}\
                  other => Err(crate::Error::InvalidInput(format!(\"no generated method `{{other}}`\"))),\n\
              }}\n\
          }}\n"

@@ -1,8 +1,11 @@
-//! A local stand-in for Alloy's Users API, for tests, examples and the
+//! A local stand-in for Alloy's Embedded API, for tests, examples and the
 //! quickstart. Enabled by the `fake` feature.
 //!
-//! It listens on `127.0.0.1` on a free port, keeps users in memory, and
-//! answers like the real API: 401 `{"message": "Unauthorized"}` without the
+//! It listens on `127.0.0.1` on a free port and answers every operation of
+//! the spec. The Users operations keep users in memory; every other
+//! operation checks its required query parameters and body, then answers
+//! with the spec's example of its success response. It answers like the
+//! real API: 401 `{"message": "Unauthorized"}` without the
 //! right `Authorization: Bearer <key>`, 400 without the right
 //! `x-api-version`, 404 `{"message": "User not found"}` for unknown users.
 //! [`FakeAlloy::start_rate_limited`] puts it behind a token bucket that
@@ -182,8 +185,13 @@ impl FakeAlloy {
         let app = Router::new()
             .route("/users", get(list_users).post(create_user))
             .route("/users/", axum::routing::post(create_user))
-            .route("/users/{user_id}", get(get_user).delete(delete_user))
+            .route("/users/batch", axum::routing::post(create_users))
+            .route(
+                "/users/{user_id}",
+                get(get_user).delete(delete_user).put(update_user),
+            )
             .route("/users/{user_id}/logs", delete(delete_logs))
+            .fallback(any_operation)
             .layer(axum::middleware::from_fn_with_state(shared.clone(), admit))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
@@ -384,5 +392,142 @@ fn on_user(shared: &Shared, key: &str, action: impl FnOnce(&mut Store, &str) -> 
     match find(&store, key).map(|u| u.user_id.clone()) {
         Some(id) => Json(action(&mut store, &id)).into_response(),
         None => message(StatusCode::NOT_FOUND, "User not found"),
+    }
+}
+
+async fn update_user(
+    State(shared): State<Arc<Shared>>,
+    Path(user_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Request body must be a JSON object",
+            );
+        }
+    };
+    let mut store = shared.store();
+    let Some(id) = find(&store, &user_id).map(|u| u.user_id.clone()) else {
+        return message(StatusCode::NOT_FOUND, "User not found");
+    };
+    if let Some(username) = body.get("username").and_then(Value::as_str)
+        && store
+            .users
+            .values()
+            .any(|u| u.username == username && u.user_id != id)
+    {
+        return message(StatusCode::BAD_REQUEST, "Username already exists");
+    }
+    let Some(user) = store.users.get_mut(&id) else {
+        return message(StatusCode::NOT_FOUND, "User not found");
+    };
+    if let Some(username) = body.get("username").and_then(Value::as_str) {
+        user.username = username.to_owned();
+    }
+    if let Some(full_name) = body.get("fullName").and_then(Value::as_str) {
+        user.full_name = Some(full_name.to_owned());
+    }
+    Json(user_json(user)).into_response()
+}
+
+/// `POST /users/batch`: creates every valid user and lists the others, as
+/// the vendor's example shows.
+async fn create_users(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return message(StatusCode::BAD_REQUEST, "Request body must be JSON"),
+    };
+    let Some(users) = body.get("users").and_then(Value::as_array) else {
+        return message(StatusCode::BAD_REQUEST, "users is required");
+    };
+    if users.len() > crate::users::MAX_BATCH_USERS {
+        return message(StatusCode::BAD_REQUEST, "Limited to 1000 users at a time");
+    }
+    let mut store = shared.store();
+    let mut invalid = Vec::new();
+    for user in users {
+        let full_name = user.get("fullName").and_then(Value::as_str);
+        match user.get("username").and_then(Value::as_str) {
+            Some(name) if !store.users.values().any(|u| u.username == name) => {
+                insert(&mut store, name, full_name);
+            }
+            _ => invalid.push(user.clone()),
+        }
+    }
+    if invalid.len() == users.len() {
+        return message(StatusCode::BAD_REQUEST, "No valid users provided");
+    }
+    Json(json!({ "message": "success", "invalidUsers": invalid })).into_response()
+}
+
+/// Every operation without a handler of its own: checks what the spec
+/// requires, then answers with the spec's example.
+async fn any_operation(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> Response {
+    let path = uri.path();
+    let Some(op) = crate::OPERATIONS
+        .iter()
+        .find(|op| op.method == method.as_str() && template_matches(op.path, path))
+    else {
+        return message(StatusCode::NOT_FOUND, &format!("Cannot {method} {path}"));
+    };
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    for param in op
+        .params
+        .iter()
+        .filter(|p| p.required && p.location == "query")
+    {
+        if !query
+            .iter()
+            .any(|(name, value)| name == param.name && !value.is_empty())
+        {
+            return message(
+                StatusCode::BAD_REQUEST,
+                &format!("{} is required", param.name),
+            );
+        }
+    }
+    if let Some(spec_body) = op.body {
+        let sent: Value = match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(_) if body.is_empty() && !spec_body.required => Value::Null,
+            Err(_) => return message(StatusCode::BAD_REQUEST, "Request body must be JSON"),
+        };
+        let schema: Value = serde_json::from_str(spec_body.schema).unwrap_or(Value::Null);
+        let required = schema.get("required").and_then(Value::as_array);
+        for name in required.into_iter().flatten().filter_map(Value::as_str) {
+            if sent.get(name).is_none_or(Value::is_null) {
+                return message(StatusCode::BAD_REQUEST, &format!("{name} is required"));
+            }
+        }
+    }
+    let example = op
+        .example
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .unwrap_or_else(|| json!({}));
+    Json(example).into_response()
+}
+
+/// Whether `path` fits `template`, each `{name}` matching one non-empty
+/// segment.
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut want = template.split('/');
+    let mut got = path.split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w.starts_with('{') && !g.is_empty() => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
     }
 }

@@ -26,4 +26,4 @@ pub use operation_call::OperationCall;
 pub use retry::RetryPolicy;
 pub use spec::{API_VERSION, Body, OPERATIONS, Operation, Param, SPEC_FILE};
 pub use transport::{Transport, capture_last_body};
-pub use users::{MAX_USER_ID_BYTES, check_user_id};
+pub use users::{MAX_BATCH_USERS, MAX_USER_ID_BYTES, check_user_id};

@@ -109,7 +109,9 @@ impl OperationCall {
         Ok(self)
     }
 
-    /// Refuses the call if a required parameter or body is missing.
+    /// Refuses the call if a required parameter or body is missing, a value
+    /// does not parse as its parameter's type, or the body does not decode
+    /// as the operation's request type.
     pub fn check(&self) -> Result<(), Error> {
         let op = self.operation;
         if let Some(missing) = op
@@ -125,7 +127,7 @@ impl OperationCall {
         if op.body.is_some_and(|b| b.required) && self.body.is_none() {
             return Err(self.refuse("the request body is required".to_owned()));
         }
-        Ok(())
+        convert_arguments(self)
     }
 
     fn refuse(&self, why: String) -> Error {
@@ -202,8 +204,10 @@ impl OperationCall {
 }
 
 impl Client {
-    /// Calls any operation of the spec, and returns its decoded response as
-    /// JSON. See [`OperationCall`] for the checks made before sending.
+    /// Calls any operation of the spec through its generated method, and
+    /// returns the response's JSON as the API sent it, once it has decoded
+    /// as the operation's response type (otherwise [`Error::Undecodable`]).
+    /// See [`OperationCall`] for the checks made before sending.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -220,6 +224,20 @@ impl Client {
     pub async fn call_operation(&self, call: &OperationCall) -> Result<Value, Error> {
         call.check()?;
         dispatch(self, call).await
+    }
+}
+
+/// The response as the API sent it, once it has decoded as the operation's
+/// type: re-encoding the type would drop what it leaves out, such as empty
+/// lists and fields the spec does not name.
+fn as_received<T: serde::Serialize>(
+    operation: &'static str,
+    body: Option<bytes::Bytes>,
+    value: T,
+) -> Result<Value, Error> {
+    match body.and_then(|b| serde_json::from_slice(&b).ok()) {
+        Some(received) => Ok(received),
+        None => to_json(operation, value),
     }
 }
 

@@ -95,11 +95,17 @@ pub(crate) async fn recorded<F: Future>(call: F) -> (F::Output, CallSummary) {
 /// # }
 /// ```
 pub async fn capture_last_body<F: Future>(call: F) -> (F::Output, Option<Bytes>) {
-    CALL.scope(CallRecord::default(), async {
-        let out = call.await;
-        (out, CALL.with(|r| r.body.take()))
-    })
-    .await
+    let (out, body) = CALL
+        .scope(CallRecord::default(), async {
+            let out = call.await;
+            (out, CALL.with(|r| r.body.take()))
+        })
+        .await;
+    // An enclosing capture sees the same body.
+    if let Some(body) = &body {
+        record(|outer| outer.body.set(Some(body.clone())));
+    }
+    (out, body)
 }
 
 fn record(update: impl FnOnce(&CallRecord)) {

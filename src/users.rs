@@ -6,6 +6,10 @@ use crate::{ApiFailure, Client, Error};
 /// The longest user id accepted, in bytes.
 pub const MAX_USER_ID_BYTES: usize = 1024;
 
+/// The most users `POST /users/batch` takes at once ("Limited to 1000 users
+/// at a time").
+pub const MAX_BATCH_USERS: usize = 1000;
+
 /// Refuses a user id that no API would take as one user: empty, only
 /// whitespace, with control characters, longer than
 /// [`MAX_USER_ID_BYTES`], or one that would not travel as exactly one path
@@ -72,6 +76,90 @@ impl Client {
             full_name: full_name.map(str::to_owned),
         };
         self.call(|api| api.create_a_user(&body)).await
+    }
+
+    /// `POST /users/batch`: creates up to [`MAX_BATCH_USERS`] users in one
+    /// request, each a username and an optional full name. The API answers
+    /// with the users it refused (`invalid_users`), such as a username
+    /// already taken.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
+    /// let created = client
+    ///     .create_users([("jane@example.com", Some("Jane Doe")), ("sam@example.com", None)])
+    ///     .await?;
+    /// for refused in created.invalid_users {
+    ///     println!("not created: {:?}", refused.username);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_users<'n, I>(
+        &self,
+        users: I,
+    ) -> Result<types::BatchCreateUsersResponse, Error>
+    where
+        I: IntoIterator<Item = (&'n str, Option<&'n str>)>,
+    {
+        let users: Vec<types::BatchCreateUsersBodyUsersItem> = users
+            .into_iter()
+            .map(
+                |(username, full_name)| types::BatchCreateUsersBodyUsersItem {
+                    username: Some(username.to_owned()),
+                    full_name: full_name.map(str::to_owned),
+                },
+            )
+            .collect();
+        if users.is_empty() {
+            return Err(Error::InvalidInput("the batch holds no users".to_owned()));
+        }
+        if users.len() > MAX_BATCH_USERS {
+            return Err(Error::InvalidInput(format!(
+                "the batch holds {} users; the API takes at most {MAX_BATCH_USERS} at a time",
+                users.len()
+            )));
+        }
+        if let Some(i) = users
+            .iter()
+            .position(|u| u.username.as_deref().is_none_or(|n| n.trim().is_empty()))
+        {
+            return Err(Error::InvalidInput(format!(
+                "user {} of the batch has an empty username",
+                i + 1
+            )));
+        }
+        let body = types::BatchCreateUsersBody { users };
+        self.call(|api| api.batch_create_users(&body)).await
+    }
+
+    /// `PUT /users/{userId}`: changes a user's username, full name, or
+    /// both, and returns the user as it now is. At least one must be given.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
+    /// let user = client.update_user("6323d7c9122ae69742a5d0a2", None, Some("Jane Smith")).await?;
+    /// println!("{:?}", user.full_name);
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_user(
+        &self,
+        user_id: &str,
+        username: Option<&str>,
+        full_name: Option<&str>,
+    ) -> Result<types::UpdateAUserResponse, Error> {
+        check_user_id(user_id)?;
+        if username.is_none() && full_name.is_none() {
+            return Err(Error::InvalidInput(
+                "neither a username nor a full name was given to update".to_owned(),
+            ));
+        }
+        if username.is_some_and(|n| n.trim().is_empty()) {
+            return Err(Error::InvalidInput("the username is empty".to_owned()));
+        }
+        let body = types::UpdateAUserBody {
+            username: username.map(str::to_owned),
+            full_name: full_name.map(str::to_owned),
+        };
+        self.call(|api| api.update_a_user(user_id, &body)).await
     }
 
     /// `GET /users/{userId}`: one user, by id or username.

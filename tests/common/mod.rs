@@ -4,6 +4,7 @@
 
 #[cfg(feature = "cli")]
 pub mod erase_cli;
+pub mod operations;
 
 use runalloy_embedded::{Client, ClientBuilder, RetryPolicy};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -28,6 +28,39 @@ pub enum Command {
     /// Users: create, read, list, delete, erase.
     #[command(subcommand)]
     Users(Users),
+    /// Any operation of the spec, by its operation id.
+    #[command(subcommand)]
+    Api(Api),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Api {
+    /// List every operation: id, method, path, parameters and body.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call one operation and print the API's JSON.
+    ///
+    /// Parameters are given by the names `api list` shows. Before sending,
+    /// every required parameter must be given, no unknown one may be, path
+    /// values must be one safe segment and the body must be JSON matching
+    /// the operation's schema; otherwise it exits 2 and sends nothing.
+    #[command(
+        after_help = "Example:\n  runalloy-embedded api call list-user-credentials --param userId=6323d7c9122ae69742a5d0a2"
+    )]
+    Call {
+        /// The operation id, such as `list-user-credentials`.
+        operation_id: String,
+        /// A parameter, as NAME=VALUE; repeat for each.
+        #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+        params: Vec<(String, String)>,
+        /// The JSON request body: the JSON itself, @FILE to read a file, or
+        /// `-` to read standard input.
+        #[arg(long, value_name = "JSON|@FILE|-")]
+        body: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,4 +150,11 @@ fn parse_rate(text: &str) -> Result<f64, String> {
         ));
     }
     Ok(rate)
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
 }

@@ -1,13 +1,15 @@
-//! The `runalloy-embedded` command-line tool: the Users API and the bulk
-//! GDPR erase, from the shell. Built with the `cli` feature.
+//! The `runalloy-embedded` command-line tool: every operation of the spec,
+//! the Users commands and the bulk GDPR erase, from the shell. Built with
+//! the `cli` feature.
 
+mod api;
 mod args;
 mod erase;
 mod ids;
 mod report;
 mod signals;
 
-use args::{Cli, Command, Users};
+use args::{Api, Cli, Command, Users};
 use clap::Parser;
 use runalloy_embedded::{Client, Error, RetryPolicy};
 use serde::Serialize;
@@ -51,11 +53,30 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
+    // Listing needs no key, and a call is checked before a client exists,
+    // so that bad input exits 2 whatever the environment.
+    let call = match &cli.command {
+        Command::Api(Api::List { json }) => return api::list(*json),
+        Command::Api(Api::Call {
+            operation_id,
+            params,
+            body,
+        }) => match api::prepare(operation_id, params, body.as_deref()).await {
+            Ok(call) => Some(call),
+            Err(e) => return fail(e),
+        },
+        Command::Users(_) => None,
+    };
     let client = match client(&cli) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let Command::Users(command) = cli.command;
+    if let Some(call) = call {
+        return print(client.call_operation(&call)).await;
+    }
+    let Command::Users(command) = cli.command else {
+        return ExitCode::SUCCESS;
+    };
     match command {
         Users::Delete { user_id } => print(client.delete_user(&user_id)).await,
         Users::DeleteLogs { user_id } => print(client.delete_user_logs(&user_id)).await,
@@ -107,7 +128,7 @@ async fn print<T: Serialize>(call: impl Future<Output = Result<T, Error>>) -> Ex
     };
     let text = match body {
         Some(body) => String::from_utf8_lossy(&body).trim_end().to_owned(),
-        // Not reached for the Users calls, which always read a body.
+        // Not reached: every operation of the spec reads a body.
         None => serde_json::to_string(&value).unwrap_or_default(),
     };
     println!("{text}");
