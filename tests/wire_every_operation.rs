@@ -53,7 +53,6 @@ fn assert_received(op: &Operation, r: &Recorded) {
 
 #[tokio::test]
 async fn every_operation_through_the_client_sends_exactly_its_request() {
-    assert_eq!(OPERATIONS.len(), 35);
     for op in OPERATIONS {
         let server = TestServer::always(json(200, &example(op))).await;
         let value = client(&server.url())
