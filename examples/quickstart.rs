@@ -1,9 +1,9 @@
 //! The README quickstart: offline, with no key, against the bundled
-//! stand-in for the Users API.
+//! stand-in for the Embedded API.
 //!
 //! Run it with `cargo run --example quickstart --features fake`.
 
-use runalloy_embedded::{Client, fake::FakeAlloy};
+use runalloy_embedded::{Client, OperationCall, fake::FakeAlloy};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,6 +23,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let user = client.get_user(&id).await?;
     println!("read it back: {}", serde_json::to_string(&user)?);
+
+    // Offboarding: turn off the user's workflows and look at its credentials,
+    // then erase it. Any operation of the spec is callable by its id too.
+    let paused = client.deactivate_user_workflows(&id).await?;
+    println!(
+        "deactivated its workflows: {}",
+        serde_json::to_string(&paused)?
+    );
+    let credentials = OperationCall::new("list-user-credentials")?.param("userId", &*id)?;
+    let listed = client.call_operation(&credentials).await?;
+    println!("its credentials (the stand-in's example): {listed}");
 
     let logs = client.delete_user_logs(&id).await?;
     println!("deleted its logs: {}", serde_json::to_string(&logs)?);
