@@ -491,61 +491,65 @@ fn note_missing_version_header(
 /// JSON object or array is replaced by what it holds; any other string (a
 /// bare token, or text that is not valid JSON) is kept.
 fn decode_string_examples(op: &mut Map<String, Value>, place: &str, rewrites: &mut Vec<String>) {
-    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for (status, response) in responses.iter_mut() {
-        let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
-            continue;
-        };
-        for media in content.values_mut().filter_map(Value::as_object_mut) {
-            let mut slots: Vec<&mut Value> = Vec::new();
-            for (key, value) in media.iter_mut() {
-                match (key.as_str(), value) {
-                    ("example", value) => slots.push(value),
-                    ("examples", Value::Object(examples)) => {
-                        slots.extend(examples.values_mut().filter_map(|e| e.get_mut("value")))
-                    }
-                    _ => {}
+    for (status, media) in response_media(op) {
+        let mut slots: Vec<&mut Value> = Vec::new();
+        for (key, value) in media.iter_mut() {
+            match (key.as_str(), value) {
+                ("example", value) => slots.push(value),
+                ("examples", Value::Object(examples)) => {
+                    slots.extend(examples.values_mut().filter_map(|e| e.get_mut("value")))
                 }
+                _ => {}
             }
-            for slot in slots {
-                let Value::String(text) = slot else { continue };
-                if let Ok(parsed @ (Value::Object(_) | Value::Array(_))) =
-                    serde_json::from_str::<Value>(text)
-                {
-                    *slot = parsed;
-                    rewrites.push(format!(
-                        "{place}: the `{status}` example was JSON written as a string; it is now that JSON"
-                    ));
-                }
+        }
+        for slot in slots {
+            let Value::String(text) = slot else { continue };
+            if let Ok(parsed @ (Value::Object(_) | Value::Array(_))) =
+                serde_json::from_str::<Value>(text)
+            {
+                *slot = parsed;
+                rewrites.push(format!(
+                    "{place}: the `{status}` example was JSON written as a string; it is now that JSON"
+                ));
             }
         }
     }
+}
+
+/// Every media type of every response of `op`, beside its status.
+fn response_media(op: &mut Map<String, Value>) -> Vec<(String, &mut Map<String, Value>)> {
+    op.get_mut("responses")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|responses| responses.iter_mut())
+        .filter_map(|(status, response)| {
+            let content = response.get_mut("content")?.as_object_mut()?;
+            Some((status, content))
+        })
+        .flat_map(|(status, content)| {
+            content
+                .values_mut()
+                .filter_map(Value::as_object_mut)
+                .map(move |media| (status.clone(), media))
+        })
+        .collect()
 }
 
 /// A closed string enum in a response would make the whole response fail to
 /// decode the day the API adds a value. Response enums are therefore read as
 /// plain strings; request enums stay closed, since they check what is sent.
 fn open_response_enums(op: &mut Map<String, Value>, place: &str, rewrites: &mut Vec<String>) {
-    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for (status, response) in responses.iter_mut() {
-        let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+    for (status, media) in response_media(op) {
+        let Some(schema) = media.get_mut("schema") else {
             continue;
         };
-        for media in content.values_mut() {
-            if let Some(schema) = media.get_mut("schema") {
-                let mut opened = Vec::new();
-                open_enums(schema, "", &mut opened);
-                for at in opened {
-                    rewrites.push(format!(
-                        "{place}: the `{status}` response's enum at `{at}` is read as any string, \
-                         so a value added later still decodes"
-                    ));
-                }
-            }
+        let mut opened = Vec::new();
+        open_enums(schema, "", &mut opened);
+        for at in opened {
+            rewrites.push(format!(
+                "{place}: the `{status}` response's enum at `{at}` is read as any string, \
+                 so a value added later still decodes"
+            ));
         }
     }
 }

@@ -136,17 +136,7 @@ fn camel_case_operation_ids_get_snake_case_methods() {
 #[test]
 fn the_token_operations_query_user_id_becomes_a_path_parameter() {
     let n = normalise(checked_in()).unwrap();
-    let params = &op(&n.spec, "/users/{userId}/token", "get")["parameters"];
-    assert_eq!(params.as_array().map(Vec::len), Some(1));
-    assert_eq!(
-        (params[0]["name"].as_str(), params[0]["in"].as_str()),
-        (Some("userId"), Some("path"))
-    );
-    assert!(
-        n.rewrites
-            .iter()
-            .any(|r| r.contains("generate-jwt-token") && r.contains("declared `in: query`"))
-    );
+    assert_query_variable_became_path(&n, "generate-jwt-token", "/users/{userId}/token", "get");
 }
 
 #[test]
@@ -307,14 +297,39 @@ fn wrapper_headers_are_stripped_and_other_parameters_kept() {
 #[test]
 fn delete_logs_user_id_becomes_a_path_parameter() {
     let n = normalise(checked_in()).unwrap();
-    let params = &op(&n.spec, "/users/{userId}/logs", "delete")["parameters"];
-    assert_eq!(params[0]["name"], "userId");
-    assert_eq!(params[0]["in"], "path");
-    assert_eq!(params[0]["required"], true);
+    assert_query_variable_became_path(
+        &n,
+        "delete-logs-for-a-user",
+        "/users/{userId}/logs",
+        "delete",
+    );
+}
+
+/// `userId`, declared `in: query` on a path with `{userId}`, is now the
+/// operation's one parameter, a required path parameter, and the rewrite
+/// says so.
+fn assert_query_variable_became_path(
+    n: &normalise::Normalised,
+    id: &str,
+    path: &str,
+    method: &str,
+) {
+    let params = &op(&n.spec, path, method)["parameters"];
+    assert_eq!(params.as_array().map(Vec::len), Some(1), "{id}");
+    assert_eq!(
+        (
+            params[0]["name"].as_str(),
+            params[0]["in"].as_str(),
+            params[0]["required"].as_bool()
+        ),
+        (Some("userId"), Some("path"), Some(true)),
+        "{id}"
+    );
     assert!(
         n.rewrites
             .iter()
-            .any(|r| r.contains("delete-logs-for-a-user") && r.contains("declared `in: query`"))
+            .any(|r| r.contains(id) && r.contains("declared `in: query`")),
+        "{id}"
     );
 }
 
