@@ -180,3 +180,97 @@ async fn every_generated_operation_is_callable_through_call() {
     );
     assert_standard_headers(r);
 }
+
+#[tokio::test]
+async fn update_user_puts_only_the_fields_given() {
+    let server = TestServer::always(json(
+        200,
+        r#"{"userId":"u-1","fullName":"Jane Smith","username":"jane"}"#,
+    ))
+    .await;
+    let user = client(&server.url())
+        .update_user("u-1", None, Some("Jane Smith"))
+        .await
+        .unwrap();
+    assert_eq!(user.full_name.as_deref(), Some("Jane Smith"));
+    let r = &server.requests()[0];
+    assert_eq!(
+        (r.method.as_str(), r.target.as_str()),
+        ("PUT", "/users/u-1")
+    );
+    assert_standard_headers(r);
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body, serde_json::json!({"fullName": "Jane Smith"}));
+}
+
+#[tokio::test]
+async fn create_users_posts_the_batch_and_returns_the_refused() {
+    let server = TestServer::always(json(
+        200,
+        r#"{"message":"success","invalidUsers":[{"username":"alreadyexists123"}]}"#,
+    ))
+    .await;
+    let created = client(&server.url())
+        .create_users([
+            ("demo@runalloy.com", Some("Gregg Mojica")),
+            ("alreadyexists123", None),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(created.invalid_users.len(), 1);
+    assert_eq!(
+        created.invalid_users[0].username.as_deref(),
+        Some("alreadyexists123")
+    );
+    let r = &server.requests()[0];
+    assert_eq!(
+        (r.method.as_str(), r.target.as_str()),
+        ("POST", "/users/batch")
+    );
+    assert_standard_headers(r);
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"users": [
+            {"username": "demo@runalloy.com", "fullName": "Gregg Mojica"},
+            {"username": "alreadyexists123"}
+        ]})
+    );
+}
+
+#[tokio::test]
+async fn bad_updates_and_batches_are_refused_before_sending() {
+    let server = TestServer::always(json(200, "{}")).await;
+    let c = client(&server.url());
+    let refusal = |e: runalloy_embedded::Error| e.to_string();
+    assert_eq!(
+        refusal(c.update_user("u-1", None, None).await.unwrap_err()),
+        "invalid input: neither a username nor a full name was given to update; nothing was sent"
+    );
+    assert_eq!(
+        refusal(c.update_user("u-1", Some(" "), None).await.unwrap_err()),
+        "invalid input: the username is empty; nothing was sent"
+    );
+    assert_eq!(
+        refusal(c.update_user("..", Some("x"), None).await.unwrap_err()),
+        "invalid input: the user id is `.` or `..`, which would address another endpoint; nothing was sent"
+    );
+    assert_eq!(
+        refusal(c.create_users(std::iter::empty()).await.unwrap_err()),
+        "invalid input: the batch holds no users; nothing was sent"
+    );
+    let names: Vec<String> = (0..1001).map(|i| format!("user-{i}")).collect();
+    assert_eq!(
+        refusal(
+            c.create_users(names.iter().map(|n| (n.as_str(), None)))
+                .await
+                .unwrap_err()
+        ),
+        "invalid input: the batch holds 1001 users; the API takes at most 1000 at a time; nothing was sent"
+    );
+    assert_eq!(
+        refusal(c.create_users([("a", None), ("", None)]).await.unwrap_err()),
+        "invalid input: user 2 of the batch has an empty username; nothing was sent"
+    );
+    assert!(server.requests().is_empty());
+}
