@@ -1,0 +1,339 @@
+//! `cargo xtask spec assemble`: one version's vendor documents, merged and
+//! completed, into the one spec the build reads.
+//!
+//! Layout, for version `V`:
+//!
+//! - `openapi/V/vendor/*.yaml`: the vendor's per-operation documents, as
+//!   published (our copies may be cut part way; they are kept as they are);
+//! - `openapi/V/completions.overlay.yaml`: our completions and repairs, as
+//!   an Overlay 1.0 document;
+//! - `openapi/embedded-V.yaml`: the result, which `build.rs` reads.
+//!
+//! The merge refuses, naming both files: the same `operationId` twice, the
+//! same method and path twice, a component defined twice with different
+//! content, and documents that disagree on `openapi`, `info`, `servers` or
+//! the `x-api-version` default. A copy cut part way leaves an empty (null)
+//! value where the cut fell; a definition holding such a hole agrees with
+//! one that fills it, and the fuller one is kept.
+
+use crate::{Problem, overlay, read_yaml};
+use serde_norway::{Mapping, Value};
+use std::path::{Path, PathBuf};
+
+/// HTTP methods an OpenAPI path item may hold.
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Top-level fields every document must agree on.
+const SHARED: [&str; 4] = ["openapi", "info", "servers", "security"];
+
+/// Where one version's inputs and output live.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The API version, such as `2025-09`.
+    pub version: String,
+    /// `openapi/V/vendor/`.
+    pub vendor_dir: PathBuf,
+    /// `openapi/V/completions.overlay.yaml`.
+    pub overlay: PathBuf,
+    /// `openapi/embedded-V.yaml`.
+    pub output: PathBuf,
+}
+
+impl Layout {
+    /// The layout of `version` under the folder `openapi`.
+    pub fn new(openapi: &Path, version: &str) -> Self {
+        let dir = openapi.join(version);
+        Self {
+            version: version.to_owned(),
+            vendor_dir: dir.join("vendor"),
+            overlay: dir.join("completions.overlay.yaml"),
+            output: openapi.join(format!("embedded-{version}.yaml")),
+        }
+    }
+
+    /// The version of the one `embedded-V.yaml` in `openapi`.
+    pub fn current(openapi: &Path) -> Result<Self, Problem> {
+        let entries = std::fs::read_dir(openapi).map_err(|e| Problem::Read {
+            file: openapi.display().to_string(),
+            why: e.to_string(),
+        })?;
+        let mut versions: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let version = name.strip_prefix("embedded-")?.strip_suffix(".yaml")?;
+                Some(version.to_owned())
+            })
+            .collect();
+        versions.sort();
+        match versions.as_slice() {
+            [one] => Ok(Self::new(openapi, one)),
+            _ => Err(Problem::Read {
+                file: openapi.display().to_string(),
+                why: format!(
+                    "expected exactly one embedded-VERSION.yaml, found {}; name the version with --version",
+                    versions.len()
+                ),
+            }),
+        }
+    }
+}
+
+/// The first line of every assembled spec.
+pub fn header(layout: &Layout) -> String {
+    format!(
+        "# Assembled by `cargo xtask spec assemble` from openapi/{v}/vendor/ and\n\
+         # openapi/{v}/completions.overlay.yaml. Edit those, not this file.\n",
+        v = layout.version
+    )
+}
+
+/// The assembled spec, as text.
+pub fn assemble(layout: &Layout) -> Result<String, Problem> {
+    let mut doc = merge_vendor_documents(&layout.vendor_dir)?;
+    overlay::apply(&mut doc, &layout.overlay)?;
+    let body = serde_norway::to_string(&doc).map_err(|e| Problem::Read {
+        file: layout.output.display().to_string(),
+        why: format!("cannot write the assembled spec: {e}"),
+    })?;
+    Ok(format!("{}{body}", header(layout)))
+}
+
+/// Merges every `*.yaml` of `dir`, in file-name order.
+pub fn merge_vendor_documents(dir: &Path) -> Result<Value, Problem> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Problem::Read {
+        file: dir.display().to_string(),
+        why: e.to_string(),
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Problem::Read {
+            file: dir.display().to_string(),
+            why: "holds no *.yaml document".to_owned(),
+        });
+    }
+    let mut merged = Merged::default();
+    for file in &files {
+        merged.add(file, read_yaml(file)?)?;
+    }
+    Ok(merged.finish())
+}
+
+/// The merge so far, with the file each piece came from.
+#[derive(Default)]
+struct Merged {
+    shared: Vec<(String, Value, String)>,
+    paths: Mapping,
+    /// `(path, method)` and operation id, with their files.
+    methods: Vec<((String, String), String)>,
+    ids: Vec<(String, String)>,
+    components: Mapping,
+    component_files: Vec<((String, String), String)>,
+    api_version: Option<(String, String)>,
+}
+
+impl Merged {
+    fn add(&mut self, file: &Path, doc: Value) -> Result<(), Problem> {
+        let name = file.display().to_string();
+        for field in SHARED {
+            let value = doc.get(field).cloned().unwrap_or(Value::Null);
+            match self.shared.iter().find(|(f, _, _)| f == field) {
+                Some((_, first, first_file)) if *first != value => {
+                    return Err(Problem::Conflict {
+                        what: format!("the documents disagree on `{field}`"),
+                        first: first_file.clone(),
+                        second: name,
+                    });
+                }
+                Some(_) => {}
+                None => self.shared.push((field.to_owned(), value, name.clone())),
+            }
+        }
+        if let Some(version) = api_version_default(&doc) {
+            match &self.api_version {
+                Some((first, first_file)) if *first != version => {
+                    return Err(Problem::Conflict {
+                        what: format!(
+                            "the documents disagree on the x-api-version default (`{first}` and `{version}`)"
+                        ),
+                        first: first_file.clone(),
+                        second: name,
+                    });
+                }
+                Some(_) => {}
+                None => self.api_version = Some((version, name.clone())),
+            }
+        }
+        let paths = doc
+            .get("paths")
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
+        for (path, item) in paths {
+            let path_text = path.as_str().unwrap_or_default().to_owned();
+            let item = item.as_mapping().cloned().unwrap_or_default();
+            let slot = self
+                .paths
+                .entry(path.clone())
+                .or_insert_with(|| Value::Mapping(Mapping::new()));
+            let Value::Mapping(slot) = slot else { continue };
+            for (method, op) in item {
+                let method_text = method.as_str().unwrap_or_default().to_owned();
+                let at = (path_text.clone(), method_text.clone());
+                if let Some((_, first)) = self.methods.iter().find(|(m, _)| *m == at) {
+                    return Err(Problem::Conflict {
+                        what: format!(
+                            "{} {path_text} is defined twice",
+                            method_text.to_uppercase()
+                        ),
+                        first: first.clone(),
+                        second: name,
+                    });
+                }
+                if METHODS.contains(&method_text.as_str()) {
+                    if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+                        if let Some((_, first)) = self.ids.iter().find(|(i, _)| i == id) {
+                            return Err(Problem::Conflict {
+                                what: format!("operationId `{id}` is used twice"),
+                                first: first.clone(),
+                                second: name,
+                            });
+                        }
+                        self.ids.push((id.to_owned(), name.clone()));
+                    }
+                    self.methods.push((at, name.clone()));
+                }
+                slot.insert(method, op);
+            }
+        }
+        let components = doc
+            .get("components")
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
+        for (section, defs) in components {
+            let section_text = section.as_str().unwrap_or_default().to_owned();
+            let slot = self
+                .components
+                .entry(section.clone())
+                .or_insert_with(|| Value::Mapping(Mapping::new()));
+            let Value::Mapping(slot) = slot else { continue };
+            for (def_name, def) in defs.as_mapping().cloned().unwrap_or_default() {
+                let def_text = def_name.as_str().unwrap_or_default().to_owned();
+                let at = (section_text.clone(), def_text.clone());
+                match slot.get(&def_name).cloned() {
+                    None => {
+                        slot.insert(def_name, def);
+                        self.component_files.push((at, name.clone()));
+                    }
+                    Some(first) if first == def => {}
+                    Some(first) if has_hole(&first) && fills(&first, &def) => {
+                        slot.insert(def_name, def);
+                    }
+                    Some(first) if has_hole(&def) && fills(&def, &first) => {}
+                    Some(_) => {
+                        let first_file = self
+                            .component_files
+                            .iter()
+                            .find(|(a, _)| *a == at)
+                            .map(|(_, f)| f.clone())
+                            .unwrap_or_default();
+                        return Err(Problem::Conflict {
+                            what: format!(
+                                "component `{section_text}.{def_text}` is defined twice with different content"
+                            ),
+                            first: first_file,
+                            second: name,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Value {
+        let mut out = Mapping::new();
+        for (field, value, _) in self.shared {
+            if !value.is_null() {
+                out.insert(Value::String(field), value);
+            }
+        }
+        out.insert(
+            Value::String("paths".to_owned()),
+            Value::Mapping(self.paths),
+        );
+        if !self.components.is_empty() {
+            out.insert(
+                Value::String("components".to_owned()),
+                Value::Mapping(self.components),
+            );
+        }
+        Value::Mapping(out)
+    }
+}
+
+/// Whether a copy was cut inside `value`: it holds an empty (null) value.
+fn has_hole(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Mapping(map) => map.values().any(has_hole),
+        Value::Sequence(items) => items.iter().any(has_hole),
+        _ => false,
+    }
+}
+
+/// Whether `full` says everything `cut` says, filling its holes.
+fn fills(cut: &Value, full: &Value) -> bool {
+    match (cut, full) {
+        (Value::Null, _) => true,
+        (Value::Mapping(cut), Value::Mapping(full)) => cut
+            .iter()
+            .all(|(k, v)| full.get(k).is_some_and(|f| fills(v, f))),
+        (Value::Sequence(cut), Value::Sequence(full)) => {
+            cut.len() == full.len() && cut.iter().zip(full).all(|(c, f)| fills(c, f))
+        }
+        _ => cut == full,
+    }
+}
+
+/// The `schema.default` of the document's `x-api-version` header parameter,
+/// wherever it is declared.
+fn api_version_default(doc: &Value) -> Option<String> {
+    let is_version = |p: &Value| {
+        p.get("in").and_then(Value::as_str) == Some("header")
+            && p.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case("x-api-version"))
+    };
+    let text = |p: &Value| match p.get("schema")?.get("default")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let components = doc
+        .get("components")
+        .and_then(|c| c.get("parameters"))
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flat_map(|m| m.values());
+    let inline = doc
+        .get("paths")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(Value::as_mapping)
+        .flat_map(|item| item.values())
+        .filter_map(|op| op.get("parameters").and_then(Value::as_sequence))
+        .flatten();
+    components
+        .chain(inline)
+        .filter(|p| is_version(p))
+        .find_map(text)
+}

@@ -1,0 +1,197 @@
+//! `cargo xtask spec assemble`: the checked-in spec is exactly what the
+//! vendor's documents and our completions make, and each kind of broken
+//! input is refused with one line naming the files, exit 2.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use xtask::assemble::{Layout, assemble};
+
+fn repo_openapi() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi")
+}
+
+#[test]
+fn the_checked_in_spec_is_exactly_what_assembly_makes() {
+    let layout = Layout::current(&repo_openapi()).unwrap();
+    assert_eq!(layout.version, "2025-09");
+    let assembled = assemble(&layout).unwrap();
+    let checked_in = std::fs::read_to_string(&layout.output).unwrap();
+    assert!(
+        assembled == checked_in,
+        "{} differs from what `cargo xtask spec assemble` makes; run it",
+        layout.output.display()
+    );
+}
+
+/// A one-operation document like the vendor's.
+fn doc(id: &str, method: &str, path: &str) -> String {
+    format!(
+        "openapi: 3.0.1\n\
+         info:\n  title: Embedded 2025-09\n  version: '5.0'\n\
+         servers:\n  - url: https://production.runalloy.com\n\
+         security: []\n\
+         paths:\n  {path}:\n    {method}:\n      operationId: {id}\n      parameters:\n        - $ref: '#/components/parameters/xApiVersion'\n      responses:\n        '200':\n          description: '200'\n\
+         components:\n  parameters:\n    xApiVersion:\n      name: x-api-version\n      in: header\n      required: true\n      schema:\n        type: string\n        default: 2025-09\n"
+    )
+}
+
+const EMPTY_OVERLAY: &str = "overlay: 1.0.0\ninfo:\n  title: t\n  version: '1'\nactions: []\n";
+
+/// An openapi/ folder with `docs` as 2025-09's vendor documents.
+fn folder(docs: &[(&str, String)], overlay: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = dir.path().join("2025-09/vendor");
+    std::fs::create_dir_all(&vendor).unwrap();
+    for (name, text) in docs {
+        std::fs::write(vendor.join(name), text).unwrap();
+    }
+    std::fs::write(dir.path().join("2025-09/completions.overlay.yaml"), overlay).unwrap();
+    dir
+}
+
+/// Runs the tool on `dir`: exit code and stderr.
+fn run(dir: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["spec", "assemble", "--version", "2025-09", "--openapi"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn vendor(dir: &Path, name: &str) -> String {
+    dir.join("2025-09/vendor").join(name).display().to_string()
+}
+
+#[test]
+fn good_documents_assemble_and_the_overlay_applies() {
+    let overlay = "overlay: 1.0.0\ninfo:\n  title: t\n  version: '1'\nactions:\n  - target: $.paths['/a'].get\n    description: a summary we completed\n    update:\n      summary: From the rendered page\n      x-runalloy-completed: a rendered page\n  - target: $.paths['/b'].get.parameters\n    update:\n      name: extra\n      in: query\n      schema: {type: string}\n  - target: $.paths['/b'].get.responses\n    remove: true\n";
+    let dir = folder(
+        &[
+            ("a.yaml", doc("a", "get", "/a")),
+            ("b.yaml", doc("b", "get", "/b")),
+        ],
+        overlay,
+    );
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let out = std::fs::read_to_string(dir.path().join("embedded-2025-09.yaml")).unwrap();
+    let spec: serde_norway::Value = serde_norway::from_str(&out).unwrap();
+    assert_eq!(
+        spec["paths"]["/a"]["get"]["summary"].as_str(),
+        Some("From the rendered page")
+    );
+    assert_eq!(
+        spec["paths"]["/b"]["get"]["parameters"][1]["name"].as_str(),
+        Some("extra")
+    );
+    assert!(spec["paths"]["/b"]["get"].get("responses").is_none());
+    // One component, defined identically by both documents.
+    assert_eq!(
+        spec["components"]["parameters"]
+            .as_mapping()
+            .map(|m| m.len()),
+        Some(1)
+    );
+    assert!(out.starts_with("# Assembled by `cargo xtask spec assemble`"));
+}
+
+#[test]
+fn a_copy_cut_inside_a_component_agrees_with_the_full_one() {
+    let cut = doc("b", "get", "/b").replace(
+        "      schema:\n        type: string\n        default: 2025-09\n",
+        "      schema:\n",
+    );
+    let dir = folder(
+        &[("a.yaml", doc("a", "get", "/a")), ("b.yaml", cut)],
+        EMPTY_OVERLAY,
+    );
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let out = std::fs::read_to_string(dir.path().join("embedded-2025-09.yaml")).unwrap();
+    assert!(out.contains("default: 2025-09"), "{out}");
+}
+
+#[test]
+fn each_kind_of_broken_input_is_one_line_naming_the_files_exit_2() {
+    let a = || ("a.yaml", doc("a", "get", "/a"));
+    let cases: Vec<(Vec<(&str, String)>, String)> = vec![
+        (
+            vec![a(), ("b.yaml", doc("a", "get", "/b"))],
+            "operationId `a` is used twice: in {a} and in {b}".into(),
+        ),
+        (
+            vec![a(), ("b.yaml", doc("b", "get", "/a"))],
+            "GET /a is defined twice: in {a} and in {b}".into(),
+        ),
+        (
+            vec![a(), ("b.yaml", doc("b", "get", "/b").replace("required: true", "required: false"))],
+            "component `parameters.xApiVersion` is defined twice with different content: in {a} and in {b}".into(),
+        ),
+        (
+            vec![a(), ("b.yaml", doc("b", "get", "/b").replace("title: Embedded 2025-09", "title: Connectivity"))],
+            "the documents disagree on `info`: in {a} and in {b}".into(),
+        ),
+        (
+            vec![a(), ("b.yaml", doc("b", "get", "/b").replace("production.runalloy.com", "embedded.runalloy.com/2025-09"))],
+            "the documents disagree on `servers`: in {a} and in {b}".into(),
+        ),
+        (
+            vec![a(), ("b.yaml", doc("b", "get", "/b").replace("default: 2025-09", "default: 2026-03").replace("required: true", "required: true\n      description: v"))],
+            "the documents disagree on the x-api-version default (`2025-09` and `2026-03`): in {a} and in {b}".into(),
+        ),
+    ];
+    for (docs, expected) in cases {
+        let dir = folder(&docs, EMPTY_OVERLAY);
+        let (code, stderr) = run(dir.path());
+        let expected = expected
+            .replace("{a}", &vendor(dir.path(), "a.yaml"))
+            .replace("{b}", &vendor(dir.path(), "b.yaml"));
+        assert_eq!(code, 2, "{stderr}");
+        assert_eq!(stderr, format!("error: {expected}\n"));
+        assert!(!dir.path().join("embedded-2025-09.yaml").exists());
+    }
+}
+
+#[test]
+fn a_completion_whose_target_is_gone_is_an_error_naming_the_overlay() {
+    let overlay = "overlay: 1.0.0\ninfo:\n  title: t\n  version: '1'\nactions:\n  - target: $.paths['/a'].get\n    update: {summary: s}\n  - target: $.paths['/gone'].get\n    description: 'gone: completed from its rendered page'\n    update: {summary: s}\n";
+    let dir = folder(&[("a.yaml", doc("a", "get", "/a"))], overlay);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 2);
+    let file = dir.path().join("2025-09/completions.overlay.yaml");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {}: action 2: its target `$.paths['/gone'].get` selects nothing in the vendor's documents \
+             (gone: completed from its rendered page); the text it completes has changed or gone\n",
+            file.display()
+        )
+    );
+}
+
+#[test]
+fn unreadable_inputs_are_refused_with_a_sentence() {
+    let dir = folder(
+        &[("a.yaml", "openapi: [unclosed".to_owned())],
+        EMPTY_OVERLAY,
+    );
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {}: not valid YAML: ",
+            vendor(dir.path(), "a.yaml")
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let (code, stderr) = run(empty.path());
+    assert_eq!(code, 2);
+    assert!(stderr.contains("2025-09/vendor"), "{stderr}");
+}
