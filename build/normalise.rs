@@ -558,8 +558,12 @@ fn open_enums(schema: &mut Value, at: &str, opened: &mut Vec<String>) {
     let Some(object) = schema.as_object_mut() else {
         return;
     };
-    if object.get("type").and_then(Value::as_str) == Some("string") && object.contains_key("enum") {
-        object.remove("enum");
+    if object.get("type").and_then(Value::as_str) == Some("string")
+        && let Some(values) = object.remove("enum")
+    {
+        // Kept beside, for `cargo xtask spec diff` and readers; progenitor
+        // ignores `x-` keys.
+        object.insert("x-runalloy-enum".into(), values);
         opened.push(if at.is_empty() {
             "/".to_owned()
         } else {

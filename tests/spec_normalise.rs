@@ -206,7 +206,11 @@ fn response_enums_are_opened_and_request_enums_kept() {
     let n = normalise(checked_in()).unwrap();
     let mode = &op(&n.spec, "/logs/{id}", "get")["responses"]["200"]["content"]["application/json"]
         ["schema"]["properties"]["data"]["properties"]["executionMode"];
-    assert_eq!(mode, &json!({"type": "string", "example": "cli"}));
+    assert_eq!(
+        mode,
+        &json!({"type": "string", "example": "cli", "x-runalloy-enum":
+            ["cli", "error", "internal", "manual", "retry", "trigger", "webhook"]})
+    );
     assert!(n.rewrites.iter().any(|r| r.contains("get-logs-by-id")
         && r.contains("enum at `/data/executionMode` is read as any string")));
     // A query enum checks what is sent, so it stays closed.

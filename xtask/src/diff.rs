@@ -1,15 +1,451 @@
-pub fn diff_files(_o: &std::path::Path, _n: &std::path::Path) -> Result<Report, crate::Problem> {
-    todo!()
+//! `cargo xtask spec diff OLD NEW`: what an upgrade changes, for callers.
+//!
+//! Both specs go through the build's own normalisation first
+//! (`build/normalise.rs`), so the comparison sees what progenitor sees: no
+//! `Authorization` or `x-api-version` parameters, path variables in the
+//! path, no error responses, and response enums read as strings.
+//!
+//! # The rule
+//!
+//! A change is **breaking** when code that compiled against the generated
+//! Rust API (methods with positional arguments, plain structs with public
+//! fields, closed enums) may stop compiling or stop decoding. So:
+//!
+//! - operations: removed, or moved to another method or path, is breaking;
+//!   added is not;
+//! - parameters: any added (even optional: the method gains an argument),
+//!   removed, moved (`in`), retyped, or made required or optional (the
+//!   argument's type changes) is breaking; an enum value added is not, one
+//!   removed is;
+//! - request bodies are built by the caller: a property added (even
+//!   optional: struct literals must then name it), removed, retyped, or
+//!   made required or optional is breaking; an enum value added is not;
+//! - responses are read by the caller: a property removed, retyped, made
+//!   optional or made required is breaking; a property added is not. Enum
+//!   values in responses decode as plain strings (see `openapi/README.md`),
+//!   so one added or removed is not breaking;
+//! - a success status changed, the `x-api-version` default changed, or the
+//!   server changed, is breaking.
+//!
+//! `semver:` is `major` with a breaking change, `minor` with only
+//! non-breaking ones, and `patch` with none that the rules see.
+
+#[path = "../../build/normalise.rs"]
+#[allow(dead_code)]
+mod normalise;
+
+use crate::{Problem, read_yaml};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// One change, for one operation (or the whole spec).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Whether callers' code may break.
+    pub breaking: bool,
+    /// The operation id, or `(spec)` for the spec as a whole.
+    pub operation: String,
+    /// `METHOD /path` of the operation, or empty.
+    pub at: String,
+    /// What changed.
+    pub what: String,
 }
-pub struct Report;
+
+/// Every change found, breaking ones first.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// In the order found: operations by id, and within each, path, query,
+    /// body, response.
+    pub changes: Vec<Change>,
+}
+
 impl Report {
-    pub fn text(&self) -> String {
-        String::new()
-    }
-    pub fn json(&self) -> String {
-        String::new()
-    }
+    /// Whether any change is breaking.
     pub fn is_breaking(&self) -> bool {
-        false
+        self.changes.iter().any(|c| c.breaking)
+    }
+
+    /// `major`, `minor` or `patch`.
+    pub fn semver(&self) -> &'static str {
+        if self.is_breaking() {
+            "major"
+        } else if self.changes.is_empty() {
+            "patch"
+        } else {
+            "minor"
+        }
+    }
+
+    fn group(&self, breaking: bool) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(move |c| c.breaking == breaking)
+    }
+
+    /// The report as text: `breaking:` and `non-breaking:` groups, one line
+    /// per change, and `semver: ...` last.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for (title, breaking) in [("breaking", true), ("non-breaking", false)] {
+            out.push_str(title);
+            out.push_str(":\n");
+            let mut any = false;
+            for c in self.group(breaking) {
+                any = true;
+                let at = if c.at.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", c.at)
+                };
+                out.push_str(&format!("  {}{at}: {}\n", c.operation, c.what));
+            }
+            if !any {
+                out.push_str("  (none)\n");
+            }
+        }
+        out.push_str(&format!("semver: {}\n", self.semver()));
+        out
+    }
+
+    /// The report as JSON: `{"breaking": [...], "nonBreaking": [...],
+    /// "semver": "..."}`.
+    pub fn json(&self) -> Value {
+        let list = |breaking| {
+            self.group(breaking)
+                .map(|c| json!({"operation": c.operation, "at": c.at, "change": c.what}))
+                .collect::<Vec<_>>()
+        };
+        json!({"breaking": list(true), "nonBreaking": list(false), "semver": self.semver()})
+    }
+}
+
+/// Compares the specs in two files.
+pub fn diff_files(old: &Path, new: &Path) -> Result<Report, Problem> {
+    let load = |file: &Path| -> Result<Value, Problem> {
+        serde_json::to_value(read_yaml(file)?).map_err(|e| Problem::Read {
+            file: file.display().to_string(),
+            why: format!("cannot be read as JSON: {e}"),
+        })
+    };
+    diff_specs(load(old)?, load(new)?).map_err(|(which, why)| Problem::Read {
+        file: if which == Side::Old { old } else { new }
+            .display()
+            .to_string(),
+        why,
+    })
+}
+
+/// Which input a problem is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The first spec.
+    Old,
+    /// The second spec.
+    New,
+}
+
+/// Compares two specs given as JSON values.
+pub fn diff_specs(old: Value, new: Value) -> Result<Report, (Side, String)> {
+    let old_servers = old.get("servers").cloned().unwrap_or(Value::Null);
+    let new_servers = new.get("servers").cloned().unwrap_or(Value::Null);
+    let old = normalise::normalise(old).map_err(|e| (Side::Old, not_usable(e)))?;
+    let new = normalise::normalise(new).map_err(|e| (Side::New, not_usable(e)))?;
+    let mut report = Report::default();
+    let mut spec_change = |what: String| {
+        report.changes.push(Change {
+            breaking: true,
+            operation: "(spec)".to_owned(),
+            at: String::new(),
+            what,
+        })
+    };
+    if old.api_version != new.api_version {
+        spec_change(format!(
+            "x-api-version default changed from {} to {}",
+            old.api_version, new.api_version
+        ));
+    }
+    if old_servers != new_servers {
+        spec_change(format!(
+            "servers changed from {old_servers} to {new_servers}"
+        ));
+    }
+
+    let ids: BTreeSet<&str> = old
+        .operations
+        .iter()
+        .chain(&new.operations)
+        .map(|o| o.id.as_str())
+        .collect();
+    for id in ids {
+        let before = old.operations.iter().find(|o| o.id == id);
+        let after = new.operations.iter().find(|o| o.id == id);
+        let mut changes = Changes::default();
+        match (before, after) {
+            (Some(_), None) => changes.breaking("operation removed".to_owned()),
+            (None, Some(_)) => changes.safe("operation added".to_owned()),
+            (Some(b), Some(a)) => {
+                compare_operation(b, &old.spec, a, &new.spec, &mut changes);
+            }
+            (None, None) => {}
+        }
+        let shown = after.or(before);
+        let at = shown.map_or(String::new(), |o| format!("{} {}", o.method, o.path));
+        report
+            .changes
+            .extend(changes.0.into_iter().map(|(breaking, what)| Change {
+                breaking,
+                operation: id.to_owned(),
+                at: at.clone(),
+                what,
+            }));
+    }
+    // Breaking first, each group in the order found.
+    report.changes.sort_by_key(|c| !c.breaking);
+    Ok(report)
+}
+
+fn not_usable(e: normalise::SpecError) -> String {
+    format!("not a spec the build can use: {e}")
+}
+
+/// The changes of one operation: `(breaking, what)`.
+#[derive(Default)]
+struct Changes(Vec<(bool, String)>);
+
+impl Changes {
+    fn breaking(&mut self, what: String) {
+        self.0.push((true, what));
+    }
+    fn safe(&mut self, what: String) {
+        self.0.push((false, what));
+    }
+}
+
+/// Who builds a schema's values: the caller (a request) or the API (a
+/// response).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Request,
+    Response,
+}
+
+fn operation_value<'a>(spec: &'a Value, op: &normalise::Operation) -> &'a Value {
+    &spec["paths"][op.path.as_str()][op.method.to_lowercase()]
+}
+
+fn compare_operation(
+    b: &normalise::Operation,
+    old_spec: &Value,
+    a: &normalise::Operation,
+    new_spec: &Value,
+    changes: &mut Changes,
+) {
+    if (b.method.as_str(), b.path.as_str()) != (a.method.as_str(), a.path.as_str()) {
+        changes.breaking(format!(
+            "moved from {} {} to {} {}",
+            b.method, b.path, a.method, a.path
+        ));
+    }
+    let old_op = operation_value(old_spec, b);
+    let new_op = operation_value(new_spec, a);
+
+    let param = |op: &Value, name: &str| -> Value {
+        op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    for p in &b.params {
+        match a.params.iter().find(|q| q.name == p.name) {
+            None => changes.breaking(format!("parameter `{}` ({}) removed", p.name, p.location)),
+            Some(q) => {
+                if p.location != q.location {
+                    changes.breaking(format!(
+                        "parameter `{}` moved from {} to {}",
+                        p.name, p.location, q.location
+                    ));
+                }
+                match (p.required, q.required) {
+                    (false, true) => {
+                        changes.breaking(format!("parameter `{}` made required", p.name))
+                    }
+                    (true, false) => changes.breaking(format!(
+                        "parameter `{}` made optional (its argument becomes an Option)",
+                        p.name
+                    )),
+                    _ => {}
+                }
+                compare_schema(
+                    &param(old_op, &p.name)["schema"],
+                    &param(new_op, &p.name)["schema"],
+                    &format!("parameter `{}`", p.name),
+                    Direction::Request,
+                    changes,
+                );
+            }
+        }
+    }
+    for q in &a.params {
+        if !b.params.iter().any(|p| p.name == q.name) {
+            let how = if q.required {
+                format!("added as required ({})", q.location)
+            } else {
+                format!(
+                    "added, optional ({}); the generated method gains an argument",
+                    q.location
+                )
+            };
+            changes.breaking(format!("parameter `{}` {how}", q.name));
+        }
+    }
+
+    let body = |op: &Value| {
+        op.pointer("/requestBody/content/application~1json/schema")
+            .cloned()
+    };
+    match (body(old_op), body(new_op)) {
+        (Some(_), None) => changes.breaking("request body removed".to_owned()),
+        (None, Some(_)) => changes
+            .breaking("request body added; the generated method gains an argument".to_owned()),
+        (Some(x), Some(y)) => compare_schema(&x, &y, "body", Direction::Request, changes),
+        (None, None) => {}
+    }
+
+    let successes = |op: &Value| -> Vec<String> {
+        op["responses"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(status, _)| status.clone())
+            .filter(|s| s.starts_with('2'))
+            .collect()
+    };
+    let (old_statuses, new_statuses) = (successes(old_op), successes(new_op));
+    if old_statuses != new_statuses {
+        changes.breaking(format!(
+            "success status changed from {} to {}",
+            old_statuses.join(", "),
+            new_statuses.join(", ")
+        ));
+    } else {
+        for status in &old_statuses {
+            let schema = |op: &Value| {
+                op["responses"][status]
+                    .pointer("/content/application~1json/schema")
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            };
+            compare_schema(
+                &schema(old_op),
+                &schema(new_op),
+                "response",
+                Direction::Response,
+                changes,
+            );
+        }
+    }
+}
+
+/// A schema's type as text: `string`, `integer (int32)`, `any JSON`...
+fn kind(schema: &Value) -> String {
+    if schema.is_null() {
+        return "no body".to_owned();
+    }
+    let base = match schema.get("type").and_then(Value::as_str) {
+        Some(t) => t.to_owned(),
+        None if schema.get("oneOf").is_some() => "one of several types".to_owned(),
+        None if schema.get("properties").is_some() => "object".to_owned(),
+        None => "any JSON".to_owned(),
+    };
+    match schema.get("format").and_then(Value::as_str) {
+        Some(format) => format!("{base} ({format})"),
+        None => base,
+    }
+}
+
+fn enum_values(schema: &Value, key: &str) -> BTreeSet<String> {
+    schema[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+fn required(schema: &Value) -> BTreeSet<String> {
+    enum_values(schema, "required")
+}
+
+fn compare_schema(old: &Value, new: &Value, at: &str, dir: Direction, changes: &mut Changes) {
+    let (old_kind, new_kind) = (kind(old), kind(new));
+    if old_kind != new_kind {
+        changes.breaking(format!("{at} retyped from {old_kind} to {new_kind}"));
+        return;
+    }
+    // Enum values: closed in requests, strings in responses.
+    for (key, response_side) in [("enum", false), ("x-runalloy-enum", true)] {
+        let (before, after) = (enum_values(old, key), enum_values(new, key));
+        for gone in before.difference(&after) {
+            let what = format!("{at}: enum value `{gone}` removed");
+            if response_side || dir == Direction::Response {
+                changes.safe(format!("{what} (responses decode enums as strings)"));
+            } else {
+                changes.breaking(what);
+            }
+        }
+        for added in after.difference(&before) {
+            let why = if response_side || dir == Direction::Response {
+                " (responses decode enums as strings)"
+            } else {
+                ""
+            };
+            changes.safe(format!("{at}: enum value `{added}` added{why}"));
+        }
+    }
+    if old_kind == "array" {
+        compare_schema(
+            &old["items"],
+            &new["items"],
+            &format!("{at}[]"),
+            dir,
+            changes,
+        );
+        return;
+    }
+    let props = |s: &Value| s["properties"].as_object().cloned().unwrap_or_default();
+    let (old_props, new_props) = (props(old), props(new));
+    let (old_required, new_required) = (required(old), required(new));
+    for (name, old_prop) in &old_props {
+        let field = format!("{at}.{name}");
+        let Some(new_prop) = new_props.get(name) else {
+            changes.breaking(format!("{field} removed"));
+            continue;
+        };
+        match (old_required.contains(name), new_required.contains(name)) {
+            (true, false) => changes.breaking(format!(
+                "{field} made optional (the generated field becomes an Option)"
+            )),
+            (false, true) => changes.breaking(format!(
+                "{field} made required (the generated field is no longer an Option)"
+            )),
+            _ => {}
+        }
+        compare_schema(old_prop, new_prop, &field, dir, changes);
+    }
+    for name in new_props.keys().filter(|n| !old_props.contains_key(*n)) {
+        let field = format!("{at}.{name}");
+        match (dir, new_required.contains(name)) {
+            (Direction::Response, _) => changes.safe(format!("{field} added")),
+            (Direction::Request, true) => changes.breaking(format!("{field} added as required")),
+            (Direction::Request, false) => changes.breaking(format!(
+                "{field} added, optional (struct literals of the body must name it)"
+            )),
+        }
     }
 }

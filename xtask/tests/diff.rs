@@ -1,0 +1,347 @@
+//! `cargo xtask spec diff`: one test per rule on pairs of small specs, and
+//! the 2026-03 rehearsal, asserted in full.
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+use xtask::diff::{Side, diff_specs};
+
+/// A spec with one operation, `GET /things/{id}` (`get-thing`), unless
+/// `edit` changes it.
+fn spec(edit: impl FnOnce(&mut Value)) -> Value {
+    let mut spec = json!({
+        "openapi": "3.0.1",
+        "info": {"title": "Embedded 2025-09", "version": "5.0"},
+        "servers": [{"url": "https://production.runalloy.com"}],
+        "paths": {"/things/{id}": {"post": {
+            "operationId": "get-thing",
+            "parameters": [
+                {"name": "Authorization", "in": "header", "required": true, "schema": {"type": "string"}},
+                {"$ref": "#/components/parameters/xApiVersion"},
+                {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                {"name": "page", "in": "query", "schema": {"type": "integer"}},
+                {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}}
+            ],
+            "requestBody": {"content": {"application/json": {"schema": {
+                "type": "object", "required": ["name"],
+                "properties": {"name": {"type": "string"}, "note": {"type": "string"}}
+            }}}},
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["id"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "count": {"type": "integer"},
+                    "mode": {"type": "string", "enum": ["cli", "manual"]}
+                }
+            }}}}}
+        }}},
+        "components": {"parameters": {"xApiVersion": {
+            "name": "x-api-version", "in": "header", "required": true,
+            "schema": {"type": "string", "default": "2025-09"}
+        }}}
+    });
+    edit(&mut spec);
+    spec
+}
+
+fn op(spec: &mut Value) -> &mut Value {
+    &mut spec["paths"]["/things/{id}"]["post"]
+}
+
+fn params(spec: &mut Value) -> &mut Vec<Value> {
+    op(spec)["parameters"].as_array_mut().unwrap()
+}
+
+fn body(spec: &mut Value) -> &mut Value {
+    &mut op(spec)["requestBody"]["content"]["application/json"]["schema"]
+}
+
+fn response(spec: &mut Value) -> &mut Value {
+    &mut op(spec)["responses"]["200"]["content"]["application/json"]["schema"]
+}
+
+/// The report of changing the base spec with `edit`, minus its last line,
+/// as `(breaking lines, non-breaking lines, semver)`.
+fn changes(edit: impl FnOnce(&mut Value)) -> (Vec<String>, Vec<String>, String) {
+    let report = diff_specs(spec(|_| {}), spec(edit)).unwrap();
+    let line = |c: &xtask::diff::Change| format!("{} {}: {}", c.operation, c.at, c.what);
+    (
+        report
+            .changes
+            .iter()
+            .filter(|c| c.breaking)
+            .map(line)
+            .collect(),
+        report
+            .changes
+            .iter()
+            .filter(|c| !c.breaking)
+            .map(line)
+            .collect(),
+        report.semver().to_owned(),
+    )
+}
+
+fn breaking(edit: impl FnOnce(&mut Value)) -> String {
+    let (breaking, safe, semver) = changes(edit);
+    assert_eq!(
+        (breaking.len(), safe.len(), semver.as_str()),
+        (1, 0, "major"),
+        "{breaking:?} {safe:?}"
+    );
+    breaking[0].clone()
+}
+
+fn non_breaking(edit: impl FnOnce(&mut Value)) -> String {
+    let (breaking, safe, semver) = changes(edit);
+    assert_eq!(
+        (breaking.len(), safe.len(), semver.as_str()),
+        (0, 1, "minor"),
+        "{breaking:?} {safe:?}"
+    );
+    safe[0].clone()
+}
+
+const AT: &str = "get-thing POST /things/{id}";
+
+#[test]
+fn no_change_is_a_patch() {
+    assert_eq!(changes(|_| {}), (vec![], vec![], "patch".to_owned()));
+}
+
+#[test]
+fn operations_removed_added_or_moved() {
+    let (b, s, semver) = changes(|spec| {
+        let thing = spec["paths"]["/things/{id}"].take();
+        spec["paths"] = json!({"/other/{id}": {"post": thing["post"].clone()}});
+        spec["paths"]["/other/{id}"]["post"]["operationId"] = json!("get-other");
+    });
+    assert_eq!(b, [format!("{AT}: operation removed")]);
+    assert_eq!(s, ["get-other POST /other/{id}: operation added"]);
+    assert_eq!(semver, "major");
+    assert_eq!(
+        breaking(|spec| {
+            let thing = spec["paths"]["/things/{id}"]["post"].take();
+            spec["paths"]["/things/{id}"] = json!({"put": thing});
+        }),
+        "get-thing PUT /things/{id}: moved from POST /things/{id} to PUT /things/{id}"
+    );
+}
+
+#[test]
+fn parameters() {
+    assert_eq!(
+        breaking(|s| params(s).push(
+            json!({"name": "userId", "in": "query", "required": true, "schema": {"type": "string"}})
+        )),
+        format!("{AT}: parameter `userId` added as required (query)")
+    );
+    assert_eq!(
+        breaking(|s| params(s)
+            .push(json!({"name": "userId", "in": "query", "schema": {"type": "string"}}))),
+        format!(
+            "{AT}: parameter `userId` added, optional (query); the generated method gains an argument"
+        )
+    );
+    assert_eq!(
+        breaking(|s| {
+            params(s).remove(3);
+        }),
+        format!("{AT}: parameter `page` (query) removed")
+    );
+    assert_eq!(
+        breaking(|s| params(s)[3]["required"] = json!(true)),
+        format!("{AT}: parameter `page` made required")
+    );
+    assert_eq!(
+        breaking(|s| {
+            params(s)[3]["in"] = json!("header");
+        }),
+        format!("{AT}: parameter `page` moved from query to header")
+    );
+    assert_eq!(
+        breaking(|s| params(s)[3]["schema"] = json!({"type": "string"})),
+        format!("{AT}: parameter `page` retyped from integer to string")
+    );
+    assert_eq!(
+        breaking(|s| params(s)[4]["schema"]["enum"] = json!(["asc"])),
+        format!("{AT}: parameter `order`: enum value `desc` removed")
+    );
+    assert_eq!(
+        non_breaking(|s| params(s)[4]["schema"]["enum"] = json!(["asc", "desc", "random"])),
+        format!("{AT}: parameter `order`: enum value `random` added")
+    );
+}
+
+#[test]
+fn request_body_properties() {
+    assert_eq!(
+        breaking(|s| {
+            body(s)["properties"]["email"] = json!({"type": "string"});
+            body(s)["required"] = json!(["name", "email"]);
+        }),
+        format!("{AT}: body.email added as required")
+    );
+    assert_eq!(
+        breaking(|s| body(s)["properties"]["email"] = json!({"type": "string"})),
+        format!("{AT}: body.email added, optional (struct literals of the body must name it)")
+    );
+    assert_eq!(
+        breaking(|s| {
+            body(s)["properties"]
+                .as_object_mut()
+                .unwrap()
+                .remove("note");
+        }),
+        format!("{AT}: body.note removed")
+    );
+    assert_eq!(
+        breaking(|s| body(s)["properties"]["note"] = json!({"type": "object"})),
+        format!("{AT}: body.note retyped from string to object")
+    );
+}
+
+#[test]
+fn response_properties() {
+    assert_eq!(
+        breaking(|s| {
+            response(s)["properties"]
+                .as_object_mut()
+                .unwrap()
+                .remove("count");
+        }),
+        format!("{AT}: response.count removed")
+    );
+    assert_eq!(
+        breaking(|s| response(s)["properties"]["count"] = json!({"type": "string"})),
+        format!("{AT}: response.count retyped from integer to string")
+    );
+    assert_eq!(
+        breaking(|s| response(s)["required"] = json!([])),
+        format!("{AT}: response.id made optional (the generated field becomes an Option)")
+    );
+    assert_eq!(
+        non_breaking(|s| response(s)["properties"]["label"] = json!({"type": "string"})),
+        format!("{AT}: response.label added")
+    );
+    assert_eq!(
+        non_breaking(
+            |s| response(s)["properties"]["mode"]["enum"] = json!(["cli", "manual", "webhook"])
+        ),
+        format!(
+            "{AT}: response.mode: enum value `webhook` added (responses decode enums as strings)"
+        )
+    );
+}
+
+#[test]
+fn success_status_version_and_server() {
+    assert_eq!(
+        breaking(|s| {
+            let ok = op(s)["responses"]["200"].take();
+            op(s)["responses"] = json!({"201": ok});
+        }),
+        format!("{AT}: success status changed from 200 to 201")
+    );
+    assert_eq!(
+        breaking(
+            |s| s["components"]["parameters"]["xApiVersion"]["schema"]["default"] =
+                json!("2026-03")
+        ),
+        "(spec) : x-api-version default changed from 2025-09 to 2026-03"
+    );
+    assert_eq!(
+        breaking(|s| s["servers"][0]["url"] = json!("https://eu.runalloy.com")),
+        "(spec) : servers changed from [{\"url\":\"https://production.runalloy.com\"}] to [{\"url\":\"https://eu.runalloy.com\"}]"
+    );
+}
+
+#[test]
+fn a_spec_the_build_cannot_use_is_named() {
+    let broken = spec(|s| s["openapi"] = json!("3.1.0"));
+    let (side, why) = diff_specs(spec(|_| {}), broken).unwrap_err();
+    assert_eq!(side, Side::New);
+    assert!(
+        why.starts_with("not a spec the build can use: the spec declares `openapi: 3.1.0`"),
+        "{why}"
+    );
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .current_dir(root)
+        .args(["spec", "diff"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const OURS: &str = "openapi/embedded-2025-09.yaml";
+const REHEARSAL: &str = "xtask/tests/data/embedded-2026-03.yaml";
+
+#[test]
+fn the_2026_03_rehearsal_report_in_full() {
+    let (code, stdout, stderr) = run(&[OURS, REHEARSAL]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stdout,
+        "breaking:\n\
+         \x20 (spec): x-api-version default changed from 2025-09 to 2026-03\n\
+         \x20 find-a-workflow GET /workflows/{workflowId}: response.data.version retyped from integer to string\n\
+         \x20 get-workflow-analytics GET /workflows/{workflowId}/analytics: operation removed\n\
+         \x20 get-workflow-logs GET /workflows/{workflowId}/logs: parameter `userId` made required\n\
+         non-breaking:\n\
+         \x20 list-apps GET /metadata/apps: operation added\n\
+         semver: major\n"
+    );
+    let (code, stdout, _) = run(&[OURS, REHEARSAL, "--format", "json"]);
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        report,
+        json!({
+            "breaking": [
+                {"operation": "(spec)", "at": "", "change": "x-api-version default changed from 2025-09 to 2026-03"},
+                {"operation": "find-a-workflow", "at": "GET /workflows/{workflowId}", "change": "response.data.version retyped from integer to string"},
+                {"operation": "get-workflow-analytics", "at": "GET /workflows/{workflowId}/analytics", "change": "operation removed"},
+                {"operation": "get-workflow-logs", "at": "GET /workflows/{workflowId}/logs", "change": "parameter `userId` made required"}
+            ],
+            "nonBreaking": [
+                {"operation": "list-apps", "at": "GET /metadata/apps", "change": "operation added"}
+            ],
+            "semver": "major"
+        })
+    );
+}
+
+#[test]
+fn exit_codes_0_without_breaking_changes_and_2_for_unreadable_input() {
+    let (code, stdout, _) = run(&[OURS, OURS]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (
+            0,
+            "breaking:\n  (none)\nnon-breaking:\n  (none)\nsemver: patch\n"
+        )
+    );
+    // Going back from the rehearsal adds an operation and removes one:
+    // breaking too, and the other way round from above.
+    let (code, _, _) = run(&[REHEARSAL, OURS]);
+    assert_eq!(code, 1);
+    let (code, stdout, stderr) = run(&[OURS, "no/such/spec.yaml"]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        "error: no/such/spec.yaml: No such file or directory (os error 2)\n"
+    );
+    let (code, _, stderr) = run(&[OURS, "README.md"]);
+    assert_eq!(code, 2);
+    assert!(stderr.starts_with("error: README.md: "), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
