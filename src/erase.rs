@@ -3,12 +3,16 @@
 use crate::{Client, Error};
 use futures::{Stream, StreamExt};
 
-/// What happened to one part (the logs or the user) of an erase.
+/// What happened to one part (the logs or the user) of an erase, or to one
+/// step of an offboarding.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum PartOutcome {
     /// The API deleted it.
     Deleted,
+    /// The API did it (a step that changes rather than deletes, such as
+    /// deactivating workflows).
+    Done,
     /// The API answered 404 with its own "not found" message (see
     /// [`Error::is_api_not_found`]): it was already gone.
     AlreadyGone,
@@ -23,19 +27,41 @@ impl PartOutcome {
     pub fn as_str(&self) -> &'static str {
         match self {
             PartOutcome::Deleted => "deleted",
+            PartOutcome::Done => "done",
             PartOutcome::AlreadyGone => "already_gone",
             PartOutcome::Skipped => "skipped",
             PartOutcome::Failed(_) => "failed",
         }
     }
 
-    fn is_done(&self) -> bool {
-        matches!(self, PartOutcome::Deleted | PartOutcome::AlreadyGone)
+    /// Whether it is done: deleted, done, or already gone.
+    pub fn is_done(&self) -> bool {
+        matches!(
+            self,
+            PartOutcome::Deleted | PartOutcome::Done | PartOutcome::AlreadyGone
+        )
     }
 
-    fn from_result<T>(result: Result<T, Error>) -> Self {
+    /// The error, if it failed.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            PartOutcome::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_result<T>(result: Result<T, Error>) -> Self {
+        Self::from(result, PartOutcome::Deleted)
+    }
+
+    /// [`PartOutcome::Done`] for a success.
+    pub(crate) fn done<T>(result: Result<T, Error>) -> Self {
+        Self::from(result, PartOutcome::Done)
+    }
+
+    fn from<T>(result: Result<T, Error>, success: Self) -> Self {
         match result {
-            Ok(_) => PartOutcome::Deleted,
+            Ok(_) => success,
             Err(e) if e.is_api_not_found() => PartOutcome::AlreadyGone,
             Err(e) => PartOutcome::Failed(e),
         }

@@ -10,6 +10,7 @@ mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod flow;
+mod offboard;
 mod operation_call;
 mod retry;
 mod spec;
@@ -22,6 +23,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_
 pub use erase::{EraseOutcome, PartOutcome};
 pub use error::{ApiFailure, Error, escape_controls};
 pub use flow::FlowStats;
+pub use offboard::OffboardOutcome;
 pub use operation_call::OperationCall;
 pub use retry::RetryPolicy;
 pub use spec::{API_VERSION, Body, OPERATIONS, Operation, Param, SPEC_FILE};

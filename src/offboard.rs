@@ -1,0 +1,106 @@
+//! Offboarding a customer: turn off its workflows, delete its credentials,
+//! then erase it (logs, then the user). Each step is reported as the erase
+//! reports its parts.
+
+use crate::{Client, EraseOutcome, Error, PartOutcome};
+
+/// The outcome of offboarding one user, step by step.
+#[derive(Debug)]
+pub struct OffboardOutcome {
+    /// The id as given.
+    pub user_id: String,
+    /// `PUT /users/{userId}/deactivate-workflows`: [`PartOutcome::Done`] when
+    /// the API turned them off.
+    pub workflows: PartOutcome,
+    /// `GET /credentials/users/{userId}`: [`PartOutcome::Done`] when the
+    /// list was read.
+    pub credentials_listed: PartOutcome,
+    /// Each credential found, with what happened to it.
+    pub credentials: Vec<(String, PartOutcome)>,
+    /// The erase that follows (logs, then the user), if every step before it
+    /// was done; otherwise both of its parts are [`PartOutcome::Skipped`].
+    pub erase: EraseOutcome,
+}
+
+impl OffboardOutcome {
+    /// Whether every step is done: workflows off, every credential deleted,
+    /// logs and user gone.
+    pub fn is_offboarded(&self) -> bool {
+        self.workflows.is_done()
+            && self.credentials_listed.is_done()
+            && self.credentials.iter().all(|(_, c)| c.is_done())
+            && self.erase.is_erased()
+    }
+
+    /// The error that stopped the offboarding, if any.
+    pub fn error(&self) -> Option<&Error> {
+        [&self.workflows, &self.credentials_listed]
+            .into_iter()
+            .chain(self.credentials.iter().map(|(_, c)| c))
+            .find_map(PartOutcome::error)
+            .or_else(|| self.erase.error())
+    }
+}
+
+impl Client {
+    /// Offboards one user, in order: deactivates all its workflows, deletes
+    /// each of its credentials, deletes its logs, then deletes the user.
+    /// Each step runs only if the one before is done (or the API's own 404
+    /// says its object is already gone), so a failure leaves the user in
+    /// place for a retry, with nothing orphaned.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use runalloy_embedded::{fake::FakeAlloy, Client};
+    ///
+    /// let fake = FakeAlloy::start("k").await?;
+    /// let client = Client::builder().api_key("k").base_url(fake.base_url()).build()?;
+    /// let id = fake.insert_user("jane@example.com", None);
+    /// let outcome = client.offboard_user(&id).await;
+    /// assert!(outcome.is_offboarded(), "{:?}", outcome.error());
+    /// assert_eq!(outcome.credentials.len(), 1); // the stand-in's example credential
+    /// assert!(fake.users().is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub async fn offboard_user(&self, user_id: &str) -> OffboardOutcome {
+        let workflows = PartOutcome::done(self.deactivate_user_workflows(user_id).await);
+        let mut credentials = Vec::new();
+        let credentials_listed = if workflows.is_done() {
+            match self.list_user_credentials(user_id).await {
+                Ok(listed) => {
+                    for id in listed.data.into_iter().filter_map(|c| c.credential_id) {
+                        let outcome =
+                            PartOutcome::from_result(self.delete_credential(user_id, &id).await);
+                        let failed = !outcome.is_done();
+                        credentials.push((id, outcome));
+                        if failed {
+                            break;
+                        }
+                    }
+                    PartOutcome::Done
+                }
+                Err(e) => PartOutcome::done::<()>(Err(e)),
+            }
+        } else {
+            PartOutcome::Skipped
+        };
+        let ready = credentials_listed.is_done() && credentials.iter().all(|(_, c)| c.is_done());
+        let erase = if ready {
+            self.erase_user(user_id).await
+        } else {
+            EraseOutcome {
+                user_id: user_id.to_owned(),
+                logs: PartOutcome::Skipped,
+                user: PartOutcome::Skipped,
+            }
+        };
+        OffboardOutcome {
+            user_id: user_id.to_owned(),
+            workflows,
+            credentials_listed,
+            credentials,
+            erase,
+        }
+    }
+}
