@@ -170,60 +170,58 @@ impl Merged {
                 None => self.api_version = Some((version, name.clone())),
             }
         }
-        let paths = doc
-            .get("paths")
-            .and_then(Value::as_mapping)
-            .cloned()
-            .unwrap_or_default();
-        for (path, item) in paths {
+        for (path, item) in mapping(&doc, "paths") {
             let path_text = path.as_str().unwrap_or_default().to_owned();
-            let item = item.as_mapping().cloned().unwrap_or_default();
-            let slot = self
-                .paths
-                .entry(path.clone())
-                .or_insert_with(|| Value::Mapping(Mapping::new()));
-            let Value::Mapping(slot) = slot else { continue };
-            for (method, op) in item {
-                let method_text = method.as_str().unwrap_or_default().to_owned();
-                let at = (path_text.clone(), method_text.clone());
+            let Some(slot) = section(&mut self.paths, &path) else {
+                continue;
+            };
+            for (key, value) in item.as_mapping().cloned().unwrap_or_default() {
+                let key_text = key.as_str().unwrap_or_default().to_owned();
+                if !METHODS.contains(&key_text.as_str()) {
+                    // Path-level `parameters`, `summary`...: shared by the
+                    // documents of one path, so they must agree.
+                    match slot.get(&key) {
+                        Some(first) if *first != value => {
+                            return Err(Problem::Conflict {
+                                what: format!("path `{path_text}` has two different `{key_text}`"),
+                                first: self.path_files(&path_text),
+                                second: name,
+                            });
+                        }
+                        Some(_) => {}
+                        None => {
+                            slot.insert(key, value);
+                        }
+                    }
+                    continue;
+                }
+                let at = (path_text.clone(), key_text.clone());
                 if let Some((_, first)) = self.methods.iter().find(|(m, _)| *m == at) {
                     return Err(Problem::Conflict {
-                        what: format!(
-                            "{} {path_text} is defined twice",
-                            method_text.to_uppercase()
-                        ),
+                        what: format!("{} {path_text} is defined twice", key_text.to_uppercase()),
                         first: first.clone(),
                         second: name,
                     });
                 }
-                if METHODS.contains(&method_text.as_str()) {
-                    if let Some(id) = op.get("operationId").and_then(Value::as_str) {
-                        if let Some((_, first)) = self.ids.iter().find(|(i, _)| i == id) {
-                            return Err(Problem::Conflict {
-                                what: format!("operationId `{id}` is used twice"),
-                                first: first.clone(),
-                                second: name,
-                            });
-                        }
-                        self.ids.push((id.to_owned(), name.clone()));
+                if let Some(id) = value.get("operationId").and_then(Value::as_str) {
+                    if let Some((_, first)) = self.ids.iter().find(|(i, _)| i == id) {
+                        return Err(Problem::Conflict {
+                            what: format!("operationId `{id}` is used twice"),
+                            first: first.clone(),
+                            second: name,
+                        });
                     }
-                    self.methods.push((at, name.clone()));
+                    self.ids.push((id.to_owned(), name.clone()));
                 }
-                slot.insert(method, op);
+                self.methods.push((at, name.clone()));
+                slot.insert(key, value);
             }
         }
-        let components = doc
-            .get("components")
-            .and_then(Value::as_mapping)
-            .cloned()
-            .unwrap_or_default();
-        for (section, defs) in components {
-            let section_text = section.as_str().unwrap_or_default().to_owned();
-            let slot = self
-                .components
-                .entry(section.clone())
-                .or_insert_with(|| Value::Mapping(Mapping::new()));
-            let Value::Mapping(slot) = slot else { continue };
+        for (section_name, defs) in mapping(&doc, "components") {
+            let section_text = section_name.as_str().unwrap_or_default().to_owned();
+            let Some(slot) = section(&mut self.components, &section_name) else {
+                continue;
+            };
             for (def_name, def) in defs.as_mapping().cloned().unwrap_or_default() {
                 let def_text = def_name.as_str().unwrap_or_default().to_owned();
                 let at = (section_text.clone(), def_text.clone());
@@ -258,6 +256,15 @@ impl Merged {
         Ok(())
     }
 
+    /// The file of the first operation on `path`.
+    fn path_files(&self, path: &str) -> String {
+        self.methods
+            .iter()
+            .find(|((p, _), _)| p == path)
+            .map(|(_, file)| file.clone())
+            .unwrap_or_default()
+    }
+
     fn finish(self) -> Value {
         let mut out = Mapping::new();
         for (field, value, _) in self.shared {
@@ -276,6 +283,26 @@ impl Merged {
             );
         }
         Value::Mapping(out)
+    }
+}
+
+/// The mapping under `key` of `doc`, or an empty one.
+fn mapping(doc: &Value, key: &str) -> Mapping {
+    doc.get(key)
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The mapping under `key` of `parent`, made empty if absent; `None` if
+/// something else is there.
+fn section<'a>(parent: &'a mut Mapping, key: &Value) -> Option<&'a mut Mapping> {
+    match parent
+        .entry(key.clone())
+        .or_insert_with(|| Value::Mapping(Mapping::new()))
+    {
+        Value::Mapping(map) => Some(map),
+        _ => None,
     }
 }
 

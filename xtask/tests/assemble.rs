@@ -118,7 +118,7 @@ fn a_copy_cut_inside_a_component_agrees_with_the_full_one() {
 #[test]
 fn each_kind_of_broken_input_is_one_line_naming_the_files_exit_2() {
     let a = || ("a.yaml", doc("a", "get", "/a"));
-    let cases: Vec<(Vec<(&str, String)>, String)> = vec![
+    let mut cases: Vec<(Vec<(&str, String)>, String)> = vec![
         (
             vec![a(), ("b.yaml", doc("a", "get", "/b"))],
             "operationId `a` is used twice: in {a} and in {b}".into(),
@@ -144,6 +144,21 @@ fn each_kind_of_broken_input_is_one_line_naming_the_files_exit_2() {
             "the documents disagree on the x-api-version default (`2025-09` and `2026-03`): in {a} and in {b}".into(),
         ),
     ];
+    let with_shared = |id: &str, method: &str, kind: &str| {
+        doc(id, method, "/a").replace(
+            "  /a:\n",
+            &format!(
+                "  /a:\n    parameters:\n      - {{name: q, in: query, schema: {{type: {kind}}}}}\n"
+            ),
+        )
+    };
+    cases.push((
+        vec![
+            ("a.yaml", with_shared("a", "get", "string")),
+            ("b.yaml", with_shared("b", "put", "integer")),
+        ],
+        "path `/a` has two different `parameters`: in {a} and in {b}".into(),
+    ));
     for (docs, expected) in cases {
         let dir = folder(&docs, EMPTY_OVERLAY);
         let (code, stderr) = run(dir.path());
