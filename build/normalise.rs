@@ -653,7 +653,7 @@ fn describe(
 
 /// `schema` with local `#/components/...` references replaced by what they
 /// name, to a bounded depth (a recursive schema stays a reference below it).
-fn inline_refs(schema: &Value, components: &Value, depth: usize) -> Value {
+pub fn inline_refs(schema: &Value, components: &Value, depth: usize) -> Value {
     match schema {
         Value::Object(object) => {
             if let Some(target) = object

@@ -147,8 +147,14 @@ pub enum Side {
 pub fn diff_specs(old: Value, new: Value) -> Result<Report, (Side, String)> {
     let old_servers = old.get("servers").cloned().unwrap_or(Value::Null);
     let new_servers = new.get("servers").cloned().unwrap_or(Value::Null);
-    let old = normalise::normalise(old).map_err(|e| (Side::Old, not_usable(e)))?;
-    let new = normalise::normalise(new).map_err(|e| (Side::New, not_usable(e)))?;
+    let mut old = normalise::normalise(old).map_err(|e| (Side::Old, not_usable(e)))?;
+    let mut new = normalise::normalise(new).map_err(|e| (Side::New, not_usable(e)))?;
+    // Schemas shared through `#/components/...` are compared where they are
+    // used, so a change to one is reported for every operation using it.
+    for n in [&mut old, &mut new] {
+        let components = n.spec.get("components").cloned().unwrap_or(Value::Null);
+        n.spec["paths"] = normalise::inline_refs(&n.spec["paths"], &components, 0);
+    }
     let mut report = Report::default();
     let mut spec_change = |what: String| {
         report.changes.push(Change {

@@ -235,6 +235,29 @@ fn response_properties() {
 }
 
 #[test]
+fn a_shared_component_schema_is_compared_where_it_is_used() {
+    let shared = |s: &mut Value, count: &str| {
+        s["components"]["schemas"] =
+            json!({"Thing": {"type": "object", "properties": {"count": {"type": count}}}});
+        *response(s) = json!({"$ref": "#/components/schemas/Thing"});
+    };
+    let report = diff_specs(
+        spec(|s| shared(s, "integer")),
+        spec(|s| shared(s, "string")),
+    )
+    .unwrap();
+    let lines: Vec<String> = report
+        .changes
+        .iter()
+        .map(|c| format!("{} {}", c.operation, c.what))
+        .collect();
+    assert_eq!(
+        lines,
+        ["get-thing response.count retyped from integer to string"]
+    );
+}
+
+#[test]
 fn success_status_version_and_server() {
     assert_eq!(
         breaking(|s| {
