@@ -15,6 +15,10 @@
 //! the `x-api-version` default. A copy cut part way leaves an empty (null)
 //! value where the cut fell; a definition holding such a hole agrees with
 //! one that fills it, and the fuller one is kept.
+//!
+//! The overlay may fill what the copies lack; replacing what the vendor
+//! wrote needs the action to say `x-runalloy-replaces: true` (see
+//! [`crate::overlay`]).
 
 use crate::{Problem, overlay, read_yaml};
 use serde_norway::{Mapping, Value};

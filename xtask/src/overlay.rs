@@ -11,6 +11,10 @@
 //! on a JSON copy, and the locations it finds are then followed in the YAML.
 //! A target that selects nothing is an error: a completion must never be
 //! dropped silently because the vendor's text it completed has changed.
+//! And an update that replaces a value the vendor gave (rather than filling
+//! a missing or empty one) is an error unless the action is marked
+//! `x-runalloy-replaces: true`: a completion must never silently override
+//! the vendor's text once a fuller copy of it is imported.
 
 use crate::Problem;
 use serde_json_path::JsonPath;
@@ -87,9 +91,20 @@ pub fn apply(doc: &mut Value, overlay_file: &Path) -> Result<(), Problem> {
             let update = action
                 .get("update")
                 .ok_or_else(|| fail("it has neither `update` nor `remove: true`".to_owned()))?;
+            let replaces = action
+                .get(REPLACES)
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             for location in &locations {
                 let node = follow(doc, location).map_err(&fail)?;
-                merge_into(node, update).map_err(&fail)?;
+                let mut replaced = Vec::new();
+                merge_into(node, update, String::new(), &mut replaced).map_err(&fail)?;
+                if let (Some(first), false) = (replaced.first(), replaces) {
+                    return Err(fail(format!(
+                        "it would replace the vendor's own value at `{target}{first}`{described}; \
+                         if that is a repair, mark the action `{REPLACES}: true`"
+                    )));
+                }
             }
         }
     }
@@ -139,10 +154,22 @@ fn remove_at(doc: &mut Value, location: &[Step]) -> Result<(), String> {
     Ok(())
 }
 
-fn merge_into(node: &mut Value, update: &Value) -> Result<(), String> {
+/// The action extension that allows an update to replace what the vendor
+/// wrote (a repair), rather than only fill what its copy lacks.
+pub const REPLACES: &str = "x-runalloy-replaces";
+
+/// Merges `update` into `node`, recording in `replaced` where it replaced a
+/// value the vendor gave: anything but an empty value (null, `""`, `[]` or
+/// `{}`, which is where a cut copy ends) or the same value.
+fn merge_into(
+    node: &mut Value,
+    update: &Value,
+    at: String,
+    replaced: &mut Vec<String>,
+) -> Result<(), String> {
     match (node, update) {
         (Value::Mapping(target), Value::Mapping(update)) => {
-            merge_mappings(target, update);
+            merge_mappings(target, update, at, replaced);
             Ok(())
         }
         (Value::Sequence(items), Value::Sequence(more)) => {
@@ -158,14 +185,32 @@ fn merge_into(node: &mut Value, update: &Value) -> Result<(), String> {
     }
 }
 
-fn merge_mappings(target: &mut Mapping, update: &Mapping) {
+fn merge_mappings(target: &mut Mapping, update: &Mapping, at: String, replaced: &mut Vec<String>) {
     for (k, v) in update {
+        let here = format!("{at}['{}']", k.as_str().unwrap_or_default());
         match (target.get_mut(k), v) {
-            (Some(Value::Mapping(inner)), Value::Mapping(more)) => merge_mappings(inner, more),
-            (Some(slot), _) => *slot = v.clone(),
+            (Some(Value::Mapping(inner)), Value::Mapping(more)) => {
+                merge_mappings(inner, more, here, replaced)
+            }
+            (Some(slot), _) => {
+                if !is_empty(slot) && slot != v {
+                    replaced.push(here);
+                }
+                *slot = v.clone();
+            }
             (None, _) => {
                 target.insert(k.clone(), v.clone());
             }
         }
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Sequence(items) => items.is_empty(),
+        Value::Mapping(map) => map.is_empty(),
+        _ => false,
     }
 }

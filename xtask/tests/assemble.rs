@@ -210,3 +210,38 @@ fn unreadable_inputs_are_refused_with_a_sentence() {
     assert_eq!(code, 2);
     assert!(stderr.contains("2025-09/vendor"), "{stderr}");
 }
+
+#[test]
+fn replacing_the_vendors_own_text_needs_the_action_to_say_so() {
+    let overlay = |mark: &str| {
+        format!(
+            "overlay: 1.0.0\ninfo:\n  title: t\n  version: '1'\nactions:\n  - target: $.paths['/a'].get\n    description: a repair\n{mark}    update:\n      operationId: renamed\n      summary: filled\n"
+        )
+    };
+    // Without the mark: refused, naming where.
+    let dir = folder(&[("a.yaml", doc("a", "get", "/a"))], &overlay(""));
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 2);
+    let file = dir.path().join("2025-09/completions.overlay.yaml");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {}: action 1: it would replace the vendor's own value at \
+             `$.paths['/a'].get['operationId']` (a repair); if that is a repair, mark the action \
+             `x-runalloy-replaces: true`\n",
+            file.display()
+        )
+    );
+    // Marked: applied. Filling what the copy lacks never needs the mark.
+    let dir = folder(
+        &[("a.yaml", doc("a", "get", "/a"))],
+        &overlay("    x-runalloy-replaces: true\n"),
+    );
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let out = std::fs::read_to_string(dir.path().join("embedded-2025-09.yaml")).unwrap();
+    assert!(
+        out.contains("operationId: renamed") && out.contains("summary: filled"),
+        "{out}"
+    );
+}
