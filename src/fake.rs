@@ -473,7 +473,7 @@ async fn any_operation(
     let path = uri.path();
     let Some(op) = crate::OPERATIONS
         .iter()
-        .find(|op| op.method == method.as_str() && template_matches(op.path, path))
+        .find(|op| op.method == method.as_str() && op.path_fits(path.split('/').skip(1)))
     else {
         return message(StatusCode::NOT_FOUND, &format!("Cannot {method} {path}"));
     };
@@ -515,19 +515,4 @@ async fn any_operation(
         .and_then(|text| serde_json::from_str::<Value>(text).ok())
         .unwrap_or_else(|| json!({}));
     Json(example).into_response()
-}
-
-/// Whether `path` fits `template`, each `{name}` matching one non-empty
-/// segment.
-fn template_matches(template: &str, path: &str) -> bool {
-    let mut want = template.split('/');
-    let mut got = path.split('/');
-    loop {
-        match (want.next(), got.next()) {
-            (None, None) => return true,
-            (Some(w), Some(g)) if w.starts_with('{') && !g.is_empty() => {}
-            (Some(w), Some(g)) if w == g => {}
-            _ => return false,
-        }
-    }
 }

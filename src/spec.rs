@@ -62,6 +62,23 @@ pub struct Body {
 
 include!(concat!(env!("OUT_DIR"), "/spec_meta.rs"));
 
+impl Operation {
+    /// Whether `segments` (a path's segments after the leading `/`) fit this
+    /// operation's template, each `{name}` matching one non-empty segment.
+    /// Compares without collecting: the transport runs it on every request.
+    pub(crate) fn path_fits<'a>(&self, mut segments: impl Iterator<Item = &'a str>) -> bool {
+        let mut template = self.path.split('/').skip(1);
+        loop {
+            match (segments.next(), template.next()) {
+                (None, None) => return true,
+                (Some(g), Some(w)) if w.starts_with('{') && !g.is_empty() => {}
+                (Some(g), Some(w)) if g == w => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
 /// The operation whose generated method is `rust_name`.
 pub(crate) fn operation(rust_name: &str) -> Option<&'static Operation> {
     OPERATIONS.iter().find(|op| op.rust_name == rust_name)

@@ -357,18 +357,7 @@ pub(crate) fn body_limit_exceeded(error: &reqwest::Error) -> Option<usize> {
 /// endpoint (`DELETE /users/..` becomes `DELETE /`). Comparing the final path
 /// with the template catches all of them, for every operation.
 fn check_path(base_segments: usize, url: &reqwest::Url, op: &Operation) -> Result<(), String> {
-    // Compared segment by segment without collecting: this runs for every
-    // request.
-    let mut got = url_segments(url, base_segments);
-    let mut want = op.path.split('/').skip(1);
-    let matches = loop {
-        match (got.next(), want.next()) {
-            (None, None) => break true,
-            (Some(g), Some(w)) if w.starts_with('{') && !g.is_empty() => {}
-            (Some(g), Some(w)) if g == w => {}
-            _ => break false,
-        }
-    };
+    let matches = op.path_fits(url_segments(url, base_segments));
     if matches {
         Ok(())
     } else {
