@@ -103,23 +103,25 @@ pub fn generate(
                 _ => ident,
             });
         }
-        let output = compact_output(&method.sig.output);
-        let convert = if output.contains("ByteStream") {
-            "to_json_bytes(call.operation().id, value).await"
-        } else if output == "()" {
-            "Ok(::serde_json::Value::Null)"
+        let raw_bytes = method
+            .sig
+            .output
+            .to_token_stream()
+            .to_string()
+            .contains("ByteStream");
+        let call_it = format!("client.call(|api| api.{name}({}))", call_args.join(", "));
+        // Raw bytes are returned as they are; anything decoded (no body
+        // included, as `()`) as the API sent it.
+        let tail = if raw_bytes {
+            format!("to_json_bytes(call.operation().id, {call_it}.await?).await")
         } else {
-            "as_received(call.operation().id, body, value)"
+            format!(
+                "let (value, body) = crate::capture_last_body({call_it}).await;\n\
+                 as_received(call.operation().id, body, value?)"
+            )
         };
         let _ = write!(checks, "{name:?} => {{\n{check_lines}Ok(())\n}}\n");
-        let _ = write!(
-            arms,
-            "{name:?} => {{\n{lets}\
-             let (value, body) = crate::capture_last_body(client.call(|api| api.{name}({}))).await;\n\
-             #[allow(unused_variables)]\nlet body = body;\n\
-             let value = value?;\n{convert}\n}}\n",
-            call_args.join(", ")
-        );
+        let _ = write!(arms, "{name:?} => {{\n{lets}{tail}\n}}\n");
     }
     Ok(format!(
         "/// Calls the operation `call` names through its generated method.\n\
@@ -147,17 +149,6 @@ fn is_client(ty: &syn::Type) -> bool {
 /// A type as text without spaces, such as `Option<&'astr>`.
 fn compact(ty: &syn::Type) -> String {
     ty.to_token_stream().to_string().replace(' ', "")
-}
-
-/// `T` of a method returning `Result<ResponseValue<T>, Error<..>>`.
-fn compact_output(output: &syn::ReturnType) -> String {
-    let text = match output {
-        syn::ReturnType::Type(_, ty) => compact(ty),
-        syn::ReturnType::Default => String::new(),
-    };
-    text.strip_prefix("Result<ResponseValue<")
-        .and_then(|rest| rest.rsplit_once(">,"))
-        .map_or(text.clone(), |(inner, _)| inner.to_owned())
 }
 
 /// Generated types are named `types::X` inside the generated module.

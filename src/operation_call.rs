@@ -73,9 +73,8 @@ impl OperationCall {
 
     /// Sets a parameter by the name the spec gives it, such as `userId`.
     pub fn param(mut self, name: &str, value: impl Into<String>) -> Result<Self, Error> {
-        let op = self.operation;
-        let param = op.params.iter().find(|p| p.name == name).ok_or_else(|| {
-            let known: Vec<&str> = op.params.iter().map(|p| p.name).collect();
+        let param = self.spec_param(name).ok_or_else(|| {
+            let known: Vec<&str> = self.operation.params.iter().map(|p| p.name).collect();
             self.refuse(format!(
                 "`{}` is not a parameter of it (it takes: {})",
                 crate::escape_controls(name),
@@ -113,25 +112,37 @@ impl OperationCall {
     /// does not parse as its parameter's type, or the body does not decode
     /// as the operation's request type.
     pub fn check(&self) -> Result<(), Error> {
+        self.check_present()?;
+        convert_arguments(self)
+    }
+
+    /// The required parameters and body are there. The conversions
+    /// [`OperationCall::check`] also makes are made again by `dispatch`,
+    /// with the same errors, before anything is sent.
+    fn check_present(&self) -> Result<(), Error> {
         let op = self.operation;
         if let Some(missing) = op
             .params
             .iter()
             .find(|p| p.required && !self.params.contains_key(p.name))
         {
-            return Err(self.refuse(format!(
-                "the required {} parameter `{}` is missing",
-                missing.location, missing.name
-            )));
+            return Err(self.missing(missing.name));
         }
         if op.body.is_some_and(|b| b.required) && self.body.is_none() {
             return Err(self.refuse("the request body is required".to_owned()));
         }
-        convert_arguments(self)
+        Ok(())
     }
 
     fn refuse(&self, why: String) -> Error {
         Error::InvalidInput(format!("{}: {why}", self.operation.id))
+    }
+
+    fn missing(&self, name: &str) -> Error {
+        let location = self.spec_param(name).map_or("", |p| p.location);
+        self.refuse(format!(
+            "the required {location} parameter `{name}` is missing"
+        ))
     }
 
     fn spec_param(&self, name: &str) -> Option<&'static Param> {
@@ -141,12 +152,7 @@ impl OperationCall {
     // The accessors below are what the generated `dispatch` reads.
 
     fn text(&self, name: &str) -> Result<&str, Error> {
-        self.opt_text(name).ok_or_else(|| {
-            let location = self.spec_param(name).map_or("", |p| p.location);
-            self.refuse(format!(
-                "the required {location} parameter `{name}` is missing"
-            ))
-        })
+        self.opt_text(name).ok_or_else(|| self.missing(name))
     }
 
     fn opt_text(&self, name: &str) -> Option<&str> {
@@ -222,7 +228,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn call_operation(&self, call: &OperationCall) -> Result<Value, Error> {
-        call.check()?;
+        call.check_present()?;
         dispatch(self, call).await
     }
 }
