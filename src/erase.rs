@@ -87,10 +87,7 @@ impl EraseOutcome {
 
     /// The error that stopped the erase, if any.
     pub fn error(&self) -> Option<&Error> {
-        match (&self.logs, &self.user) {
-            (PartOutcome::Failed(e), _) | (_, PartOutcome::Failed(e)) => Some(e),
-            _ => None,
-        }
+        self.logs.error().or_else(|| self.user.error())
     }
 }
 

@@ -265,6 +265,25 @@ fn insert(store: &mut Store, username: &str, full_name: Option<&str>) -> String 
     user_id
 }
 
+/// The request body as JSON, or the 400 the API answers when it is not.
+fn json_body(body: &[u8]) -> Result<Value, Box<Response>> {
+    serde_json::from_slice(body).map_err(|_| {
+        Box::new(message(
+            StatusCode::BAD_REQUEST,
+            "Request body must be JSON",
+        ))
+    })
+}
+
+impl Store {
+    /// Whether a user other than `except` has `username`.
+    fn username_taken(&self, username: &str, except: Option<&str>) -> bool {
+        self.users
+            .values()
+            .any(|u| u.username == username && Some(u.user_id.as_str()) != except)
+    }
+}
+
 fn message(status: StatusCode, text: &str) -> Response {
     (status, Json(json!({ "message": text }))).into_response()
 }
@@ -349,16 +368,16 @@ async fn list_users(State(shared): State<Arc<Shared>>, Query(query): Query<ListQ
 }
 
 async fn create_user(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
-    let body: Value = match serde_json::from_slice(&body) {
+    let body = match json_body(&body) {
         Ok(v) => v,
-        Err(_) => return message(StatusCode::BAD_REQUEST, "Request body must be JSON"),
+        Err(refused) => return *refused,
     };
     let Some(username) = body.get("username").and_then(Value::as_str) else {
         return message(StatusCode::BAD_REQUEST, "username is required");
     };
     let full_name = body.get("fullName").and_then(Value::as_str);
     let mut store = shared.store();
-    if store.users.values().any(|u| u.username == username) {
+    if store.username_taken(username, None) {
         return message(StatusCode::BAD_REQUEST, "Username already exists");
     }
     let user_id = insert(&mut store, username, full_name);
@@ -414,10 +433,7 @@ async fn update_user(
         return message(StatusCode::NOT_FOUND, "User not found");
     };
     if let Some(username) = body.get("username").and_then(Value::as_str)
-        && store
-            .users
-            .values()
-            .any(|u| u.username == username && u.user_id != id)
+        && store.username_taken(username, Some(&id))
     {
         return message(StatusCode::BAD_REQUEST, "Username already exists");
     }
@@ -436,9 +452,9 @@ async fn update_user(
 /// `POST /users/batch`: creates every valid user and lists the others, as
 /// the vendor's example shows.
 async fn create_users(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
-    let body: Value = match serde_json::from_slice(&body) {
+    let body = match json_body(&body) {
         Ok(v) => v,
-        Err(_) => return message(StatusCode::BAD_REQUEST, "Request body must be JSON"),
+        Err(refused) => return *refused,
     };
     let Some(users) = body.get("users").and_then(Value::as_array) else {
         return message(StatusCode::BAD_REQUEST, "users is required");
@@ -451,7 +467,7 @@ async fn create_users(State(shared): State<Arc<Shared>>, body: axum::body::Bytes
     for user in users {
         let full_name = user.get("fullName").and_then(Value::as_str);
         match user.get("username").and_then(Value::as_str) {
-            Some(name) if !store.users.values().any(|u| u.username == name) => {
+            Some(name) if !store.username_taken(name, None) => {
                 insert(&mut store, name, full_name);
             }
             _ => invalid.push(user.clone()),
