@@ -15,7 +15,8 @@ pub struct OffboardOutcome {
     /// `GET /credentials/users/{userId}`: [`PartOutcome::Done`] when the
     /// list was read.
     pub credentials_listed: PartOutcome,
-    /// Each credential found, with what happened to it.
+    /// Each credential found, with what happened to it, up to the first that
+    /// failed (one listed without an id fails, with an empty id).
     pub credentials: Vec<(String, PartOutcome)>,
     /// The erase that follows (logs, then the user), if every step before it
     /// was done; otherwise both of its parts are [`PartOutcome::Skipped`].
@@ -69,9 +70,23 @@ impl Client {
         let credentials_listed = if workflows.is_done() {
             match self.list_user_credentials(user_id).await {
                 Ok(listed) => {
-                    for id in listed.data.into_iter().filter_map(|c| c.credential_id) {
-                        let outcome =
-                            PartOutcome::from_result(self.delete_credential(user_id, &id).await);
+                    for credential in listed.data {
+                        // A credential listed without its id cannot be
+                        // deleted, so the user cannot count as offboarded.
+                        let (id, outcome) = match credential.credential_id {
+                            Some(id) => {
+                                let deleted = self.delete_credential(user_id, &id).await;
+                                (id, PartOutcome::from_result(deleted))
+                            }
+                            None => (
+                                String::new(),
+                                PartOutcome::Failed(Error::NotTheApi(format!(
+                                    "GET /credentials/users/{} listed a credential without a \
+                                     credentialId, so it cannot be deleted",
+                                    crate::escape_controls(user_id)
+                                ))),
+                            ),
+                        };
                         let failed = !outcome.is_done();
                         credentials.push((id, outcome));
                         if failed {

@@ -134,3 +134,39 @@ async fn a_bad_id_sends_nothing() {
     ));
     assert!(server.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_credential_listed_without_an_id_is_a_failure_not_a_success() {
+    let server = TestServer::start(|_, r| {
+        if r.target == "/credentials/users/u-1" {
+            json(
+                200,
+                r#"{"data":[{"credentialId":"c-1"},{"type":"shopify"}]}"#,
+            )
+        } else {
+            happy(r)
+        }
+    })
+    .await;
+    let outcome = client(&server.url()).offboard_user("u-1").await;
+    assert!(!outcome.is_offboarded());
+    assert_eq!(
+        sent(&server),
+        [
+            "PUT /users/u-1/deactivate-workflows",
+            "GET /credentials/users/u-1",
+            "DELETE /users/u-1/credentials/c-1",
+        ]
+    );
+    let credentials: Vec<(&str, &str)> = outcome
+        .credentials
+        .iter()
+        .map(|(id, o)| (id.as_str(), o.as_str()))
+        .collect();
+    assert_eq!(credentials, [("c-1", "deleted"), ("", "failed")]);
+    assert_eq!(outcome.erase.user.as_str(), "skipped");
+    assert_eq!(
+        outcome.error().map(|e| e.to_string()),
+        Some("not Alloy's API: GET /credentials/users/u-1 listed a credential without a credentialId, so it cannot be deleted".to_owned())
+    );
+}
