@@ -19,6 +19,18 @@ fn happy(r: &Recorded) -> Reply {
     }
 }
 
+/// [`happy`], except that `target` gets `reply`.
+async fn happy_except(target: &'static str, reply: Reply) -> TestServer {
+    TestServer::start(move |_, r| {
+        if r.target == target {
+            reply.clone()
+        } else {
+            happy(r)
+        }
+    })
+    .await
+}
+
 fn sent(server: &TestServer) -> Vec<String> {
     server
         .requests()
@@ -59,13 +71,10 @@ async fn every_step_runs_in_order_and_is_reported() {
 
 #[tokio::test]
 async fn a_failed_credential_stops_before_the_next_one_and_the_erase() {
-    let server = TestServer::start(|_, r| {
-        if r.target == "/users/u-1/credentials/c-1" {
-            json(400, r#"{"message":"Credential is in use"}"#)
-        } else {
-            happy(r)
-        }
-    })
+    let server = happy_except(
+        "/users/u-1/credentials/c-1",
+        json(400, r#"{"message":"Credential is in use"}"#),
+    )
     .await;
     let outcome = client(&server.url()).offboard_user("u-1").await;
     assert!(!outcome.is_offboarded());
@@ -137,16 +146,13 @@ async fn a_bad_id_sends_nothing() {
 
 #[tokio::test]
 async fn a_credential_listed_without_an_id_is_a_failure_not_a_success() {
-    let server = TestServer::start(|_, r| {
-        if r.target == "/credentials/users/u-1" {
-            json(
-                200,
-                r#"{"data":[{"credentialId":"c-1"},{"type":"shopify"}]}"#,
-            )
-        } else {
-            happy(r)
-        }
-    })
+    let server = happy_except(
+        "/credentials/users/u-1",
+        json(
+            200,
+            r#"{"data":[{"credentialId":"c-1"},{"type":"shopify"}]}"#,
+        ),
+    )
     .await;
     let outcome = client(&server.url()).offboard_user("u-1").await;
     assert!(!outcome.is_offboarded());
