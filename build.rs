@@ -140,13 +140,15 @@ fn spec_meta(spec_name: &str, n: &normalise::Normalised) -> String {
             };
             format!(
                 "    Operation {{ id: {:?}, rust_name: {:?}, method: {:?}, path: {:?}, \
-                 summary: {:?}, params: &[{params}], body: {body}, example: {:?} }},\n",
+                 summary: {:?}, params: &[{params}], body: {body}, example: {:?}, \
+                 also_in_query: &{:?} }},\n",
                 op.id,
                 rust_name(&op.id),
                 op.method,
                 op.path,
                 op.summary,
-                op.example
+                op.example,
+                op.also_in_query
             )
         })
         .collect();

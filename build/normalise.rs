@@ -22,6 +22,11 @@ const METHODS: [&str; 8] = [
 /// Header parameters that the hand-written wrapper sends itself.
 const WRAPPER_HEADERS: [&str; 2] = ["authorization", "x-api-version"];
 
+/// The extension on an operation that lists the path parameters the
+/// vendor's document declares in the query; the client sends each in both
+/// places.
+pub const ALSO_IN_QUERY: &str = "x-runalloy-also-in-query";
+
 /// A problem in the spec that normalisation cannot repair.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError(pub String);
@@ -52,6 +57,9 @@ pub struct Operation {
     /// The success response's example named `Result` (else the first by
     /// name, else the media type's `example`), as JSON text.
     pub example: Option<String>,
+    /// Path parameters that the vendor's document declares `in: query`:
+    /// each is sent in the path and, from the same value, in the query.
+    pub also_in_query: Vec<String>,
 }
 
 /// One parameter of an [`Operation`].
@@ -156,6 +164,7 @@ pub fn normalise(mut spec: Value) -> Result<Normalised, SpecError> {
             normalise_parameters(op, path, &components, &place, &mut rewrites)?;
             normalise_request_body(op, &place, &mut rewrites)?;
             normalise_responses(op, &place, &mut rewrites)?;
+            drop_response_defaults(op, &place, &mut rewrites);
             decode_string_examples(op, &place, &mut rewrites);
             open_response_enums(op, &place, &mut rewrites);
             operations.push(describe(op, id, method, path, &components));
@@ -291,6 +300,7 @@ fn normalise_parameters(
         None => Vec::new(),
     };
     let mut kept = Vec::new();
+    let mut also_in_query = Vec::new();
     for param in params {
         let resolved = resolve(&param, components);
         let name = resolved.get("name").and_then(Value::as_str).unwrap_or("");
@@ -307,7 +317,17 @@ fn normalise_parameters(
             continue;
         }
         let mut param = resolved.clone();
-        if template_vars.contains(name) && location != "path" {
+        if template_vars.contains(name) && location == "query" {
+            // Both readings of the document must find the value: a server
+            // that routes on the path, and one that reads the query.
+            rewrites.push(format!(
+                "{place}: `{name}` is a path template variable declared `in: query`; \
+                 it is now a required path parameter, and its value is sent in the query too"
+            ));
+            param["in"] = json!("path");
+            param["required"] = json!(true);
+            also_in_query.push(json!(name));
+        } else if template_vars.contains(name) && location != "path" {
             rewrites.push(format!(
                 "{place}: `{name}` is a path template variable declared `in: {location}`; \
                  it is now a required path parameter"
@@ -334,6 +354,9 @@ fn normalise_parameters(
     }
     if !kept.is_empty() {
         op.insert("parameters".into(), Value::Array(kept));
+    }
+    if !also_in_query.is_empty() {
+        op.insert(ALSO_IN_QUERY.into(), Value::Array(also_in_query));
     }
     Ok(())
 }
@@ -516,6 +539,63 @@ fn decode_string_examples(op: &mut Map<String, Value>, place: &str, rewrites: &m
     }
 }
 
+/// A `default` in a response schema fills a field the server never sent:
+/// the vendor's `success: {default: true}` would read `{}` as a deletion.
+/// Response defaults are therefore dropped, so that a missing field decodes
+/// as absent (`None`); request defaults, which say what the API assumes, are
+/// kept.
+fn drop_response_defaults(op: &mut Map<String, Value>, place: &str, rewrites: &mut Vec<String>) {
+    for (status, media) in response_media(op) {
+        let Some(schema) = media.get_mut("schema") else {
+            continue;
+        };
+        let mut dropped = Vec::new();
+        walk_schemas(schema, "", &mut |schema, at| {
+            if let Some(default) = schema.remove("default") {
+                let at = if at.is_empty() { "/" } else { at };
+                dropped.push(format!("`{at}` ({default})"));
+            }
+        });
+        for at in dropped {
+            rewrites.push(format!(
+                "{place}: the `{status}` response's default at {at} is dropped; \
+                 a field the server did not send reads as absent"
+            ));
+        }
+    }
+}
+
+/// Calls `visit` on `schema` and on every schema inside it (properties,
+/// items, additional properties, `oneOf`/`anyOf`/`allOf`), each with where
+/// it is below `at` (`/data/name` for a property `name` of `data`).
+fn walk_schemas(
+    schema: &mut Value,
+    at: &str,
+    visit: &mut dyn FnMut(&mut Map<String, Value>, &str),
+) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    visit(object, at);
+    if let Some(Value::Object(props)) = object.get_mut("properties") {
+        for (name, prop) in props.iter_mut() {
+            walk_schemas(prop, &format!("{at}/{name}"), visit);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(inner) = object.get_mut(key) {
+            walk_schemas(inner, &format!("{at}/{key}"), visit);
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(list)) = object.get_mut(key) {
+            for (i, inner) in list.iter_mut().enumerate() {
+                walk_schemas(inner, &format!("{at}/{key}/{i}"), visit);
+            }
+        }
+    }
+}
+
 /// Every media type of every response of `op`, beside its status.
 fn response_media(op: &mut Map<String, Value>) -> Vec<(String, &mut Map<String, Value>)> {
     op.get_mut("responses")
@@ -544,47 +624,21 @@ fn open_response_enums(op: &mut Map<String, Value>, place: &str, rewrites: &mut 
             continue;
         };
         let mut opened = Vec::new();
-        open_enums(schema, "", &mut opened);
+        walk_schemas(schema, "", &mut |object, at| {
+            if object.get("type").and_then(Value::as_str) == Some("string")
+                && let Some(values) = object.remove("enum")
+            {
+                // Kept beside, for `cargo xtask spec diff` and readers;
+                // progenitor ignores `x-` keys.
+                object.insert("x-runalloy-enum".into(), values);
+                opened.push(if at.is_empty() { "/" } else { at }.to_owned());
+            }
+        });
         for at in opened {
             rewrites.push(format!(
                 "{place}: the `{status}` response's enum at `{at}` is read as any string, \
                  so a value added later still decodes"
             ));
-        }
-    }
-}
-
-fn open_enums(schema: &mut Value, at: &str, opened: &mut Vec<String>) {
-    let Some(object) = schema.as_object_mut() else {
-        return;
-    };
-    if object.get("type").and_then(Value::as_str) == Some("string")
-        && let Some(values) = object.remove("enum")
-    {
-        // Kept beside, for `cargo xtask spec diff` and readers; progenitor
-        // ignores `x-` keys.
-        object.insert("x-runalloy-enum".into(), values);
-        opened.push(if at.is_empty() {
-            "/".to_owned()
-        } else {
-            at.to_owned()
-        });
-    }
-    if let Some(Value::Object(props)) = object.get_mut("properties") {
-        for (name, prop) in props.iter_mut() {
-            open_enums(prop, &format!("{at}/{name}"), opened);
-        }
-    }
-    for key in ["items", "additionalProperties"] {
-        if let Some(inner) = object.get_mut(key) {
-            open_enums(inner, &format!("{at}/{key}"), opened);
-        }
-    }
-    for key in ["oneOf", "anyOf", "allOf"] {
-        if let Some(Value::Array(list)) = object.get_mut(key) {
-            for (i, inner) in list.iter_mut().enumerate() {
-                open_enums(inner, &format!("{at}/{key}/{i}"), opened);
-            }
         }
     }
 }
@@ -640,6 +694,13 @@ fn describe(
                 .or_else(|| media.get("example"))
         })
         .map(Value::to_string);
+    let also_in_query = op
+        .get(ALSO_IN_QUERY)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
     Operation {
         id,
         method: method.to_uppercase(),
@@ -648,6 +709,7 @@ fn describe(
         params,
         body,
         example,
+        also_in_query,
     }
 }
 

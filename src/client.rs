@@ -6,7 +6,7 @@ use crate::transport::{self, Transport};
 use crate::{API_VERSION, Error, RetryPolicy, api};
 use progenitor_client::ResponseValue;
 use reqwest::Url;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::HeaderValue;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -119,17 +119,20 @@ impl Client {
         F: FnOnce(&'a api::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
     {
-        self.call_recorded(operation)
-            .await
-            .map(|(value, _)| value.into_inner())
+        let (result, _, _) = self.call_recorded(operation).await;
+        result.map(ResponseValue::into_inner)
     }
 
-    /// [`Client::call`], keeping the response's status and headers and what
-    /// the transport did.
+    /// [`Client::call`], keeping the response's status and headers, what
+    /// the transport did, and the last body read as the server sent it.
     pub(crate) async fn call_recorded<'a, F, Fut, T, E>(
         &'a self,
         operation: F,
-    ) -> Result<(ResponseValue<T>, transport::CallSummary), Error>
+    ) -> (
+        Result<ResponseValue<T>, Error>,
+        transport::CallSummary,
+        Option<bytes::Bytes>,
+    )
     where
         F: FnOnce(&'a api::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
@@ -138,11 +141,12 @@ impl Client {
         // unboxed every wrapper around it (the task-local scope, this
         // function, erase) would copy it again on each move.
         let call = Box::pin(operation(&self.api));
-        let (result, summary) = transport::recorded(call).await;
-        match result {
-            Ok(value) => Ok((value, summary)),
+        let (result, summary, body) = transport::recorded(call).await;
+        let result = match result {
+            Ok(value) => Ok(value),
             Err(error) => Err(Error::from_generated(error, summary).await),
-        }
+        };
+        (result, summary, body)
     }
 }
 
@@ -176,15 +180,70 @@ pub struct ClientBuilder {
 }
 
 /// Where requests go on their way to the API.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 enum ProxyChoice {
     /// The environment's proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`),
     /// except for a plain-http loopback base URL, which is always direct.
     Environment,
     /// Direct, whatever the environment says.
     Direct,
-    /// This proxy, set by the caller.
-    Explicit(Box<reqwest::Proxy>),
+    /// The proxy at this URL, set by the caller. It may carry a user and
+    /// password, so it is never printed whole.
+    Explicit(String),
+}
+
+impl fmt::Debug for ProxyChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxyChoice::Environment => f.write_str("Environment"),
+            ProxyChoice::Direct => f.write_str("Direct"),
+            // Scheme, host and port only: never a user, password or path.
+            ProxyChoice::Explicit(text) => match Url::parse(text) {
+                Ok(url) => write!(
+                    f,
+                    "Explicit({}://{}:{})",
+                    url.scheme(),
+                    url.host_str().unwrap_or(""),
+                    url.port_or_known_default().unwrap_or(0)
+                ),
+                Err(_) => f.write_str("Explicit(<not a URL>)"),
+            },
+        }
+    }
+}
+
+/// The proxy at `text`, with any user and password sent as
+/// `Proxy-Authorization` (marked sensitive) rather than kept in a URL that
+/// reqwest's `Debug` would print.
+fn explicit_proxy(text: &str) -> Result<reqwest::Proxy, Error> {
+    // The text itself is not repeated: it might carry a password.
+    let invalid = |why: &str| Error::InvalidInput(format!("the proxy URL is refused: {why}"));
+    let mut url = Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(&format!(
+            "scheme `{}` is not http or https",
+            url.scheme()
+        )));
+    }
+    if url.host().is_none() {
+        return Err(invalid("it has no host"));
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = decode(url.username());
+    let password = url.password().map(decode);
+    // Infallible for http(s) URLs with a host.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    let proxy = reqwest::Proxy::custom(move |_| Some(url.clone()));
+    Ok(if user.is_empty() && password.is_none() {
+        proxy
+    } else {
+        proxy.basic_auth(&user, password.as_deref().unwrap_or(""))
+    })
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -261,7 +320,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The largest response body accepted (16 MiB by default).
+    /// The largest response body accepted (16 MiB by default; at least 1).
+    /// A body's buffer grows with the bytes that arrive, whatever its
+    /// `Content-Length` claims.
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
         self
@@ -302,16 +363,20 @@ impl ClientBuilder {
     /// otherwise read the key in clear. A proxy set here is used even then:
     /// only set one you trust with the key.
     ///
+    /// The URL is `http://` or `https://`, and may carry a user and
+    /// password (`http://user:secret@proxy:3128`); they are sent as
+    /// `Proxy-Authorization`, and no `Debug` output or error shows them.
+    ///
     /// ```
-    /// let client = runalloy_embedded::Client::builder()
+    /// let builder = runalloy_embedded::Client::builder()
     ///     .api_key("my-key")
-    ///     .proxy(reqwest::Proxy::https("http://proxy.internal:3128").unwrap())
-    ///     .build()
-    ///     .unwrap();
+    ///     .proxy("http://ops:s3cret@proxy.internal:3128");
+    /// assert!(!format!("{builder:?}").contains("s3cret"));
+    /// let client = builder.build().unwrap();
     /// # let _ = client;
     /// ```
-    pub fn proxy(mut self, proxy: reqwest::Proxy) -> Self {
-        self.proxy = ProxyChoice::Explicit(Box::new(proxy));
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxyChoice::Explicit(url.into());
         self
     }
 
@@ -356,6 +421,11 @@ impl ClientBuilder {
                 Self::MAX_RATES.end()
             )));
         }
+        if self.max_body_bytes == 0 {
+            return Err(Error::InvalidInput(
+                "max_response_bytes must be at least 1".into(),
+            ));
+        }
         if self.retry.max_attempts == 0 {
             return Err(Error::InvalidInput(
                 "max_attempts must be at least 1".into(),
@@ -370,12 +440,10 @@ impl ClientBuilder {
             ));
         }
 
-        let mut headers = HeaderMap::with_capacity(2);
-        headers.insert(AUTHORIZATION, key.bearer_header()?);
-        headers.insert(
-            HeaderName::from_static("x-api-version"),
-            HeaderValue::from_static(API_VERSION),
-        );
+        // The key and the version are not default headers: the transport
+        // adds them to each request for the base URL's origin (see
+        // `transport.rs`), so that the inner client carries neither.
+        let authorization = key.bearer_header()?;
         let user_agent = match &self.user_agent_suffix {
             Some(suffix) => format!("{USER_AGENT} {suffix}"),
             None => USER_AGENT.to_owned(),
@@ -384,21 +452,21 @@ impl ClientBuilder {
             Error::InvalidInput("the user-agent suffix is not a valid header value".into())
         })?;
         let origin = base.origin();
+        let redirect_origin = origin.clone();
         let mut http = reqwest::Client::builder();
         http = match self.proxy {
-            ProxyChoice::Explicit(proxy) => http.proxy(*proxy),
+            ProxyChoice::Explicit(url) => http.proxy(explicit_proxy(&url)?),
             ProxyChoice::Direct => http.no_proxy(),
             ProxyChoice::Environment if base.scheme() == "http" => http.no_proxy(),
             ProxyChoice::Environment => http,
         };
         let http = http
-            .default_headers(headers)
             .user_agent(user_agent)
             .connect_timeout(self.connect_timeout)
             // The key must never travel to another origin, so only
             // same-origin redirects are followed.
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= 5 || attempt.url().origin() != origin {
+                if attempt.previous().len() >= 5 || attempt.url().origin() != redirect_origin {
                     attempt.stop()
                 } else {
                     attempt.follow()
@@ -416,6 +484,8 @@ impl ClientBuilder {
                 .path_segments()
                 .map_or(0, |s| s.filter(|s| !s.is_empty()).count()),
             flow: std::sync::Arc::new(FlowControl::new(self.max_rate)),
+            authorization,
+            origin,
         };
         Ok(Client {
             api: api::Client::new_with_client(&base_url, http, transport),

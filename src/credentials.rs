@@ -25,7 +25,9 @@ impl Client {
     }
 
     /// `DELETE /users/{userId}/credentials/{credentialId}`: deletes one
-    /// credential of a user.
+    /// credential of a user. Succeeds only when the API confirms with
+    /// `{"success": true}`; `{"success": false}` is [`Error::Rejected`] and
+    /// any other 2xx [`Error::Unconfirmed`].
     ///
     /// ```no_run
     /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
@@ -40,7 +42,10 @@ impl Client {
         check_user_id(user_id)?;
         crate::users::check_path_value(credential_id)
             .map_err(|why| Error::InvalidInput(format!("the credential id {why}")))?;
-        self.call(|api| api.delete_a_credential(user_id, credential_id))
-            .await
+        self.call_confirmed(
+            |api| api.delete_a_credential(user_id, credential_id),
+            crate::confirm::success_flag,
+        )
+        .await
     }
 }

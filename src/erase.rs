@@ -18,18 +18,24 @@ pub enum PartOutcome {
     AlreadyGone,
     /// Not attempted, because an earlier step failed.
     Skipped,
+    /// The API answered with a success status but did not confirm it (see
+    /// [`Error::Unconfirmed`]): whether it happened is unknown, so it does
+    /// not count as done.
+    Unconfirmed(Error),
     /// The API or the network refused, after the retries the policy allows.
     Failed(Error),
 }
 
 impl PartOutcome {
-    /// `deleted`, `already_gone`, `skipped` or `failed`.
+    /// `deleted`, `done`, `already_gone`, `skipped`, `unconfirmed` or
+    /// `failed`.
     pub fn as_str(&self) -> &'static str {
         match self {
             PartOutcome::Deleted => "deleted",
             PartOutcome::Done => "done",
             PartOutcome::AlreadyGone => "already_gone",
             PartOutcome::Skipped => "skipped",
+            PartOutcome::Unconfirmed(_) => "unconfirmed",
             PartOutcome::Failed(_) => "failed",
         }
     }
@@ -42,10 +48,10 @@ impl PartOutcome {
         )
     }
 
-    /// The error, if it failed.
+    /// The error, if it failed or was not confirmed.
     pub fn error(&self) -> Option<&Error> {
         match self {
-            PartOutcome::Failed(e) => Some(e),
+            PartOutcome::Failed(e) | PartOutcome::Unconfirmed(e) => Some(e),
             _ => None,
         }
     }
@@ -63,6 +69,7 @@ impl PartOutcome {
         match result {
             Ok(_) => success,
             Err(e) if e.is_api_not_found() => PartOutcome::AlreadyGone,
+            Err(e) if e.is_unconfirmed() => PartOutcome::Unconfirmed(e),
             Err(e) => PartOutcome::Failed(e),
         }
     }
@@ -70,6 +77,7 @@ impl PartOutcome {
 
 /// The outcome of erasing one user.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct EraseOutcome {
     /// The id as given.
     pub user_id: String,
@@ -89,6 +97,27 @@ impl EraseOutcome {
     pub fn error(&self) -> Option<&Error> {
         self.logs.error().or_else(|| self.user.error())
     }
+
+    /// `erased`; `unconfirmed` when a delete answered with a success status
+    /// but did not confirm it; otherwise `failed`.
+    pub fn status(&self) -> &'static str {
+        status_of([&self.logs, &self.user])
+    }
+}
+
+/// `erased` if every step is done; else `unconfirmed` if what stopped it
+/// was a success status that confirmed nothing; else `failed`.
+pub(crate) fn status_of<'a>(steps: impl IntoIterator<Item = &'a PartOutcome>) -> &'static str {
+    let mut status = "erased";
+    for step in steps {
+        match step {
+            PartOutcome::Failed(_) => return "failed",
+            PartOutcome::Unconfirmed(_) => status = "unconfirmed",
+            PartOutcome::Skipped if status == "erased" => status = "failed",
+            _ => {}
+        }
+    }
+    status
 }
 
 impl Client {

@@ -47,6 +47,16 @@ pub enum Error {
     /// `{"success": false}` from delete.
     #[error("the API did not do it: {0}")]
     Rejected(Box<ApiFailure>),
+    /// A 2xx that does not confirm the operation happened: the methods
+    /// that delete want the API's own confirmation (`{"success": true}`
+    /// from the user delete, `{"message": "..."}` from the logs delete), and
+    /// this answer, such as `200 {}`, `200 null` or `204`, gave none. What
+    /// happened on the server is unknown; treat it as not done.
+    #[error(
+        "{}: HTTP {}: the API did not confirm it; body {:?} after {} attempt(s)",
+        .0.operation, .0.status, .0.body_excerpt, .0.attempts
+    )]
+    Unconfirmed(Box<ApiFailure>),
     /// No response in time: a per-attempt timeout or the overall deadline.
     #[error("{operation}: timed out after {attempts} attempt(s): {}", chain(.source))]
     Timeout {
@@ -161,7 +171,8 @@ impl Error {
             | Error::RateLimited(f)
             | Error::Server(f)
             | Error::Api(f)
-            | Error::Rejected(f) => Some(f),
+            | Error::Rejected(f)
+            | Error::Unconfirmed(f) => Some(f),
             _ => None,
         }
     }
@@ -229,6 +240,12 @@ impl Error {
     pub fn is_auth_failure(&self) -> bool {
         self.status()
             .is_some_and(|s| s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN)
+    }
+
+    /// Whether a 2xx arrived that did not confirm the operation
+    /// ([`Error::Unconfirmed`]).
+    pub fn is_unconfirmed(&self) -> bool {
+        matches!(self, Error::Unconfirmed(_))
     }
 
     /// Whether the input was refused before anything was sent.

@@ -291,7 +291,10 @@ fn message(status: StatusCode, text: &str) -> Response {
 /// The checks the real API makes before any handler.
 async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     shared.served.fetch_add(1, Ordering::Relaxed);
-    match refusal(&shared, request.headers()).or_else(|| throttle(&shared)) {
+    let refused = refusal(&shared, request.headers())
+        .or_else(|| throttle(&shared))
+        .or_else(|| missing_query_copy(request.method(), request.uri()));
+    match refused {
         Some(refused) => refused,
         None => next.run(request).await,
     }
@@ -313,6 +316,34 @@ fn throttle(shared: &Shared) -> Option<Response> {
             .insert("retry-after", axum::http::HeaderValue::from(secs.max(1)));
     }
     Some(response)
+}
+
+/// The 400 for a request that leaves out a parameter the vendor's document
+/// declares in the query of a path that also names it (`userId` of
+/// `delete-logs-for-a-user`): the stand-in reads the query, as such a server
+/// might, and wants the same value there as in the path.
+fn missing_query_copy(method: &axum::http::Method, uri: &axum::http::Uri) -> Option<Response> {
+    let segments = || uri.path().split('/').skip(1);
+    let op = crate::OPERATIONS
+        .iter()
+        .find(|op| op.method == method.as_str() && op.path_fits(segments()))?;
+    for name in op.also_in_query {
+        let template = op.path.split('/').skip(1);
+        let in_path = segments()
+            .zip(template)
+            .find(|(_, t)| t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) == Some(name))
+            .map(|(segment, _)| percent_encoding::percent_decode_str(segment).decode_utf8_lossy());
+        let in_query = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v);
+        if in_path.is_none() || in_query != in_path {
+            return Some(message(
+                StatusCode::BAD_REQUEST,
+                &format!("{name} is required in the query, with the value in the path"),
+            ));
+        }
+    }
+    None
 }
 
 fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {

@@ -4,6 +4,7 @@
 pub mod api;
 mod api_key;
 mod client;
+mod confirm;
 mod credentials;
 mod erase;
 mod error;

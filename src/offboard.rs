@@ -33,6 +33,17 @@ impl OffboardOutcome {
             && self.erase.is_erased()
     }
 
+    /// `erased` when every step is done; `unconfirmed` when what stopped it
+    /// was a success status that confirmed nothing; otherwise `failed`.
+    pub fn status(&self) -> &'static str {
+        crate::erase::status_of(
+            [&self.workflows, &self.credentials_listed]
+                .into_iter()
+                .chain(self.credentials.iter().map(|(_, c)| c))
+                .chain([&self.erase.logs, &self.erase.user]),
+        )
+    }
+
     /// The error that stopped the offboarding, if any.
     pub fn error(&self) -> Option<&Error> {
         [&self.workflows, &self.credentials_listed]

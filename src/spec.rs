@@ -32,6 +32,11 @@ pub struct Operation {
     pub body: Option<Body>,
     /// The spec's first example of a success response, as JSON text.
     pub example: Option<&'static str>,
+    /// Path parameters that the vendor's document declares in the query
+    /// (such as `userId` of `delete-logs-for-a-user`). The client sends
+    /// each one's value in the path and, under the same name, in the query,
+    /// so that a server reading either place finds it.
+    pub also_in_query: &'static [&'static str],
 }
 
 /// One parameter of an [`Operation`].

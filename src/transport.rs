@@ -1,10 +1,15 @@
 //! The single send path under every generated operation.
 //!
 //! progenitor calls [`ClientHooks`] around each request. `pre` drops the
-//! generator's stray `api-version` header and refuses a path that escaped its
-//! template; `exec` retries, bounds time and body size, and traces. Because
-//! these are hooks, they apply to every operation in the spec, with no code
-//! per operation.
+//! generator's stray `api-version` header, refuses a path that escaped its
+//! template, and only then adds the key and the API version, to a request
+//! for the configured origin; `exec` retries, bounds time and body size, and
+//! traces. Because these are hooks, they apply to every operation in the
+//! spec, with no code per operation.
+//!
+//! The key is added here, per request, and never set as a default header of
+//! the inner `reqwest::Client`: the generated client hands that client out
+//! (`ClientInfo::client()`), and anything sent on it must not carry the key.
 
 use crate::api;
 use crate::flow::{FlowControl, Turn};
@@ -12,6 +17,7 @@ use crate::retry::{Decision, RetryPolicy};
 use crate::spec::Operation;
 use bytes::{Bytes, BytesMut};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use reqwest::{Request, Response, ResponseBuilderExt, StatusCode};
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -32,7 +38,18 @@ pub struct Transport {
     pub(crate) base_segments: usize,
     /// Shared by every clone of the client.
     pub(crate) flow: Arc<FlowControl>,
+    /// `Bearer <key>`, marked sensitive so that no `Debug` prints it.
+    pub(crate) authorization: HeaderValue,
+    /// The base URL's origin: the only one the key and version are sent to.
+    pub(crate) origin: url::Origin,
 }
+
+/// The header that carries the API version.
+const API_VERSION_HEADER: HeaderName = HeaderName::from_static("x-api-version");
+
+/// Where a body buffer starts, whatever `Content-Length` claims: a header
+/// can lie, so memory grows only with the bytes that arrive.
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
 
 tokio::task_local! {
     /// What the transport saw during one wrapped call; read by the error
@@ -57,8 +74,9 @@ pub(crate) struct CallSummary {
     pub status: Option<StatusCode>,
 }
 
-/// Runs `call` while recording what the transport does for it.
-pub(crate) async fn recorded<F: Future>(call: F) -> (F::Output, CallSummary) {
+/// Runs `call` while recording what the transport does for it; returns
+/// beside its output the summary and the last body read.
+pub(crate) async fn recorded<F: Future>(call: F) -> (F::Output, CallSummary, Option<Bytes>) {
     let (out, summary, body) = CALL
         .scope(CallRecord::default(), async {
             let out = call.await;
@@ -74,10 +92,10 @@ pub(crate) async fn recorded<F: Future>(call: F) -> (F::Output, CallSummary) {
         })
         .await;
     // Hand the body to an enclosing `capture_last_body`, if any.
-    if body.is_some() {
-        record(|outer| outer.body.set(body));
+    if let Some(body) = &body {
+        record(|outer| outer.body.set(Some(body.clone())));
     }
-    (out, summary)
+    (out, summary, body)
 }
 
 /// Runs `call`, any of the client's methods, and returns beside its output
@@ -126,13 +144,25 @@ impl ClientHooks<Transport> for api::Client {
                 .set(operation.map_or(info.operation_id, |op| op.id))
         });
         // progenitor sends `api-version: <info.version>`; Alloy's header is
-        // `x-api-version`, which the client's default headers carry.
+        // `x-api-version`, added below.
         request.headers_mut().remove("api-version");
+        let transport = self.inner();
         if let Some(op) = operation {
-            let base_segments = self.inner().base_segments;
+            let base_segments = transport.base_segments;
             check_path(base_segments, request.url(), op)
                 .map_err(progenitor_client::Error::InvalidRequest)?;
             encode_parameters_strictly(base_segments, request.url_mut(), op);
+            copy_path_parameters_to_query(base_segments, request.url_mut(), op);
+        }
+        // Generated requests always go to the base URL; the check keeps the
+        // key on it even if that ever changes.
+        if request.url().origin() == transport.origin {
+            let headers = request.headers_mut();
+            headers.insert(AUTHORIZATION, transport.authorization.clone());
+            headers.insert(
+                API_VERSION_HEADER,
+                HeaderValue::from_static(crate::API_VERSION),
+            );
         }
         Ok(())
     }
@@ -287,9 +317,9 @@ impl Transport {
     /// retryable transport error and an endless body cannot exhaust memory.
     async fn buffer(&self, mut response: Response) -> reqwest::Result<Response> {
         let limit = self.max_body_bytes;
-        let expected = response.content_length().unwrap_or(0) as usize;
-        let mut body = BytesMut::with_capacity(expected.min(limit));
-        let mut too_large = expected > limit;
+        let declared = response.content_length();
+        let mut body = BytesMut::with_capacity(initial_capacity(declared, limit));
+        let mut too_large = declared.is_some_and(|d| d > limit as u64);
         while !too_large {
             match response.chunk().await? {
                 Some(chunk) if body.len() + chunk.len() > limit => too_large = true,
@@ -324,6 +354,14 @@ impl Transport {
             Err(_) => Ok(response),
         }
     }
+}
+
+/// How many bytes to reserve for a body that declares `declared` bytes,
+/// under `limit`: what it declares, but never more than
+/// [`INITIAL_BODY_CAPACITY`], since the declaration may be a lie.
+fn initial_capacity(declared: Option<u64>, limit: usize) -> usize {
+    let declared = declared.map_or(0, |d| usize::try_from(d).unwrap_or(usize::MAX));
+    declared.min(limit).min(INITIAL_BODY_CAPACITY)
 }
 
 /// The body was longer than [`Transport::max_body_bytes`].
@@ -421,7 +459,61 @@ fn encode_parameters_strictly(base_segments: usize, url: &mut reqwest::Url, op: 
     url.set_path(&path);
 }
 
+/// Adds each of the operation's [`Operation::also_in_query`] parameters to
+/// the query, with the value its path segment carries (decoded, then
+/// encoded again as a query value). The vendor's document declares these
+/// in the query of a path that names them, so the value goes in both places
+/// and a server that reads either finds it. Runs after [`check_path`].
+fn copy_path_parameters_to_query(base_segments: usize, url: &mut reqwest::Url, op: &Operation) {
+    if op.also_in_query.is_empty() {
+        return;
+    }
+    let mut pairs: Vec<(&str, String)> = Vec::with_capacity(op.also_in_query.len());
+    for name in op.also_in_query {
+        let template = op.path.split('/').skip(1);
+        let value = url_segments(url, base_segments)
+            .zip(template)
+            .find(|(_, t)| t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) == Some(name))
+            .map(|(segment, _)| {
+                percent_encoding::percent_decode_str(segment)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
+        if let Some(value) = value {
+            pairs.push((name, value));
+        }
+    }
+    let mut query = url.query_pairs_mut();
+    for (name, value) in &pairs {
+        query.append_pair(name, value);
+    }
+}
+
 /// The URL's path segments after the base URL's own.
 fn url_segments(url: &reqwest::Url, base_segments: usize) -> impl Iterator<Item = &str> {
     url.path().split('/').skip(1 + base_segments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{INITIAL_BODY_CAPACITY, initial_capacity};
+
+    #[test]
+    fn a_declared_length_reserves_at_most_the_initial_capacity() {
+        // (declared, limit) -> reserved
+        let table = [
+            (None, 16 << 20, 0),
+            (Some(10), 16 << 20, 10),
+            (Some(4_000_000_000), usize::MAX, INITIAL_BODY_CAPACITY),
+            (Some(u64::MAX), usize::MAX, INITIAL_BODY_CAPACITY),
+            (Some(100_000), 1_000, 1_000),
+        ];
+        for (declared, limit, reserved) in table {
+            assert_eq!(
+                initial_capacity(declared, limit),
+                reserved,
+                "{declared:?} under {limit}"
+            );
+        }
+    }
 }

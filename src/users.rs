@@ -1,7 +1,8 @@
 //! Ergonomic methods for the Users operations, on top of [`Client::call`].
 
 use crate::api::types;
-use crate::{ApiFailure, Client, Error};
+use crate::confirm;
+use crate::{Client, Error};
 
 /// The longest user id accepted, in bytes.
 pub const MAX_USER_ID_BYTES: usize = 1024;
@@ -178,31 +179,30 @@ impl Client {
     }
 
     /// `DELETE /users/{userId}`: deletes the user, but not its logs; see
-    /// [`Client::erase_user`] for both. A 200 `{"success": false}` is
-    /// returned as [`Error::Rejected`].
+    /// [`Client::erase_user`] for both.
+    ///
+    /// Succeeds only when the API confirms with `{"success": true}`. A 200
+    /// `{"success": false}` is [`Error::Rejected`]; any other 2xx (`{}`,
+    /// `null`, another shape, `204`) is [`Error::Unconfirmed`].
     pub async fn delete_user(&self, user_id: &str) -> Result<types::DeleteAUserResponse, Error> {
         check_user_id(user_id)?;
-        let (response, call) = self.call_recorded(|api| api.delete_a_user(user_id)).await?;
-        if response.success {
-            return Ok(response.into_inner());
-        }
-        let body = serde_json::to_vec(&*response).unwrap_or_default();
-        Err(Error::Rejected(ApiFailure::boxed(
-            call.operation,
-            response.status(),
-            response.headers(),
-            &body,
-            call.attempts,
-        )))
+        self.call_confirmed(|api| api.delete_a_user(user_id), confirm::success_flag)
+            .await
     }
 
     /// `DELETE /users/{userId}/logs`: deletes every log of the user. This
     /// cannot be undone.
+    ///
+    /// The id travels in the path and, as the vendor's document declares it
+    /// there too, in the `userId` query parameter. Succeeds only when the
+    /// API confirms with its documented `{"message": "..."}`; any other 2xx
+    /// is [`Error::Unconfirmed`].
     pub async fn delete_user_logs(
         &self,
         user_id: &str,
     ) -> Result<types::DeleteLogsForAUserResponse, Error> {
         check_user_id(user_id)?;
-        self.call(|api| api.delete_logs_for_a_user(user_id)).await
+        self.call_confirmed(|api| api.delete_logs_for_a_user(user_id), confirm::message)
+            .await
     }
 }

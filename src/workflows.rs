@@ -8,6 +8,8 @@ use crate::{Client, Error, check_user_id};
 impl Client {
     /// `PUT /users/{userId}/deactivate-workflows`: turns off every active
     /// workflow of a user at once (the vendor's `disable-all-workflows-for-a-user`).
+    /// Succeeds only when the API confirms with its documented
+    /// `{"message": "..."}`; any other 2xx is [`Error::Unconfirmed`].
     ///
     /// ```no_run
     /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
@@ -20,7 +22,10 @@ impl Client {
         user_id: &str,
     ) -> Result<types::DisableAllWorkflowsForAUserResponse, Error> {
         check_user_id(user_id)?;
-        self.call(|api| api.disable_all_workflows_for_a_user(user_id))
-            .await
+        self.call_confirmed(
+            |api| api.disable_all_workflows_for_a_user(user_id),
+            crate::confirm::message,
+        )
+        .await
     }
 }

@@ -31,7 +31,7 @@ async fn the_report_has_one_line_per_id_and_a_rerun_sends_nothing() {
     assert!(stdout.is_empty());
     assert!(
         stderr.contains(
-            "50 erased (50 deleted, 0 already gone), 0 failed, 0 skipped as erased in the report, of 50 ids"
+            "50 erased (50 deleted, 0 already gone), 0 unconfirmed, 0 failed, 0 skipped as erased in the report, of 50 ids"
         ),
         "{stderr}"
     );
@@ -51,7 +51,7 @@ async fn the_report_has_one_line_per_id_and_a_rerun_sends_nothing() {
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains(
-            "0 erased (0 deleted, 0 already gone), 0 failed, 50 skipped as erased in the report"
+            "0 erased (0 deleted, 0 already gone), 0 unconfirmed, 0 failed, 50 skipped as erased in the report"
         ),
         "{stderr}"
     );
@@ -88,7 +88,7 @@ async fn ids_as_arguments_print_lines_on_stdout_and_failures_exit_1() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("2 erased (2 deleted, 0 already gone), 1 failed"),
+        stderr.contains("2 erased (2 deleted, 0 already gone), 0 unconfirmed, 1 failed"),
         "{stderr}"
     );
 }
@@ -175,7 +175,7 @@ async fn after_kill_9_a_resume_erases_the_rest_without_redoing_finished_ids() {
         .iter()
         .filter(|r| r.method == "DELETE")
         .map(|r| {
-            r.target
+            r.path()
                 .trim_start_matches("/users/")
                 .trim_end_matches("/logs")
                 .to_owned()

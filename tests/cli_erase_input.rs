@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 fn deleted_targets(seen: &[Recorded]) -> Vec<String> {
     let mut targets: Vec<String> = seen
         .iter()
-        .filter(|r| r.method == "DELETE" && !r.target.ends_with("/logs"))
+        .filter(|r| r.method == "DELETE" && !r.path().ends_with("/logs"))
         .map(|r| r.target.clone())
         .collect();
     targets.sort();
@@ -41,7 +41,7 @@ async fn ids_from_a_pipe_or_dash_are_all_erased() {
         let (code, stdout, stderr) = erase_from_stdin(&server.url(), from, b"p1\np2\r\np3").await;
         assert_eq!(code, 0, "{from}: {stderr}");
         assert!(
-            stderr.contains("3 erased (3 deleted, 0 already gone), 0 failed"),
+            stderr.contains("3 erased (3 deleted, 0 already gone), 0 unconfirmed, 0 failed"),
             "{from}: {stderr}"
         );
         assert!(stderr.contains("of 3 ids"), "{stderr}");
@@ -145,7 +145,7 @@ async fn a_repeated_id_is_erased_once_and_counted_once() {
         ["/users/d1", "/users/d2"]
     );
     assert!(
-        stderr.contains("2 erased (2 deleted, 0 already gone), 0 failed, 0 skipped as erased in the report, of 2 ids"),
+        stderr.contains("2 erased (2 deleted, 0 already gone), 0 unconfirmed, 0 failed, 0 skipped as erased in the report, of 2 ids"),
         "{stderr}"
     );
     assert!(stderr.contains("(2 repeated ids erased once)"), "{stderr}");

@@ -97,7 +97,7 @@ async fn only_the_apis_own_404_means_already_gone() {
     .await;
     assert_eq!(code, 1, "{stderr}");
     assert!(
-        stderr.contains("2 erased (1 deleted, 1 already gone), 3 failed"),
+        stderr.contains("2 erased (1 deleted, 1 already gone), 0 unconfirmed, 3 failed"),
         "{stderr}"
     );
     assert_eq!(
@@ -250,7 +250,7 @@ async fn a_report_cut_inside_a_character_is_repaired_on_resume() {
     let (code, _, stderr) = run(erase(&server.url(), &args)).await;
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("2 erased (2 deleted, 0 already gone), 0 failed, 1 skipped"),
+        stderr.contains("2 erased (2 deleted, 0 already gone), 0 unconfirmed, 0 failed, 1 skipped"),
         "{stderr}"
     );
     let text = std::fs::read(&report).unwrap();

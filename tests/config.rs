@@ -65,6 +65,10 @@ fn zero_attempts_or_timeouts_are_refused() {
         }))
         .contains("deadline")
     );
+    assert_eq!(
+        refused(base().max_response_bytes(0)),
+        "max_response_bytes must be at least 1"
+    );
 }
 
 #[test]

@@ -33,7 +33,7 @@ async fn duration_max_everywhere_works() {
         .build()
         .unwrap();
     let deleted = client.delete_user("u1").await.unwrap();
-    assert!(deleted.success);
+    assert_eq!(deleted.success, Some(true));
     assert_eq!(server.requests().len(), 2);
 }
 
@@ -82,4 +82,41 @@ async fn a_retry_after_beyond_any_instant_ends_the_call_at_its_deadline() {
     // Held, not retried in a loop until the deadline.
     assert_eq!(err.attempts(), 1, "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+/// A head declaring 4 GB, then 10 bytes of body, then the connection closes.
+fn lying_length() -> common::Reply {
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                content-length: 4000000000\r\n\r\n{\"userId\":";
+    common::Reply::Raw(head.as_bytes().to_vec())
+}
+
+#[tokio::test]
+async fn a_lying_content_length_is_a_cut_body_not_a_4_gb_buffer() {
+    let server = TestServer::always(lying_length()).await;
+    // No limit: only the bytes that arrive are held (the buffer starts at
+    // most 64 KiB; transport.rs unit-tests the reservation).
+    let c = common::builder(&server.url())
+        .max_response_bytes(usize::MAX)
+        .build()
+        .unwrap();
+    let err = c.get_user("u1").await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert_eq!(err.attempts(), 3, "a cut body is retried: {err}");
+    assert!(
+        err.to_string()
+            .starts_with("get-a-user: transport failure after 3 attempt(s): "),
+        "{err}"
+    );
+
+    // Under the default limit, a declared 4 GB is refused before reading.
+    let server = TestServer::always(lying_length()).await;
+    let err = common::client(&server.url())
+        .get_user("u1")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "get-a-user: HTTP 200 OK: the response body exceeded 16777216 bytes and was not read"
+    );
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 fn success_for(r: &Recorded) -> Reply {
-    if r.target.ends_with("/logs") {
+    if r.path().ends_with("/logs") {
         json(200, r#"{"message":"Success"}"#)
     } else {
         json(200, r#"{"success":true}"#)
@@ -32,7 +32,10 @@ async fn erase_deletes_the_logs_then_the_user() {
     assert_eq!(
         seen,
         [
-            ("DELETE".to_string(), "/users/u-1/logs".to_string()),
+            (
+                "DELETE".to_string(),
+                "/users/u-1/logs?userId=u-1".to_string()
+            ),
             ("DELETE".to_string(), "/users/u-1".to_string())
         ]
     );
@@ -41,7 +44,7 @@ async fn erase_deletes_the_logs_then_the_user() {
 #[tokio::test]
 async fn a_user_already_gone_counts_as_erased() {
     let server = TestServer::start(|_, r| {
-        if r.target.ends_with("/logs") {
+        if r.path().ends_with("/logs") {
             json(200, r#"{"message":"Success"}"#)
         } else {
             json(404, r#"{"message":"User not found"}"#)
@@ -118,7 +121,7 @@ async fn the_user_is_kept_when_its_logs_could_not_be_deleted() {
         server
             .requests()
             .iter()
-            .all(|r| r.target.ends_with("/logs")),
+            .all(|r| r.path().ends_with("/logs")),
         "the user was deleted although its logs remain"
     );
 }
@@ -176,9 +179,9 @@ async fn a_thousand_ids_under_faults_all_end_erased_and_none_is_lost() {
     let server = {
         let (attempts, deleted) = (attempts.clone(), deleted.clone());
         TestServer::start(move |_, r| {
-            let logs = r.target.ends_with("/logs");
+            let logs = r.path().ends_with("/logs");
             let id: usize = r
-                .target
+                .path()
                 .trim_start_matches("/users/user-")
                 .trim_end_matches("/logs")
                 .parse()
@@ -210,7 +213,7 @@ async fn a_thousand_ids_under_faults_all_end_erased_and_none_is_lost() {
     let deleted = deleted.lock().unwrap();
     for id in &ids {
         assert!(
-            deleted.contains(&format!("/users/{id}/logs")),
+            deleted.contains(&format!("/users/{id}/logs?userId={id}")),
             "{id}: logs left"
         );
         assert!(deleted.contains(&format!("/users/{id}")), "{id}: user left");

@@ -6,6 +6,10 @@ mod common;
 use common::{TestServer, client, json};
 use runalloy_embedded::Error;
 
+/// A body that confirms either delete: the user's `success` and the logs'
+/// `message`.
+const CONFIRMS_BOTH: &str = r#"{"success":true,"message":"Success"}"#;
+
 const REFUSED: &[&str] = &["", ".", "..", "\\", "a\\b", "..\\..\\admin", "\\users"];
 
 const ENCODED: &[&str] = &[
@@ -99,7 +103,7 @@ async fn reserved_characters_are_percent_encoded_on_the_wire() {
 
 #[tokio::test]
 async fn under_a_base_path_only_the_parameter_is_re_encoded() {
-    let server = TestServer::always(json(200, r#"{"success":true}"#)).await;
+    let server = TestServer::always(json(200, CONFIRMS_BOTH)).await;
     // The base path's own segment holds a character the parameter rule
     // would encode; it must reach the server as given.
     let c = client(&format!("{}/tenant@eu/alloy", server.url()));
@@ -107,7 +111,10 @@ async fn under_a_base_path_only_the_parameter_is_re_encoded() {
     c.delete_user_logs("x@y").await.unwrap();
     let seen = server.requests();
     assert_eq!(seen[0].target, "/tenant@eu/alloy/users/a%3Bb");
-    assert_eq!(seen[1].target, "/tenant@eu/alloy/users/x%40y/logs");
+    assert_eq!(
+        seen[1].target,
+        "/tenant@eu/alloy/users/x%40y/logs?userId=x%40y"
+    );
 }
 
 #[tokio::test]
@@ -148,7 +155,7 @@ async fn the_generated_client_is_guarded_too() {
 
 #[tokio::test]
 async fn other_ids_arrive_as_exactly_one_segment() {
-    let server = TestServer::always(json(200, r#"{"success":true}"#)).await;
+    let server = TestServer::always(json(200, CONFIRMS_BOTH)).await;
     let c = client(&server.url());
     for id in ENCODED {
         c.delete_user(id)
@@ -170,6 +177,12 @@ async fn other_ids_arrive_as_exactly_one_segment() {
         assert_eq!(
             pair[1].segments(),
             ["users".to_string(), id.to_string(), "logs".to_string()],
+            "{id:?}"
+        );
+        // The same id, whole, in the query the vendor's document declares.
+        assert_eq!(
+            common::operations::query_of(&pair[1].target),
+            [("userId".to_string(), id.to_string())],
             "{id:?}"
         );
     }

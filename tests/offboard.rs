@@ -7,7 +7,7 @@ use common::{Recorded, Reply, TestServer, client, json};
 use runalloy_embedded::{Error, PartOutcome};
 
 fn happy(r: &Recorded) -> Reply {
-    match (r.method.as_str(), r.target.as_str()) {
+    match (r.method.as_str(), r.path()) {
         ("PUT", "/users/u-1/deactivate-workflows") => json(200, r#"{"message":"Success"}"#),
         ("GET", "/credentials/users/u-1") => json(
             200,
@@ -22,7 +22,7 @@ fn happy(r: &Recorded) -> Reply {
 /// [`happy`], except that `target` gets `reply`.
 async fn happy_except(target: &'static str, reply: Reply) -> TestServer {
     TestServer::start(move |_, r| {
-        if r.target == target {
+        if r.path() == target {
             reply.clone()
         } else {
             happy(r)
@@ -51,7 +51,7 @@ async fn every_step_runs_in_order_and_is_reported() {
             "GET /credentials/users/u-1",
             "DELETE /users/u-1/credentials/c-1",
             "DELETE /users/u-1/credentials/c-2",
-            "DELETE /users/u-1/logs",
+            "DELETE /users/u-1/logs?userId=u-1",
             "DELETE /users/u-1",
         ]
     );
@@ -127,7 +127,7 @@ async fn a_user_already_gone_counts_as_offboarded() {
         [
             "PUT /users/u-1/deactivate-workflows",
             "GET /credentials/users/u-1",
-            "DELETE /users/u-1/logs",
+            "DELETE /users/u-1/logs?userId=u-1",
             "DELETE /users/u-1",
         ]
     );

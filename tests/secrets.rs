@@ -101,3 +101,37 @@ async fn logs_at_trace_level_never_show_the_key() {
     );
     assert_no_key(&logs);
 }
+
+#[tokio::test]
+async fn the_inner_http_client_carries_neither_the_key_nor_the_version() {
+    let api = TestServer::always(json(200, r#"{"userId":"u1"}"#)).await;
+    let elsewhere = TestServer::always(json(200, "{}")).await;
+    let c = client(&api.url());
+
+    // Anything sent on the generated client's reqwest client goes out bare.
+    use progenitor_client::ClientInfo;
+    c.api()
+        .client()
+        .get(format!("{}/anything", elsewhere.url()))
+        .send()
+        .await
+        .unwrap();
+    let seen = elsewhere.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].header("authorization"), None);
+    assert_eq!(seen[0].header("x-api-version"), None);
+    assert_no_key(&format!("{:?}", seen[0].headers));
+
+    // Every generated operation still sends both (wire_every_operation
+    // checks the whole header set of each).
+    c.get_user("u1").await.unwrap();
+    let seen = api.requests();
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {TEST_KEY}").as_str())
+    );
+    assert_eq!(
+        seen[0].header("x-api-version"),
+        Some(runalloy_embedded::API_VERSION)
+    );
+}

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{Recorded, TEST_KEY, TestServer, client, json};
-use runalloy_embedded::{API_VERSION, USER_AGENT};
+use common::{Recorded, Reply, TEST_KEY, TestServer, client, json};
+use runalloy_embedded::{API_VERSION, Error, PartOutcome, USER_AGENT};
 
 /// The headers every request carries. `host` is HTTP/1.1's own and `accept`
 /// is the generated code's; the client adds exactly the other three.
@@ -44,7 +44,7 @@ async fn delete_user_sends_exactly_delete_users_id_with_three_headers() {
         .delete_user("6323d7c9122ae69742a5d0a2")
         .await
         .unwrap();
-    assert!(out.success);
+    assert_eq!(out.success, Some(true));
 
     let seen = server.requests();
     assert_eq!(seen.len(), 1);
@@ -56,15 +56,126 @@ async fn delete_user_sends_exactly_delete_users_id_with_three_headers() {
 }
 
 #[tokio::test]
-async fn delete_logs_puts_the_id_in_the_path_not_the_query() {
+async fn delete_logs_puts_the_id_in_the_path_and_in_the_query() {
     let server = TestServer::always(json(200, r#"{"message":"Success"}"#)).await;
     let out = client(&server.url()).delete_user_logs("u-1").await.unwrap();
     assert_eq!(out.message.as_deref(), Some("Success"));
 
     let r = &server.requests()[0];
     assert_eq!(r.method, "DELETE");
-    assert_eq!(r.target, "/users/u-1/logs");
+    // The vendor's document declares `userId` in the query of a path that
+    // names it: the same value goes in both places.
+    assert_eq!(r.target, "/users/u-1/logs?userId=u-1");
     assert_exact_headers(r);
+}
+
+#[tokio::test]
+async fn the_token_request_carries_the_id_in_the_path_and_in_the_query() {
+    let server = TestServer::always(json(200, r#"{"token":"a.b.c"}"#)).await;
+    client(&server.url())
+        .call(|api| api.generate_jwt_token("jane@example.com"))
+        .await
+        .unwrap();
+    let r = &server.requests()[0];
+    assert_eq!(r.method, "GET");
+    assert_eq!(
+        r.target,
+        "/users/jane%40example.com/token?userId=jane%40example.com"
+    );
+    assert_exact_headers(r);
+}
+
+/// Success statuses and bodies that confirm nothing, with the excerpt the
+/// error must quote.
+const UNCONFIRMING: [(u16, &str, &str); 5] = [
+    (200, "{}", "{}"),
+    (200, r#"{"message":"ok"}"#, r#"{\"message\":\"ok\"}"#),
+    (200, "null", "null"),
+    (200, r#"{"success":"true"}"#, r#"{\"success\":\"true\"}"#),
+    (204, "", ""),
+];
+
+fn reply(status: u16, body: &str) -> Reply {
+    Reply::Respond {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn a_user_delete_counts_only_when_the_api_says_success_true() {
+    for (status, body, quoted) in UNCONFIRMING {
+        let server = TestServer::always(reply(status, body)).await;
+        let err = client(&server.url()).delete_user("u-1").await.unwrap_err();
+        assert!(err.is_unconfirmed(), "{status} {body}: {err:?}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        let reason = if status == 204 { "No Content" } else { "OK" };
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "delete-a-user: HTTP {status} {reason}: the API did not confirm it; \
+                 body \"{quoted}\" after 1 attempt(s)"
+            ),
+            "{status} {body}"
+        );
+        assert_eq!(server.requests().len(), 1, "a 2xx is never retried");
+    }
+
+    let server = TestServer::always(json(200, r#"{"success":false}"#)).await;
+    let err = client(&server.url()).delete_user("u-1").await.unwrap_err();
+    assert!(matches!(err, Error::Rejected(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_logs_delete_counts_only_with_the_documented_message() {
+    // `{"message": "ok"}` is the documented shape, so it confirms.
+    let unconfirming = UNCONFIRMING
+        .iter()
+        .filter(|(_, body, _)| !body.contains("message"));
+    for &(status, body, _) in unconfirming.chain(&[(200, r#"{"success":true}"#, "")]) {
+        let server = TestServer::always(reply(status, body)).await;
+        let err = client(&server.url())
+            .delete_user_logs("u-1")
+            .await
+            .unwrap_err();
+        assert!(err.is_unconfirmed(), "{status} {body}: {err:?}");
+        assert!(
+            err.to_string().starts_with("delete-logs-for-a-user: HTTP ")
+                && err.to_string().contains("the API did not confirm it"),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_erase_answered_with_200_empty_is_unconfirmed_not_erased() {
+    let server = TestServer::always(json(200, "{}")).await;
+    let outcome = client(&server.url()).erase_user("u-1").await;
+    assert!(!outcome.is_erased());
+    assert_eq!(outcome.status(), "unconfirmed");
+    assert!(
+        matches!(outcome.logs, PartOutcome::Unconfirmed(_)),
+        "{outcome:?}"
+    );
+    assert!(matches!(outcome.user, PartOutcome::Skipped), "{outcome:?}");
+    assert!(outcome.error().is_some_and(Error::is_unconfirmed));
+    // The user was not deleted after logs that were not confirmed.
+    assert_eq!(server.requests().len(), 1);
+
+    // Logs confirmed, the user's answer not: still not erased.
+    let server = TestServer::start(|_, r| {
+        if r.path().ends_with("/logs") {
+            json(200, r#"{"message":"Success"}"#)
+        } else {
+            json(200, r#"{"message":"ok"}"#)
+        }
+    })
+    .await;
+    let outcome = client(&server.url()).erase_user("u-1").await;
+    assert_eq!(outcome.status(), "unconfirmed");
+    assert!(matches!(outcome.logs, PartOutcome::Deleted));
+    assert!(matches!(outcome.user, PartOutcome::Unconfirmed(_)));
 }
 
 #[tokio::test]
@@ -176,7 +287,7 @@ async fn every_generated_operation_is_callable_through_call() {
     let r = &server.requests()[0];
     assert_eq!(
         (r.method.as_str(), r.target.as_str()),
-        ("DELETE", "/users/u-9/logs")
+        ("DELETE", "/users/u-9/logs?userId=u-9")
     );
     assert_standard_headers(r);
 }

@@ -10,7 +10,7 @@ use tokio::process::Command;
 pub fn success_for(r: &Recorded) -> Reply {
     if r.method == "GET" && r.target == "/users" {
         json(200, r#"{"data":[]}"#)
-    } else if r.target.ends_with("/logs") {
+    } else if r.path().ends_with("/logs") {
         json(200, r#"{"message":"Success"}"#)
     } else {
         json(200, r#"{"success":true}"#)

@@ -42,6 +42,11 @@ impl Recorded {
         names
     }
 
+    /// The target without its query, as sent.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
     /// The path without the query, percent-decoded segment by segment.
     pub fn segments(&self) -> Vec<String> {
         let path = self.target.split('?').next().unwrap_or("");
@@ -72,6 +77,8 @@ pub enum Reply {
     Delay(Duration, Box<Reply>),
     /// A 200 whose chunked body never ends.
     Endless,
+    /// These bytes as they are (a head that may lie), then close.
+    Raw(Vec<u8>),
 }
 
 pub fn json(status: u16, body: &str) -> Reply {
@@ -206,6 +213,11 @@ async fn serve(
                 }
                 let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
                 while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+                return;
+            }
+            Reply::Raw(bytes) => {
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.flush().await;
                 return;
             }
             Reply::Delay(..) => unreachable!(),

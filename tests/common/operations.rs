@@ -78,12 +78,14 @@ pub fn expected_path(op: &Operation) -> String {
     path
 }
 
-/// The query pairs the server must see, sorted.
+/// The query pairs the server must see, sorted: the query parameters, and
+/// the path parameters the vendor's document also declares in the query,
+/// each with its path value.
 pub fn expected_query(op: &Operation) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = op
         .params
         .iter()
-        .filter(|p| p.location == "query")
+        .filter(|p| p.location == "query" || op.also_in_query.contains(&p.name))
         .map(|p| (p.name.to_owned(), sample_value(op, p.name)))
         .collect();
     pairs.sort();

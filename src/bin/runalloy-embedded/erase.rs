@@ -98,6 +98,8 @@ fn progress_bar(total: u64) -> ProgressBar {
 struct Counts {
     deleted: u64,
     already_gone: u64,
+    /// A delete answered with a success status that confirmed nothing.
+    unconfirmed: u64,
     failed: u64,
     /// Outcomes for an id that was not sent, or that already had one: a
     /// defect, which fails the run rather than being counted.
@@ -120,16 +122,17 @@ impl Counts {
                 return;
             }
         }
-        match (&outcome.user, outcome.is_erased()) {
-            (PartOutcome::AlreadyGone, true) => self.already_gone += 1,
-            (_, true) => self.deleted += 1,
-            (_, false) => self.failed += 1,
+        match (&outcome.user, outcome.status()) {
+            (PartOutcome::AlreadyGone, "erased") => self.already_gone += 1,
+            (_, "erased") => self.deleted += 1,
+            (_, "unconfirmed") => self.unconfirmed += 1,
+            _ => self.failed += 1,
         }
     }
 
     /// Distinct ids with an outcome.
     fn finished(&self) -> u64 {
-        self.deleted + self.already_gone + self.failed
+        self.deleted + self.already_gone + self.unconfirmed + self.failed
     }
 }
 
@@ -238,7 +241,8 @@ pub async fn run(client: &Client, args: EraseArgs) -> ExitCode {
                 let error = outcome.error();
                 bar.suspend(|| {
                     eprintln!(
-                        "failed: {}: {}",
+                        "{}: {}: {}",
+                        outcome.status(),
                         escape_controls(&outcome.user_id),
                         error.map(ToString::to_string).unwrap_or_default()
                     )
@@ -293,10 +297,12 @@ fn summarise(
     let not_attempted = todo.saturating_sub(taken);
     let unfinished = taken.saturating_sub(counts.finished());
     let mut summary = format!(
-        "{} erased ({} deleted, {} already gone), {} failed, {skipped} skipped as erased in the report",
+        "{} erased ({} deleted, {} already gone), {} unconfirmed, {} failed, \
+         {skipped} skipped as erased in the report",
         counts.deleted + counts.already_gone,
         counts.deleted,
         counts.already_gone,
+        counts.unconfirmed,
         counts.failed,
     );
     if not_attempted > 0 {
@@ -360,7 +366,7 @@ fn summarise(
             );
             ExitCode::from(1)
         }
-        None if counts.failed == 0 => ExitCode::SUCCESS,
+        None if counts.failed == 0 && counts.unconfirmed == 0 => ExitCode::SUCCESS,
         None => ExitCode::from(1),
     }
 }

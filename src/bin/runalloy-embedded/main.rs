@@ -122,12 +122,22 @@ fn client(cli: &Cli) -> Result<Client, Error> {
 /// Runs a call and prints the API's JSON, exactly as it arrived.
 async fn print<T: Serialize>(call: impl Future<Output = Result<T, Error>>) -> ExitCode {
     let (result, body) = runalloy_embedded::capture_last_body(call).await;
+    let text = |body: &[u8]| String::from_utf8_lossy(body).trim_end().to_owned();
     let value = match result {
         Ok(value) => value,
-        Err(e) => return fail(e),
+        Err(e) => {
+            // A success status that confirmed nothing: show what the API
+            // did say, as it said it.
+            if e.is_unconfirmed()
+                && let Some(body) = body.as_deref()
+            {
+                println!("{}", text(body));
+            }
+            return fail(e);
+        }
     };
     let text = match body {
-        Some(body) => String::from_utf8_lossy(&body).trim_end().to_owned(),
+        Some(body) => text(&body),
         // Not reached: every operation of the spec reads a body.
         None => serde_json::to_string(&value).unwrap_or_default(),
     };

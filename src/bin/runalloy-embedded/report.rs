@@ -66,7 +66,7 @@ impl Target {
 #[serde(rename_all = "camelCase")]
 pub struct Line {
     pub user_id: String,
-    /// `erased` or `failed`.
+    /// `erased`, `unconfirmed` or `failed`.
     pub status: &'static str,
     pub logs: &'static str,
     pub user: &'static str,
@@ -74,6 +74,9 @@ pub struct Line {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
+    /// For `unconfirmed`: the start of the body that confirmed nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
     pub at: String,
 }
 
@@ -83,11 +86,11 @@ impl Line {
         Line {
             error: error.map(ToString::to_string),
             http_status: error.and_then(|e| e.status()).map(|s| s.as_u16()),
-            status: if outcome.is_erased() {
-                "erased"
-            } else {
-                "failed"
-            },
+            body: error
+                .filter(|e| e.is_unconfirmed())
+                .and_then(|e| e.api_failure())
+                .map(|f| f.body_excerpt.clone()),
+            status: outcome.status(),
             logs: outcome.logs.as_str(),
             user: outcome.user.as_str(),
             at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
