@@ -82,7 +82,7 @@ impl Client {
             (Verdict::Confirmed, Some(value)) => Ok(value.into_inner()),
             (Verdict::Refused, _) => Err(Error::Rejected(failure())),
             _ => {
-                tracing::warn!(
+                tracing::debug!(
                     operation = call.operation,
                     status = status.as_u16(),
                     "a success status that does not confirm the operation"

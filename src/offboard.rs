@@ -62,6 +62,7 @@ impl Client {
     /// place for a retry, with nothing orphaned.
     ///
     /// ```
+    /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use runalloy_embedded::{fake::FakeAlloy, Client};
@@ -74,6 +75,8 @@ impl Client {
     /// assert_eq!(outcome.credentials.len(), 1); // the stand-in's example credential
     /// assert!(fake.users().is_empty());
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
     /// ```
     pub async fn offboard_user(&self, user_id: &str) -> OffboardOutcome {
         let workflows = PartOutcome::done(self.deactivate_user_workflows(user_id).await);

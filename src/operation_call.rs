@@ -216,6 +216,7 @@ impl Client {
     /// See [`OperationCall`] for the checks made before sending.
     ///
     /// ```
+    /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use runalloy_embedded::{fake::FakeAlloy, Client, OperationCall};
@@ -226,6 +227,8 @@ impl Client {
     /// let analytics = client.call_operation(&call).await?;
     /// assert!(analytics["totalWorkflowRuns"].is_i64());
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
     /// ```
     pub async fn call_operation(&self, call: &OperationCall) -> Result<Value, Error> {
         call.check_present()?;

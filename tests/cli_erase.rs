@@ -228,3 +228,112 @@ async fn a_progress_bar_shows_only_when_stderr_is_a_terminal() {
     );
     assert!(terminal.contains("20 erased (20 deleted"), "{terminal}");
 }
+
+/// Success answers to the deletes that confirm nothing, each as the report
+/// must quote its body.
+fn unconfirming() -> Vec<(Reply, &'static str)> {
+    vec![
+        (json(200, "{}"), "{}"),
+        (json(200, r#"{"message":"ok"}"#), r#"{"message":"ok"}"#),
+        (json(200, "null"), "null"),
+        (
+            Reply::Respond {
+                status: 204,
+                headers: vec![],
+                body: vec![],
+            },
+            "",
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_2xx_that_confirms_nothing_is_never_recorded_as_erased() {
+    for (reply, body) in unconfirming() {
+        let server = TestServer::start(move |_, r| {
+            if r.method == "GET" {
+                json(200, r#"{"data":[]}"#)
+            } else {
+                reply.clone()
+            }
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("report.jsonl");
+        let args = ["--report", report.to_str().unwrap(), "u1", "u2"];
+        let (code, _, stderr) = run(erase(&server.url(), &args)).await;
+        assert_eq!(code, 1, "{body:?}: {stderr}");
+        assert!(
+            stderr.contains(
+                "0 erased (0 deleted, 0 already gone), 2 unconfirmed, 0 failed, \
+                 0 skipped as erased in the report, of 2 ids"
+            ),
+            "{body:?}: {stderr}"
+        );
+        assert!(erased_in(&report).is_empty(), "{body:?}");
+        let lines = report_lines(&report);
+        assert_eq!(lines.len(), 3, "{body:?}: {lines:?}");
+        for line in &lines[1..] {
+            assert_eq!(line["status"], "unconfirmed", "{line}");
+            // The logs delete is the one that confirmed nothing, except for
+            // `{"message": ...}`, which is its documented answer.
+            let (logs, user) = if body.contains("message") {
+                ("deleted", "unconfirmed")
+            } else {
+                ("unconfirmed", "skipped")
+            };
+            assert_eq!(
+                (line["logs"].as_str(), line["user"].as_str()),
+                (Some(logs), Some(user)),
+                "{line}"
+            );
+            let status = if body.is_empty() { 204 } else { 200 };
+            assert_eq!(line["httpStatus"], status, "{line}");
+            assert_eq!(line["body"], body, "{line}");
+            assert!(
+                line["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("the API did not confirm it")),
+                "{line}"
+            );
+        }
+        // A re-run does them again: nothing was recorded as done.
+        let before = server.requests().len();
+        let (code, _, _) = run(erase(&server.url(), &args)).await;
+        assert_eq!(code, 1);
+        assert!(server.requests().len() > before + 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_delete_and_delete_logs_exit_1_on_a_2xx_that_confirms_nothing() {
+    let server = TestServer::always(json(200, "{}")).await;
+    for command in ["delete", "delete-logs"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_runalloy-embedded"))
+            .args(["users", command, "u1"])
+            .env("ALLOY_API_KEY", TEST_KEY)
+            .env("ALLOY_BASE_URL", server.url())
+            .env_remove("RUST_LOG")
+            .output()
+            .await
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        // The body the API sent, as it sent it, and the reason.
+        assert_eq!(stdout, "{}\n", "{command}");
+        let operation = if command == "delete" {
+            "delete-a-user"
+        } else {
+            "delete-logs-for-a-user"
+        };
+        assert!(
+            stderr.contains(&format!(
+                "error: {operation}: HTTP 200 OK: the API did not confirm it; body \"{{}}\" after 1 attempt(s)"
+            )),
+            "{command}: {stderr}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TEST_KEY, TestServer, builder, json};
+use common::{TestServer, builder, json};
 
 #[cfg(feature = "cli")]
 #[tokio::test(flavor = "multi_thread")]
@@ -12,7 +12,7 @@ async fn environment_proxies_are_not_used_for_a_loopback_base_url() {
     let proxy = TestServer::always(json(502, r#"{"message":"proxy"}"#)).await;
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_runalloy-embedded"))
         .args(["users", "get", "u1"])
-        .env("ALLOY_API_KEY", TEST_KEY)
+        .env("ALLOY_API_KEY", common::TEST_KEY)
         .env("ALLOY_BASE_URL", api.url())
         .env("HTTP_PROXY", proxy.url())
         .env("http_proxy", proxy.url())

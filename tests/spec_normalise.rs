@@ -330,11 +330,98 @@ fn assert_query_variable_became_path(
         "{id}"
     );
     assert!(
-        n.rewrites
-            .iter()
-            .any(|r| r.contains(id) && r.contains("declared `in: query`")),
+        n.rewrites.iter().any(|r| r.contains(id)
+            && r.contains("declared `in: query`")
+            && r.contains("sent in the query too")),
         "{id}"
     );
+    // Recorded, so that the client sends the value in the query as well.
+    assert_eq!(
+        op(&n.spec, path, method)[normalise::ALSO_IN_QUERY],
+        json!(["userId"]),
+        "{id}"
+    );
+    let table = n.operations.iter().find(|o| o.id == id).unwrap();
+    assert_eq!(table.also_in_query, ["userId"], "{id}");
+}
+
+#[test]
+fn only_the_query_declared_path_variables_are_sent_twice() {
+    let n = normalise(checked_in()).unwrap();
+    let twice: Vec<&str> = n
+        .operations
+        .iter()
+        .filter(|o| !o.also_in_query.is_empty())
+        .map(|o| o.id.as_str())
+        .collect();
+    assert_eq!(twice, ["delete-logs-for-a-user", "generate-jwt-token"]);
+}
+
+#[test]
+fn response_defaults_are_dropped_so_a_missing_field_is_not_a_confirmation() {
+    let n = normalise(checked_in()).unwrap();
+    let success = &op(&n.spec, "/users/{userId}", "delete")["responses"]["200"]["content"]["application/json"]
+        ["schema"]["properties"]["success"];
+    assert_eq!(success, &json!({"type": "boolean", "example": true}));
+    assert!(n.rewrites.iter().any(|r| r
+        == "operation `delete-a-user` (DELETE /users/{userId}): the `200` response's default \
+            at `/success` (true) is dropped; a field the server did not send reads as absent"));
+    // None is left in any response; the rest of the document keeps its own.
+    let mut left = Vec::new();
+    find_defaults(&n.spec["paths"], "", &mut left);
+    assert!(
+        left.iter().all(|at| !at.contains("/responses/")),
+        "{left:?}"
+    );
+
+    // A request's default says what the API assumes when it is left out,
+    // and stays; a nested response default goes.
+    let mut op = get_user_op();
+    op["parameters"][0] = json!({"name": "userId", "in": "path", "required": true,
+        "schema": {"type": "string"}});
+    op["parameters"].as_array_mut().unwrap().push(
+        json!({"name": "limit", "in": "query", "schema": {"type": "integer", "default": 10}}),
+    );
+    op["responses"]["200"]["content"] = json!({"application/json": {"schema": {
+        "type": "object",
+        "properties": {"data": {"type": "array", "items": {"type": "object",
+            "properties": {"active": {"type": "boolean", "default": false}}}}}
+    }}});
+    let n = normalise(minimal(json!("2025-09"), op)).unwrap();
+    let get = &n.spec["paths"]["/users/{userId}"]["get"];
+    assert_eq!(get["parameters"][1]["schema"]["default"], json!(10));
+    assert_eq!(
+        get["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["data"]["items"]
+            ["properties"]["active"],
+        json!({"type": "boolean"})
+    );
+    assert!(
+        n.rewrites
+            .iter()
+            .any(|r| r.contains("default at `/data/items/active` (false) is dropped")),
+        "{:?}",
+        n.rewrites
+    );
+}
+
+fn find_defaults(value: &Value, at: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let here = format!("{at}/{k}");
+                if k == "default" {
+                    found.push(here.clone());
+                }
+                find_defaults(v, &here, found);
+            }
+        }
+        Value::Array(list) => {
+            for (i, v) in list.iter().enumerate() {
+                find_defaults(v, &format!("{at}/{i}"), found);
+            }
+        }
+        _ => {}
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@
 mod common;
 
 use common::operations::{
-    example, expected_path, expected_query, query_of, sample_body, sample_call, sample_params,
+    example, expected_path, expected_query, query_of, sample_body, sample_call,
 };
 use common::{Recorded, TEST_KEY, TestServer, client, json};
 use runalloy_embedded::{API_VERSION, OPERATIONS, Operation, USER_AGENT};
@@ -79,7 +79,7 @@ async fn every_operation_through_api_call_sends_exactly_its_request() {
             .env("ALLOY_API_KEY", TEST_KEY)
             .env("ALLOY_BASE_URL", server.url())
             .env_remove("RUST_LOG");
-        for (name, value) in sample_params(op) {
+        for (name, value) in common::operations::sample_params(op) {
             cmd.arg("--param").arg(format!("{name}={value}"));
         }
         if let Some(body) = sample_body(op) {
