@@ -35,7 +35,9 @@ fn run() -> Result<(), String> {
 
     let mut settings = progenitor::GenerationSettings::default();
     settings
-        .with_interface(progenitor::InterfaceStyle::Positional)
+        // Builders: an optional parameter or body field the vendor adds is a
+        // new setter, not a new positional argument that breaks every call.
+        .with_interface(progenitor::InterfaceStyle::Builder)
         .with_derive("schemars::JsonSchema")
         .with_inner_type(quote::quote!(crate::transport::Transport))
         .with_hooks(progenitor::HooksMode::Expected);
@@ -54,8 +56,9 @@ fn run() -> Result<(), String> {
         format!("progenitor cannot generate a client from {spec_name}: {why}")
     })?
     .map_err(|e| format!("progenitor rejected {spec_name}: {e}"))?;
-    let file: syn::File =
+    let mut file: syn::File =
         syn::parse2(generated).map_err(|e| format!("progenitor emitted invalid Rust: {e}"))?;
+    mark_types_non_exhaustive(&mut file);
 
     let code = prettyplease::unparse(&file);
     // The hooks look operations up by the name progenitor gives them; make
@@ -85,6 +88,34 @@ fn run() -> Result<(), String> {
         println!("normalise: {rewrite}");
     }
     Ok(())
+}
+
+/// Marks every struct and enum of the generated `types` module
+/// `#[non_exhaustive]` (their builders in `types::builder` excepted, whose
+/// fields are private anyway).
+///
+/// typify emits exhaustive types, so a response field or an enum value the
+/// vendor adds would break any caller who builds (in their tests, say) or
+/// destructures one. Non-exhaustive, they are built through their builders
+/// (`types::X::builder()`) and matched with `..` or `_`, and an addition is
+/// not a breaking change. Inside this crate nothing changes.
+fn mark_types_non_exhaustive(file: &mut syn::File) {
+    fn mark(attrs: &mut Vec<syn::Attribute>) {
+        if !attrs.iter().any(|a| a.path().is_ident("non_exhaustive")) {
+            attrs.push(syn::parse_quote!(#[non_exhaustive]));
+        }
+    }
+    let types = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+        _ => None,
+    });
+    for item in types.into_iter().flat_map(|(_, items)| items.iter_mut()) {
+        match item {
+            syn::Item::Struct(s) => mark(&mut s.attrs),
+            syn::Item::Enum(e) => mark(&mut e.attrs),
+            _ => {}
+        }
+    }
 }
 
 /// Exactly one spec lives in `openapi/`: replacing it is the whole upgrade.

@@ -1,46 +1,47 @@
 //! Generates `dispatch.rs`: one function that calls any operation of the
-//! spec by its id, through the method progenitor generated for it.
+//! spec by its id, through the request builder progenitor generated for it.
 //!
 //! The arguments come from an `OperationCall` (names as the spec spells
-//! them, values as text, the body as JSON). The generated method's own
-//! signature says how to convert each one, so the code here reads that
-//! signature from progenitor's output instead of guessing progenitor's rules.
+//! them, values as text, the body as JSON). The generated builder's own
+//! fields say how to convert each one (each is `Result<T, String>`, or
+//! `Result<Option<T>, String>` when optional), so the code here reads them
+//! from progenitor's output instead of guessing progenitor's rules.
 
 use crate::normalise::Operation;
 use quote::ToTokens;
 use std::fmt::Write as _;
 
-/// How one argument of a generated method is filled.
+/// How one setter of a generated builder is filled.
 enum Arg {
-    /// `&str`: a required parameter's text.
+    /// `String`: a required parameter's text.
     Text(String),
-    /// `Option<&str>`: an optional parameter's text.
+    /// `Option<String>`: an optional parameter's text, set only when given.
     OptText(String),
     /// Any other type `T`: a required parameter parsed with `FromStr`.
     Parsed(String, String),
     /// `Option<T>`: an optional parameter parsed with `FromStr`.
     OptParsed(String, String),
-    /// `&T`: the request body, decoded from JSON.
+    /// The request body, decoded from JSON as `T`.
     Body(String),
 }
 
 /// The Rust source of `dispatch`, or a sentence naming the operation whose
-/// generated method could not be read.
+/// generated builder could not be read.
 pub fn generate(
     file: &syn::File,
     operations: &[Operation],
     rust_name: fn(&str) -> String,
 ) -> Result<String, String> {
-    let methods: Vec<&syn::ImplItemFn> = file
+    let builders: Vec<&syn::ItemStruct> = file
         .items
         .iter()
         .filter_map(|item| match item {
-            syn::Item::Impl(block) if is_client(&block.self_ty) => Some(block),
+            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref(),
             _ => None,
         })
-        .flat_map(|block| &block.items)
+        .flat_map(|(_, items)| items)
         .filter_map(|item| match item {
-            syn::ImplItem::Fn(f) => Some(f),
+            syn::Item::Struct(s) => Some(s),
             _ => None,
         })
         .collect();
@@ -49,19 +50,36 @@ pub fn generate(
     let mut checks = String::new();
     for op in operations {
         let name = rust_name(&op.id);
-        let method = methods
+        let builder_name = pascal(&name);
+        let builder = builders
             .iter()
-            .find(|m| m.sig.ident == name)
-            .ok_or_else(|| format!("operation `{}`: no generated method `{name}`", op.id))?;
+            .find(|s| s.ident == builder_name)
+            .ok_or_else(|| {
+                format!(
+                    "operation `{}`: no generated request builder `{builder_name}`",
+                    op.id
+                )
+            })?;
         let mut lets = String::new();
         let mut check_lines = String::new();
-        let mut call_args = Vec::new();
-        for input in method.sig.inputs.iter().skip(1) {
-            let syn::FnArg::Typed(arg) = input else {
+        let mut setters = String::new();
+        for field in &builder.fields {
+            let Some(ident) = field.ident.as_ref().map(ToString::to_string) else {
                 continue;
             };
-            let ident = arg.pat.to_token_stream().to_string();
-            let ty = compact(&arg.ty);
+            if ident == "client" {
+                continue;
+            }
+            let ty = compact(&field.ty);
+            let inner = ty
+                .strip_prefix("Result<")
+                .and_then(|t| t.strip_suffix(",String>"))
+                .ok_or_else(|| {
+                    format!(
+                        "operation `{}`: field `{ident}` of `{builder_name}` is not a `Result<_, String>`",
+                        op.id
+                    )
+                })?;
             let spec_name = || {
                 op.params
                     .iter()
@@ -69,22 +87,26 @@ pub fn generate(
                     .map(|p| p.name.clone())
                     .ok_or_else(|| {
                         format!(
-                            "operation `{}`: argument `{ident}` of `{name}` matches no parameter",
+                            "operation `{}`: field `{ident}` of `{builder_name}` matches no parameter",
                             op.id
                         )
                     })
             };
-            let arg = if ident == "body" && ty.starts_with("&'a") {
-                Arg::Body(qualify(&ty["&'a".len()..]))
-            } else if ty == "&'astr" {
+            let optional = inner
+                .strip_prefix("Option<")
+                .and_then(|t| t.strip_suffix('>'));
+            let arg = if ident == "body" {
+                // A body with a builder is held as `types::builder::X`; the
+                // setter takes `types::X`.
+                Arg::Body(qualify(&inner.replace("types::builder::", "types::")))
+            } else if is_string(inner) {
                 Arg::Text(spec_name()?)
-            } else if ty == "Option<&'astr>" {
+            } else if optional.is_some_and(is_string) {
                 Arg::OptText(spec_name()?)
-            } else if let Some(inner) = ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>'))
-            {
-                Arg::OptParsed(spec_name()?, qualify(inner))
+            } else if let Some(t) = optional {
+                Arg::OptParsed(spec_name()?, qualify(t))
             } else {
-                Arg::Parsed(spec_name()?, qualify(&ty))
+                Arg::Parsed(spec_name()?, qualify(inner))
             };
             let line = match &arg {
                 Arg::Text(n) => format!("let {ident} = call.text({n:?})?;"),
@@ -98,18 +120,17 @@ pub fn generate(
             if let Some((_, expr)) = line.split_once(" = ") {
                 check_lines.push_str(&format!("let _ = {expr}\n"));
             }
-            call_args.push(match arg {
-                Arg::Body(_) => format!("&{ident}"),
-                _ => ident,
+            setters.push_str(&match arg {
+                Arg::OptText(_) | Arg::OptParsed(..) => format!(
+                    "if let Some(value) = {ident} {{ request = request.{ident}(value); }}\n"
+                ),
+                _ => format!("request = request.{ident}({ident});\n"),
             });
         }
-        let raw_bytes = method
-            .sig
-            .output
-            .to_token_stream()
-            .to_string()
-            .contains("ByteStream");
-        let call_it = format!("client.call(|api| api.{name}({}))", call_args.join(", "));
+        let raw_bytes = builder_returns_bytes(file, &builder_name);
+        let call_it = format!(
+            "client.call(move |api| {{\n#[allow(unused_mut)]\nlet mut request = api.{name}();\n{setters}request.send()\n}})"
+        );
         // Raw bytes are returned as they are; anything decoded (no body
         // included, as `()`) as the API sent it.
         let tail = if raw_bytes {
@@ -124,7 +145,7 @@ pub fn generate(
         let _ = write!(arms, "{name:?} => {{\n{lets}{tail}\n}}\n");
     }
     Ok(format!(
-        "/// Calls the operation `call` names through its generated method.\n\
+        "/// Calls the operation `call` names through its generated builder.\n\
          pub(crate) async fn dispatch(\n\
              client: &crate::Client,\n\
              call: &crate::OperationCall,\n\
@@ -142,11 +163,55 @@ pub fn generate(
     ))
 }
 
-fn is_client(ty: &syn::Type) -> bool {
-    matches!(ty, syn::Type::Path(p) if p.path.is_ident("Client"))
+/// Whether the `send` of builder `name` returns raw bytes.
+fn builder_returns_bytes(file: &syn::File, name: &str) -> bool {
+    file.items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref(),
+            _ => None,
+        })
+        .flat_map(|(_, items)| items)
+        .filter_map(|item| match item {
+            syn::Item::Impl(block) if compact(&block.self_ty).starts_with(&format!("{name}<")) => {
+                Some(block)
+            }
+            _ => None,
+        })
+        .flat_map(|block| &block.items)
+        .any(|item| match item {
+            syn::ImplItem::Fn(f) if f.sig.ident == "send" => f
+                .sig
+                .output
+                .to_token_stream()
+                .to_string()
+                .contains("ByteStream"),
+            _ => false,
+        })
 }
 
-/// A type as text without spaces, such as `Option<&'astr>`.
+/// `delete_a_user` as progenitor names its builder: `DeleteAUser`.
+fn pascal(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn is_string(ty: &str) -> bool {
+    matches!(
+        ty,
+        "String" | "::std::string::String" | "std::string::String"
+    )
+}
+
+/// A type as text without spaces, such as `Result<Option<i64>,String>`.
 fn compact(ty: &syn::Type) -> String {
     ty.to_token_stream().to_string().replace(' ', "")
 }

@@ -108,7 +108,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
-    /// let users = client.call(|api| api.list_all_users(None)).await?;
+    /// let users = client.call(|api| api.list_all_users().send()).await?;
     /// for user in users.data {
     ///     println!("{:?}", user.user_id);
     /// }

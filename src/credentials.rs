@@ -21,7 +21,8 @@ impl Client {
         user_id: &str,
     ) -> Result<types::ListUserCredentialsResponse, Error> {
         check_user_id(user_id)?;
-        self.call(|api| api.list_user_credentials(user_id)).await
+        self.call(|api| api.list_user_credentials().user_id(user_id).send())
+            .await
     }
 
     /// `DELETE /users/{userId}/credentials/{credentialId}`: deletes one
@@ -43,7 +44,12 @@ impl Client {
         crate::users::check_path_value(credential_id)
             .map_err(|why| Error::InvalidInput(format!("the credential id {why}")))?;
         self.call_confirmed(
-            |api| api.delete_a_credential(user_id, credential_id),
+            |api| {
+                api.delete_a_credential()
+                    .user_id(user_id)
+                    .credential_id(credential_id)
+                    .send()
+            },
             crate::confirm::success_flag,
         )
         .await

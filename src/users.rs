@@ -76,7 +76,7 @@ impl Client {
             username: username.to_owned(),
             full_name: full_name.map(str::to_owned),
         };
-        self.call(|api| api.create_a_user(&body)).await
+        self.call(|api| api.create_a_user().body(body).send()).await
     }
 
     /// `POST /users/batch`: creates up to [`MAX_BATCH_USERS`] users in one
@@ -129,7 +129,8 @@ impl Client {
             )));
         }
         let body = types::BatchCreateUsersBody { users };
-        self.call(|api| api.batch_create_users(&body)).await
+        self.call(|api| api.batch_create_users().body(body).send())
+            .await
     }
 
     /// `PUT /users/{userId}`: changes a user's username, full name, or
@@ -160,13 +161,15 @@ impl Client {
             username: username.map(str::to_owned),
             full_name: full_name.map(str::to_owned),
         };
-        self.call(|api| api.update_a_user(user_id, &body)).await
+        self.call(|api| api.update_a_user().user_id(user_id).body(body).send())
+            .await
     }
 
     /// `GET /users/{userId}`: one user, by id or username.
     pub async fn get_user(&self, user_id: &str) -> Result<types::GetAUserResponse, Error> {
         check_user_id(user_id)?;
-        self.call(|api| api.get_a_user(user_id)).await
+        self.call(|api| api.get_a_user().user_id(user_id).send())
+            .await
     }
 
     /// `GET /users`: every user, or those of one parent workflow.
@@ -174,8 +177,15 @@ impl Client {
         &self,
         parent_workflow_id: Option<&str>,
     ) -> Result<types::ListAllUsersResponse, Error> {
-        self.call(|api| api.list_all_users(parent_workflow_id))
-            .await
+        self.call(|api| {
+            let request = api.list_all_users();
+            match parent_workflow_id {
+                Some(id) => request.parent_workflow_id(id),
+                None => request,
+            }
+            .send()
+        })
+        .await
     }
 
     /// `DELETE /users/{userId}`: deletes the user, but not its logs; see
@@ -186,8 +196,11 @@ impl Client {
     /// `null`, another shape, `204`) is [`Error::Unconfirmed`].
     pub async fn delete_user(&self, user_id: &str) -> Result<types::DeleteAUserResponse, Error> {
         check_user_id(user_id)?;
-        self.call_confirmed(|api| api.delete_a_user(user_id), confirm::success_flag)
-            .await
+        self.call_confirmed(
+            |api| api.delete_a_user().user_id(user_id).send(),
+            confirm::success_flag,
+        )
+        .await
     }
 
     /// `DELETE /users/{userId}/logs`: deletes every log of the user. This
@@ -202,7 +215,10 @@ impl Client {
         user_id: &str,
     ) -> Result<types::DeleteLogsForAUserResponse, Error> {
         check_user_id(user_id)?;
-        self.call_confirmed(|api| api.delete_logs_for_a_user(user_id), confirm::message)
-            .await
+        self.call_confirmed(
+            |api| api.delete_logs_for_a_user().user_id(user_id).send(),
+            confirm::message,
+        )
+        .await
     }
 }

@@ -23,7 +23,11 @@ impl Client {
     ) -> Result<types::DisableAllWorkflowsForAUserResponse, Error> {
         check_user_id(user_id)?;
         self.call_confirmed(
-            |api| api.disable_all_workflows_for_a_user(user_id),
+            |api| {
+                api.disable_all_workflows_for_a_user()
+                    .user_id(user_id)
+                    .send()
+            },
             crate::confirm::message,
         )
         .await

@@ -84,7 +84,7 @@ async fn reserved_characters_are_percent_encoded_on_the_wire() {
         c.delete_user(id).await.unwrap();
     }
     // Through `call` as well, with the query left alone.
-    c.call(|api| api.list_all_users(Some("w;1")))
+    c.call(|api| api.list_all_users().parent_workflow_id("w;1").send())
         .await
         .unwrap_or_default();
     let seen = server.requests();
@@ -141,12 +141,15 @@ async fn the_generated_client_is_guarded_too() {
     let server = TestServer::always(json(200, r#"{"success":true}"#)).await;
     let c = client(&server.url());
     for id in REFUSED {
-        let err = c.call(|api| api.delete_a_user(id)).await.unwrap_err();
+        let err = c
+            .call(|api| api.delete_a_user().user_id(*id).send())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::InvalidInput(_)), "{id:?}: {err:?}");
         assert!(err.to_string().contains("delete-a-user"), "{err}");
     }
     let err = c
-        .call(|api| api.delete_logs_for_a_user(".."))
+        .call(|api| api.delete_logs_for_a_user().user_id("..").send())
         .await
         .unwrap_err();
     assert!(err.is_invalid_input(), "{err:?}");

@@ -73,7 +73,7 @@ async fn delete_logs_puts_the_id_in_the_path_and_in_the_query() {
 async fn the_token_request_carries_the_id_in_the_path_and_in_the_query() {
     let server = TestServer::always(json(200, r#"{"token":"a.b.c"}"#)).await;
     client(&server.url())
-        .call(|api| api.generate_jwt_token("jane@example.com"))
+        .call(|api| api.generate_jwt_token().user_id("jane@example.com").send())
         .await
         .unwrap();
     let r = &server.requests()[0];
@@ -280,7 +280,7 @@ async fn every_generated_operation_is_callable_through_call() {
     let server = TestServer::always(json(200, r#"{"message":"Success"}"#)).await;
     let c = client(&server.url());
     let out = c
-        .call(|api| api.delete_logs_for_a_user("u-9"))
+        .call(|api| api.delete_logs_for_a_user().user_id("u-9").send())
         .await
         .unwrap();
     assert_eq!(out.message.as_deref(), Some("Success"));
