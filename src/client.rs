@@ -160,13 +160,14 @@ impl Client {
 ///     .api_key("my-key")
 ///     .timeout(Duration::from_secs(10))
 ///     .connect_timeout(Duration::from_secs(3))
-///     .retry_policy(RetryPolicy { max_attempts: 5, ..RetryPolicy::default() })
+///     .retry_policy(RetryPolicy::default().max_attempts(5))
 ///     .user_agent_suffix("acme-offboarding/2.1")
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(client.base_url(), "https://production.runalloy.com");
 /// ```
 #[derive(Clone)]
+#[must_use = "a builder does nothing until `build()`"]
 pub struct ClientBuilder {
     api_key: Option<String>,
     base_url: String,

@@ -8,6 +8,12 @@ use std::time::Duration;
 /// How many characters of a response body an error keeps.
 const EXCERPT_CHARS: usize = 300;
 
+/// The cause of an [`Error`], boxed so that no dependency's error type (such
+/// as `reqwest::Error`) is part of this crate's public API. Ask the error
+/// itself ([`Error::is_timeout`], [`Error::is_connect`]) or walk
+/// [`std::error::Error::source`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything that can go wrong in a call.
 ///
 /// Match on the variants, or ask the questions (`status()`, `message()`,
@@ -59,28 +65,31 @@ pub enum Error {
     Unconfirmed(Box<ApiFailure>),
     /// No response in time: a per-attempt timeout or the overall deadline.
     #[error("{operation}: timed out after {attempts} attempt(s): {}", chain(.source))]
+    #[non_exhaustive]
     Timeout {
         /// The spec's operation id.
         operation: &'static str,
         /// Attempts made.
         attempts: u32,
         /// The underlying error.
-        source: reqwest::Error,
+        source: BoxError,
     },
     /// The connection failed: refused, reset, closed early, DNS, TLS.
     #[error("{operation}: transport failure after {attempts} attempt(s): {}", chain(.source))]
+    #[non_exhaustive]
     Transport {
         /// The spec's operation id.
         operation: &'static str,
         /// Attempts made.
         attempts: u32,
         /// The underlying error.
-        source: reqwest::Error,
+        source: BoxError,
     },
     /// A 2xx arrived whose body is not what the spec describes.
     #[error(
         "{operation}: HTTP {status}: the response body could not be decoded ({source}); body starts: {excerpt:?}"
     )]
+    #[non_exhaustive]
     Undecodable {
         /// The spec's operation id.
         operation: &'static str,
@@ -89,7 +98,7 @@ pub enum Error {
         /// The first characters of the body.
         excerpt: String,
         /// Why decoding failed.
-        source: serde_json::Error,
+        source: BoxError,
     },
     /// The base URL answered, but not as Alloy's API does, so nothing that
     /// depends on its answers (such as reading a 404 as "already gone") was
@@ -100,6 +109,7 @@ pub enum Error {
     #[error(
         "{operation}: HTTP {status}: the response body exceeded {limit} bytes and was not read"
     )]
+    #[non_exhaustive]
     ResponseTooLarge {
         /// The spec's operation id.
         operation: &'static str,
@@ -112,6 +122,7 @@ pub enum Error {
 
 /// What the API answered when it refused a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiFailure {
     /// The spec's operation id, such as `delete-a-user`.
     pub operation: &'static str,
@@ -210,6 +221,17 @@ impl Error {
         matches!(self, Error::Timeout { .. })
     }
 
+    /// Whether no connection could be made (refused, DNS, TLS handshake),
+    /// so the server never saw the request.
+    pub fn is_connect(&self) -> bool {
+        match self {
+            Error::Transport { source, .. } | Error::Timeout { source, .. } => source
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_connect),
+            _ => false,
+        }
+    }
+
     /// Whether the API answered 404.
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound(_))
@@ -293,13 +315,13 @@ impl Error {
                 Error::Timeout {
                     operation,
                     attempts,
-                    source,
+                    source: Box::new(source),
                 }
             } else {
                 Error::Transport {
                     operation,
                     attempts,
-                    source,
+                    source: Box::new(source),
                 }
             }
         };
@@ -312,7 +334,7 @@ impl Error {
                 operation,
                 status: call.status.unwrap_or_default(),
                 excerpt: excerpt(&body),
-                source,
+                source: Box::new(source),
             },
             G::ErrorResponse(value) => {
                 Error::from_response(operation, value.status(), value.headers(), &[], attempts)
@@ -350,7 +372,8 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 }
 
 /// An error and its causes, joined with `: `, without repeats.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+fn chain(error: &BoxError) -> String {
+    let error: &(dyn std::error::Error + 'static) = &**error;
     let mut out = error.to_string();
     let mut cause = error.source();
     while let Some(c) = cause {

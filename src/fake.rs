@@ -46,6 +46,7 @@ use tokio::sync::oneshot;
 
 /// A user as the stand-in stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FakeUser {
     /// The generated id.
     pub user_id: String,

@@ -6,6 +6,7 @@ use crate::{Client, EraseOutcome, Error, PartOutcome};
 
 /// The outcome of offboarding one user, step by step.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct OffboardOutcome {
     /// The id as given.
     pub user_id: String,

@@ -257,7 +257,7 @@ fn to_json<T: serde::Serialize>(operation: &'static str, value: T) -> Result<Val
         operation,
         status: reqwest::StatusCode::OK,
         excerpt: String::new(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -277,7 +277,7 @@ async fn to_json_bytes(
             .map_err(|source| Error::Transport {
                 operation,
                 attempts: 1,
-                source,
+                source: Box::new(source),
             })?;
     let body = chunks.concat();
     Ok(serde_json::from_slice(&body)

@@ -23,13 +23,18 @@ use std::time::{Duration, SystemTime};
 /// use std::time::Duration;
 /// use runalloy_embedded::RetryPolicy;
 ///
-/// let policy = RetryPolicy {
-///     max_attempts: 5,
-///     ..RetryPolicy::default()
-/// };
+/// let policy = RetryPolicy::default()
+///     .max_attempts(5)
+///     .deadline(Duration::from_secs(30));
+/// assert_eq!(policy.max_attempts, 5);
 /// assert_eq!(policy.base_delay, Duration::from_millis(500));
 /// ```
+///
+/// Its fields are public to read; it is built from [`RetryPolicy::default`]
+/// or [`RetryPolicy::none`] and the setters, so that a setting added later
+/// breaks nobody.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included. `1` disables retries, except
     /// of throttled responses, which only the deadline ends.
@@ -58,6 +63,42 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Attempts in all, the first included (at least 1).
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// The first backoff's upper bound.
+    #[must_use]
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// No backoff is longer than this.
+    #[must_use]
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The longest `Retry-After` the client will wait for.
+    #[must_use]
+    pub fn max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
+        self
+    }
+
+    /// The whole call's deadline, counted from when its first request
+    /// leaves. `Duration::MAX` means none.
+    #[must_use]
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
     /// A policy that never retries, except a throttled response, which
     /// waits for its turn until the deadline.
     ///

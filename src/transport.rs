@@ -29,6 +29,11 @@ use tracing::Instrument;
 
 /// Per-client settings that the hooks read: the generated client's inner
 /// value. Built only by [`crate::ClientBuilder`].
+///
+/// Public only because the generated client names it (`ClientInfo::inner`);
+/// it is not re-exported, so no caller can name it, and it may change in
+/// any release.
+#[doc(hidden)]
 #[derive(Debug, Clone)]
 pub struct Transport {
     pub(crate) retry: RetryPolicy,

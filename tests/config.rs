@@ -50,20 +50,14 @@ fn base_urls_must_be_https_unless_loopback() {
 fn zero_attempts_or_timeouts_are_refused() {
     let base = || Client::builder().api_key("k");
     assert!(
-        refused(base().retry_policy(RetryPolicy {
-            max_attempts: 0,
-            ..RetryPolicy::default()
-        }))
-        .contains("max_attempts")
+        refused(base().retry_policy(RetryPolicy::default().max_attempts(0)))
+            .contains("max_attempts")
     );
     assert!(refused(base().timeout(Duration::ZERO)).contains("timeouts"));
     assert!(refused(base().connect_timeout(Duration::ZERO)).contains("timeouts"));
     assert!(
-        refused(base().retry_policy(RetryPolicy {
-            deadline: Duration::ZERO,
-            ..RetryPolicy::default()
-        }))
-        .contains("deadline")
+        refused(base().retry_policy(RetryPolicy::default().deadline(Duration::ZERO)))
+            .contains("deadline")
     );
     assert_eq!(
         refused(base().max_response_bytes(0)),

@@ -8,13 +8,12 @@ use runalloy_embedded::{Client, Error, RetryPolicy};
 use std::time::{Duration, Instant};
 
 fn unbounded() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::MAX,
-        max_retry_after: Duration::MAX,
-        deadline: Duration::MAX,
-    }
+    RetryPolicy::default()
+        .max_attempts(3)
+        .base_delay(Duration::from_millis(1))
+        .max_delay(Duration::MAX)
+        .max_retry_after(Duration::MAX)
+        .deadline(Duration::MAX)
 }
 
 #[tokio::test]
@@ -45,12 +44,12 @@ async fn a_huge_backoff_ceiling_does_not_panic() {
     let client = Client::builder()
         .api_key("k")
         .base_url(server.url())
-        .retry_policy(RetryPolicy {
-            max_attempts: 100,
-            base_delay: Duration::MAX,
-            deadline: Duration::from_millis(300),
-            ..unbounded()
-        })
+        .retry_policy(
+            unbounded()
+                .max_attempts(100)
+                .base_delay(Duration::MAX)
+                .deadline(Duration::from_millis(300)),
+        )
         .build()
         .unwrap();
     let started = Instant::now();
@@ -70,10 +69,7 @@ async fn a_retry_after_beyond_any_instant_ends_the_call_at_its_deadline() {
     let client = Client::builder()
         .api_key("k")
         .base_url(server.url())
-        .retry_policy(RetryPolicy {
-            deadline: Duration::from_secs(2),
-            ..unbounded()
-        })
+        .retry_policy(unbounded().deadline(Duration::from_secs(2)))
         .build()
         .unwrap();
     let started = Instant::now();

@@ -76,10 +76,7 @@ async fn a_throttled_retry_does_not_use_up_the_attempts() {
 async fn only_the_deadline_ends_throttled_retries() {
     let server = TestServer::always(too_many("1")).await;
     let c = builder(&server.url())
-        .retry_policy(RetryPolicy {
-            deadline: Duration::from_secs(3),
-            ..fast_retries()
-        })
+        .retry_policy(fast_retries().deadline(Duration::from_secs(3)))
         .build()
         .unwrap();
     let started = Instant::now();

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Reply, TEST_KEY, TestServer, client, dead_url, fast_retries, json, with_header};
-use runalloy_embedded::{Error, RetryPolicy};
+use runalloy_embedded::Error;
 use std::time::{Duration, Instant};
 
 fn ok_delete() -> Reply {
@@ -38,10 +38,7 @@ async fn a_429_with_retry_after_2_waits_2_seconds() {
 async fn a_persistent_503_stops_after_max_attempts() {
     let server = TestServer::always(json(503, r#"{"message":"maintenance"}"#)).await;
     let c = common::builder(&server.url())
-        .retry_policy(RetryPolicy {
-            max_attempts: 5,
-            ..fast_retries()
-        })
+        .retry_policy(fast_retries().max_attempts(5))
         .build()
         .unwrap();
     let started = Instant::now();
@@ -100,11 +97,11 @@ async fn a_slow_server_is_a_timeout_within_bounded_time() {
 async fn the_overall_deadline_bounds_the_call() {
     let server = TestServer::always(with_header(json(503, "{}"), "retry-after", "1")).await;
     let c = common::builder(&server.url())
-        .retry_policy(RetryPolicy {
-            max_attempts: 50,
-            deadline: Duration::from_millis(1500),
-            ..fast_retries()
-        })
+        .retry_policy(
+            fast_retries()
+                .max_attempts(50)
+                .deadline(Duration::from_millis(1500)),
+        )
         .build()
         .unwrap();
     let started = Instant::now();

@@ -273,13 +273,12 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recor
 
 /// A retry policy with short waits, so fault tests stay fast.
 pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        max_retry_after: Duration::from_secs(5),
-        deadline: Duration::from_secs(10),
-    }
+    RetryPolicy::default()
+        .max_attempts(3)
+        .base_delay(Duration::from_millis(10))
+        .max_delay(Duration::from_millis(50))
+        .max_retry_after(Duration::from_secs(5))
+        .deadline(Duration::from_secs(10))
 }
 
 /// A builder for `url` with the test key, a 2 s timeout and fast retries.
