@@ -8,27 +8,37 @@
 //! # The rule
 //!
 //! A change is **breaking** when code that compiled against the generated
-//! Rust API (methods with positional arguments, plain structs with public
-//! fields, closed enums) may stop compiling or stop decoding. So:
+//! Rust API may stop compiling, or a call that worked may start failing.
+//! The generated API is progenitor's builder interface (a setter per
+//! parameter, `send()` last), and every generated struct and enum is
+//! `#[non_exhaustive]` (built through its builder, matched with `..`), so:
 //!
-//! - operations: removed, or moved to another method or path, is breaking;
-//!   added is not;
-//! - parameters: any added (even optional: the method gains an argument),
-//!   removed, moved (`in`), retyped, or made required or optional (the
-//!   argument's type changes) is breaking; an enum value added is not, one
-//!   removed is;
-//! - request bodies are built by the caller: a property added (even
-//!   optional: struct literals must then name it), removed, retyped, or
-//!   made required or optional is breaking; an enum value added is not;
-//! - responses are read by the caller: a property removed, retyped, made
-//!   optional or made required is breaking; a property added is not. Enum
-//!   values in responses decode as plain strings (see `openapi/README.md`),
-//!   so one added or removed is not breaking;
-//! - a success status changed, the `x-api-version` default changed, or the
-//!   server changed, is breaking.
+//! | change | breaking? | why |
+//! |---|---|---|
+//! | operation added | no | a new method |
+//! | operation removed, or its method or path changed | yes | the method is gone, or calls go elsewhere |
+//! | optional parameter added | no | a new setter; calls without it still send |
+//! | required parameter added | yes | `send()` fails until the caller sets it |
+//! | parameter removed | yes | its setter is gone |
+//! | parameter moved (`in`) | yes | the wire contract changed |
+//! | optional parameter made required | yes | calls that left it out now fail |
+//! | required parameter made optional | no | the setter takes the same values |
+//! | parameter or field retyped | yes | the setter or the field takes another type |
+//! | optional request-body field added | no | a new builder setter; the body type is non-exhaustive |
+//! | required request-body field added | yes | `send()` fails until the caller sets it |
+//! | request-body field removed, made required or made optional | yes | setters and fields change |
+//! | request body added | only if required | the builder's `body` setter is new |
+//! | response field added | no | the response type is non-exhaustive |
+//! | response field removed, made optional or made required | yes | readers see another type |
+//! | enum value added | no | request enums are non-exhaustive; response enums decode as strings |
+//! | request enum value removed | yes | the variant is gone |
+//! | response enum value removed | no | responses decode enums as strings |
+//! | success status, `x-api-version` default or server changed | yes | |
 //!
 //! `semver:` is `major` with a breaking change, `minor` with only
 //! non-breaking ones, and `patch` with none that the rules see.
+//! `cargo xtask spec semver-proof` checks these verdicts against
+//! `cargo-semver-checks` on crates generated from both specs.
 
 #[path = "../../build/normalise.rs"]
 #[allow(dead_code)]
@@ -278,8 +288,8 @@ fn compare_operation(
                     (false, true) => {
                         changes.breaking(format!("parameter `{}` made required", p.name))
                     }
-                    (true, false) => changes.breaking(format!(
-                        "parameter `{}` made optional (its argument becomes an Option)",
+                    (true, false) => changes.safe(format!(
+                        "parameter `{}` made optional (its setter takes the same values)",
                         p.name
                     )),
                     _ => {}
@@ -296,15 +306,17 @@ fn compare_operation(
     }
     for q in &a.params {
         if !b.params.iter().any(|p| p.name == q.name) {
-            let how = if q.required {
-                format!("added as required ({})", q.location)
+            if q.required {
+                changes.breaking(format!(
+                    "parameter `{}` added as required ({})",
+                    q.name, q.location
+                ));
             } else {
-                format!(
-                    "added, optional ({}); the generated method gains an argument",
-                    q.location
-                )
-            };
-            changes.breaking(format!("parameter `{}` {how}", q.name));
+                changes.safe(format!(
+                    "parameter `{}` added, optional ({}); a new setter",
+                    q.name, q.location
+                ));
+            }
         }
     }
 
@@ -312,10 +324,13 @@ fn compare_operation(
         op.pointer("/requestBody/content/application~1json/schema")
             .cloned()
     };
+    let body_required = |op: &Value| op.pointer("/requestBody/required") == Some(&json!(true));
     match (body(old_op), body(new_op)) {
         (Some(_), None) => changes.breaking("request body removed".to_owned()),
-        (None, Some(_)) => changes
-            .breaking("request body added; the generated method gains an argument".to_owned()),
+        (None, Some(_)) if body_required(new_op) => {
+            changes.breaking("request body added as required".to_owned())
+        }
+        (None, Some(_)) => changes.safe("request body added, optional; a new setter".to_owned()),
         (Some(x), Some(y)) => compare_schema(&x, &y, "body", Direction::Request, changes),
         (None, None) => {}
     }
@@ -394,7 +409,7 @@ fn compare_schema(old: &Value, new: &Value, at: &str, dir: Direction, changes: &
         changes.breaking(format!("{at} retyped from {old_kind} to {new_kind}"));
         return;
     }
-    // Enum values: closed in requests, strings in responses.
+    // Enum values: non-exhaustive in requests, strings in responses.
     for (key, response_side) in [("enum", false), ("x-runalloy-enum", true)] {
         let (before, after) = (enum_values(old, key), enum_values(new, key));
         for gone in before.difference(&after) {
@@ -409,7 +424,7 @@ fn compare_schema(old: &Value, new: &Value, at: &str, dir: Direction, changes: &
             let why = if response_side || dir == Direction::Response {
                 " (responses decode enums as strings)"
             } else {
-                ""
+                " (the generated enum is non-exhaustive)"
             };
             changes.safe(format!("{at}: enum value `{added}` added{why}"));
         }
@@ -449,9 +464,9 @@ fn compare_schema(old: &Value, new: &Value, at: &str, dir: Direction, changes: &
         match (dir, new_required.contains(name)) {
             (Direction::Response, _) => changes.safe(format!("{field} added")),
             (Direction::Request, true) => changes.breaking(format!("{field} added as required")),
-            (Direction::Request, false) => changes.breaking(format!(
-                "{field} added, optional (struct literals of the body must name it)"
-            )),
+            (Direction::Request, false) => {
+                changes.safe(format!("{field} added, optional; a new builder setter"))
+            }
         }
     }
 }

@@ -137,11 +137,9 @@ fn parameters() {
         format!("{AT}: parameter `userId` added as required (query)")
     );
     assert_eq!(
-        breaking(|s| params(s)
+        non_breaking(|s| params(s)
             .push(json!({"name": "userId", "in": "query", "schema": {"type": "string"}}))),
-        format!(
-            "{AT}: parameter `userId` added, optional (query); the generated method gains an argument"
-        )
+        format!("{AT}: parameter `userId` added, optional (query); a new setter")
     );
     assert_eq!(
         breaking(|s| {
@@ -169,7 +167,17 @@ fn parameters() {
     );
     assert_eq!(
         non_breaking(|s| params(s)[4]["schema"]["enum"] = json!(["asc", "desc", "random"])),
-        format!("{AT}: parameter `order`: enum value `random` added")
+        format!(
+            "{AT}: parameter `order`: enum value `random` added (the generated enum is non-exhaustive)"
+        )
+    );
+    // Required to optional: the base spec is the new side here.
+    let required = spec(|s| params(s)[3]["required"] = json!(true));
+    let report = diff_specs(required, spec(|_| {})).unwrap();
+    assert_eq!(report.semver(), "minor");
+    assert_eq!(
+        report.changes[0].what,
+        "parameter `page` made optional (its setter takes the same values)"
     );
 }
 
@@ -183,8 +191,8 @@ fn request_body_properties() {
         format!("{AT}: body.email added as required")
     );
     assert_eq!(
-        breaking(|s| body(s)["properties"]["email"] = json!({"type": "string"})),
-        format!("{AT}: body.email added, optional (struct literals of the body must name it)")
+        non_breaking(|s| body(s)["properties"]["email"] = json!({"type": "string"})),
+        format!("{AT}: body.email added, optional; a new builder setter")
     );
     assert_eq!(
         breaking(|s| {
