@@ -1,11 +1,11 @@
-//! `cargo xtask spec assemble` and `cargo xtask spec diff`; see the library
-//! documentation of each.
+//! `cargo xtask spec assemble`, `cargo xtask spec diff` and `cargo xtask
+//! spec semver-proof`; see the library documentation of each.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use xtask::assemble::{self, Layout};
-use xtask::diff;
+use xtask::{diff, semver_proof};
 
 /// Maintainer tools for runalloy-embedded.
 #[derive(Debug, Parser)]
@@ -55,6 +55,15 @@ enum Spec {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Generate the crate from rehearsal edits of the spec and check each of
+    /// `spec diff`'s verdicts against cargo-semver-checks (which must be
+    /// installed). Exits 1 if any disagrees with the rules.
+    SemverProof {
+        /// The scratch folder for the copies and their build (kept, so that
+        /// a second run is quick); `target/semver-proof` by default.
+        #[arg(long, value_name = "DIR")]
+        work: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -96,6 +105,47 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Spec::SemverProof { work } => {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let work = work.unwrap_or_else(|| root.join("target/semver-proof"));
+            run_semver_proof(semver_proof::Workspace { root, work })
+        }
+    }
+}
+
+fn run_semver_proof(workspace: semver_proof::Workspace) -> ExitCode {
+    println!(
+        "{:<66} {:>9} {:>19} caller",
+        "rehearsal", "spec diff", "cargo-semver-checks"
+    );
+    let mut wrong = 0;
+    let result = workspace.prove(|v| {
+        let rehearsal = semver_proof::REHEARSALS.iter().find(|r| r.name == v.name);
+        let problem = rehearsal.and_then(|r| v.problem(r));
+        let caller = match v.caller_compiles {
+            Some(true) => "compiles",
+            Some(false) => "BROKEN",
+            None => "-",
+        };
+        println!("{:<66} {:>9} {:>19} {caller}", v.name, v.ours, v.theirs);
+        if let Some(problem) = problem {
+            wrong += 1;
+            println!("  error: {problem}");
+        }
+    });
+    match result {
+        Ok(_) if wrong == 0 => {
+            println!("semver-proof: every verdict agrees with the rules");
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            eprintln!("error: {wrong} verdict(s) disagree with the rules");
+            ExitCode::from(1)
+        }
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            ExitCode::from(2)
+        }
     }
 }
 
