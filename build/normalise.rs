@@ -10,6 +10,9 @@
 //! It is used by `build.rs` and tested by `tests/spec_normalise.rs`, so it
 //! depends on nothing but `serde_json`.
 
+#[path = "downgrade.rs"]
+mod downgrade;
+
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -101,16 +104,59 @@ pub struct Normalised {
 
 /// Rewrites `spec` (an OpenAPI 3.0 document as JSON) so that progenitor can
 /// generate a correct client from it.
-pub fn normalise(mut spec: Value) -> Result<Normalised, SpecError> {
-    let version = spec.get("openapi").and_then(Value::as_str).unwrap_or("");
-    if !version.starts_with("3.0.") {
+pub fn normalise(spec: Value) -> Result<Normalised, SpecError> {
+    let (spec, rewrites) = to_openapi_30(spec)?;
+    let components = spec.get("components").cloned().unwrap_or(Value::Null);
+    let api_version = api_version(&spec, &components)?.ok_or_else(no_version_header)?;
+    normalise_30(spec, api_version, rewrites)
+}
+
+#[allow(dead_code)] // Used by the spec tools, not the build.
+/// [`normalise`], for reading a spec rather than generating from it: a spec
+/// that names its version in the path of its server URL (as 2024-03 did,
+/// with no `x-api-version`) is read too, with an empty `api_version`.
+pub fn normalise_any_versioning(spec: Value) -> Result<Normalised, SpecError> {
+    let (spec, rewrites) = to_openapi_30(spec)?;
+    let components = spec.get("components").cloned().unwrap_or(Value::Null);
+    let api_version = api_version(&spec, &components)?.unwrap_or_default();
+    normalise_30(spec, api_version, rewrites)
+}
+
+/// The document as OpenAPI 3.0, which progenitor reads: a 3.0.x document as
+/// it is, a 3.1.x one brought down (see `build/downgrade.rs`), with the
+/// rewrites that took.
+pub fn to_openapi_30(mut spec: Value) -> Result<(Value, Vec<String>), SpecError> {
+    let version = spec
+        .get("openapi")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let mut rewrites = Vec::new();
+    if version.starts_with("3.1.") {
+        downgrade::downgrade(&mut spec, &mut rewrites).map_err(|why| {
+            SpecError(format!(
+                "the OpenAPI {version} document cannot be brought down to 3.0: {why}"
+            ))
+        })?;
+        rewrites.push(format!(
+            "brought OpenAPI {version} down to {}, which progenitor 0.15 reads",
+            downgrade::DOWNGRADED_TO
+        ));
+    } else if !version.starts_with("3.0.") {
         return Err(SpecError(format!(
-            "the spec declares `openapi: {version}`; progenitor 0.15 generates only from OpenAPI 3.0.x"
+            "the spec declares `openapi: {version}`; only OpenAPI 3.0.x and 3.1.x are read"
         )));
     }
+    Ok((spec, rewrites))
+}
+
+/// [`normalise`] of a 3.0 document whose API version is known.
+fn normalise_30(
+    mut spec: Value,
+    api_version: String,
+    mut rewrites: Vec<String>,
+) -> Result<Normalised, SpecError> {
     let components = spec.get("components").cloned().unwrap_or(Value::Null);
-    let api_version = api_version(&spec, &components)?;
-    let mut rewrites = Vec::new();
 
     let paths = match spec.get_mut("paths").and_then(Value::as_object_mut) {
         Some(paths) => paths,
@@ -180,8 +226,8 @@ pub fn normalise(mut spec: Value) -> Result<Normalised, SpecError> {
 }
 
 /// Finds the default of the `x-api-version` header parameter, wherever it is
-/// declared. Every declaration must agree.
-fn api_version(spec: &Value, components: &Value) -> Result<String, SpecError> {
+/// declared; `None` if there is none. Every declaration must agree.
+fn api_version(spec: &Value, components: &Value) -> Result<Option<String>, SpecError> {
     let mut found = BTreeSet::new();
     let mut consider = |param: &Value| {
         let param = resolve(param, components);
@@ -213,16 +259,21 @@ fn api_version(spec: &Value, components: &Value) -> Result<String, SpecError> {
     }
     let mut found = found.into_iter();
     match (found.next(), found.next()) {
-        (Some(version), None) if !version.is_empty() => Ok(version),
+        (Some(version), None) if !version.is_empty() => Ok(Some(version)),
         (Some(a), Some(b)) => Err(SpecError(format!(
             "the spec's x-api-version parameters disagree on the default: `{a}` and `{b}`"
         ))),
-        _ => Err(SpecError(
-            "the spec declares no `x-api-version` header parameter with a `schema.default`; \
-             the client takes the API version it sends from there"
-                .into(),
-        )),
+        _ => Ok(None),
     }
+}
+
+/// The error for a spec that names no API version in a header.
+fn no_version_header() -> SpecError {
+    SpecError(
+        "the spec declares no `x-api-version` header parameter with a `schema.default`; \
+         the client takes the API version it sends from there"
+            .into(),
+    )
 }
 
 /// A YAML scalar such as `2025-09` may arrive as a string or, for other

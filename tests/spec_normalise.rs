@@ -546,9 +546,9 @@ fn unrepairable_specs_name_the_operation_and_the_problem() {
     dup["paths"]["/users/{userId}"]["delete"] = get_user_op();
     assert!(error_of(dup).contains("operationId `get-a-user` is also used by"));
 
-    let mut v31 = minimal(json!("v"), get_user_op());
-    v31["openapi"] = json!("3.1.0");
-    assert!(error_of(v31).contains("only from OpenAPI 3.0.x"));
+    let mut v2 = minimal(json!("v"), get_user_op());
+    v2["openapi"] = json!("2.0");
+    assert!(error_of(v2).contains("only OpenAPI 3.0.x and 3.1.x are read"));
 
     let mut no_responses = get_user_op();
     no_responses.as_object_mut().unwrap().remove("responses");
@@ -556,4 +556,186 @@ fn unrepairable_specs_name_the_operation_and_the_problem() {
         error_of(minimal(json!("v"), no_responses))
             .contains("get-a-user` (GET /users/{userId}): the operation has no `responses`")
     );
+}
+
+#[path = "support/openapi_31.rs"]
+mod support;
+
+mod openapi_31 {
+    //! OpenAPI 3.1 in, 3.0 to progenitor: each rule on its own, what cannot
+    //! be brought down, and the checked-in spec said the 3.1 way.
+
+    use super::{checked_in, error_of, get_user_op, minimal, normalise};
+    use serde_json::{Value, json};
+
+    use super::support;
+
+    /// A 3.1 spec whose `get-a-user` answers 200 with `schema`.
+    fn with_response_schema(schema: Value) -> Value {
+        let mut op = get_user_op();
+        op["responses"]["200"]["content"] = json!({"application/json": {"schema": schema}});
+        let mut spec = minimal(json!("2025-09"), op);
+        spec["openapi"] = json!("3.1.0");
+        spec
+    }
+
+    /// The normalised 200 schema of [`with_response_schema`], and the rewrites.
+    fn brought_down(schema: Value) -> (Value, Vec<String>) {
+        let n = normalise(with_response_schema(schema)).unwrap();
+        assert_eq!(n.spec["openapi"], json!("3.0.3"));
+        let out = n.spec["paths"]["/users/{userId}"]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"]
+            .clone();
+        (out, n.rewrites)
+    }
+
+    fn noted(rewrites: &[String], text: &str) -> bool {
+        rewrites.iter().any(|r| r.contains(text))
+    }
+
+    #[test]
+    fn a_type_list_with_null_becomes_nullable() {
+        let (s, rewrites) = brought_down(json!({"type": "object", "properties": {
+            "name": {"type": ["string", "null"]}}}));
+        assert_eq!(
+            s["properties"]["name"],
+            json!({"type": "string", "nullable": true})
+        );
+        assert!(
+            noted(
+                &rewrites,
+                "`/paths/~1users~1{userId}/get/responses/200/content/application~1json/schema/properties/name`: \
+             `type: [\"string\", \"null\"]` is now `type: \"string\", nullable: true`"
+            ),
+            "{rewrites:?}"
+        );
+    }
+
+    #[test]
+    fn an_examples_list_becomes_example() {
+        let (s, rewrites) = brought_down(json!({"type": "string", "examples": ["a", "b"]}));
+        assert_eq!(s, json!({"type": "string", "example": "a"}));
+        assert!(noted(&rewrites, "the `examples` list is now `example`"));
+    }
+
+    #[test]
+    fn const_becomes_a_one_value_enum() {
+        let (s, rewrites) = brought_down(json!({"type": "string", "const": "ok"}));
+        assert_eq!(s["x-runalloy-enum"], json!(["ok"]), "{s}"); // then opened, as every response enum
+        assert!(noted(
+            &rewrites,
+            "`const: \"ok\"` is now a one-value `enum`"
+        ));
+    }
+
+    #[test]
+    fn numeric_exclusive_bounds_take_the_3_0_form() {
+        let (s, _) =
+            brought_down(json!({"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10}));
+        assert_eq!(
+            s,
+            json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true,
+                   "maximum": 10, "exclusiveMaximum": true})
+        );
+        // With an inclusive bound that is tighter, that one holds.
+        let (s, _) = brought_down(json!({"type": "integer", "minimum": 5, "exclusiveMinimum": 0}));
+        assert_eq!(s, json!({"type": "integer", "minimum": 5}));
+    }
+
+    #[test]
+    fn a_ref_keeps_its_target_and_loses_its_annotations() {
+        let mut spec = with_response_schema(json!({"$ref": "#/components/schemas/User",
+            "description": "the user"}));
+        spec["components"]["schemas"] = json!({"User": {"type": "object",
+            "properties": {"id": {"type": "string"}}}});
+        let n = normalise(spec).unwrap();
+        let s = &n.spec["paths"]["/users/{userId}"]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"];
+        assert_eq!(s, &json!({"$ref": "#/components/schemas/User"}));
+        assert!(noted(&n.rewrites, "dropped `description` beside `$ref`"));
+
+        // Any other keyword beside it is kept, through allOf.
+        let (s, _) = brought_down(json!({"$ref": "#/components/schemas/User", "nullable": true}));
+        assert_eq!(
+            s,
+            json!({"allOf": [{"$ref": "#/components/schemas/User"}], "nullable": true})
+        );
+    }
+
+    #[test]
+    fn top_level_3_1_fields_are_dropped_with_a_note() {
+        let mut spec = with_response_schema(json!({"type": "object"}));
+        spec["webhooks"] = json!({"userDeleted": {"post": {}}});
+        spec["jsonSchemaDialect"] = json!("https://spec.openapis.org/oas/3.1/dialect/base");
+        spec["info"]["summary"] = json!("Embedded");
+        let n = normalise(spec).unwrap();
+        for gone in ["webhooks", "jsonSchemaDialect"] {
+            assert!(n.spec.get(gone).is_none(), "{gone}");
+        }
+        assert!(n.spec["info"].get("summary").is_none());
+        assert!(noted(&n.rewrites, "dropped `/webhooks` (1 declared)"));
+        assert!(noted(&n.rewrites, "dropped `/jsonSchemaDialect`"));
+        assert!(noted(&n.rewrites, "dropped `/info/summary`"));
+        assert!(noted(&n.rewrites, "brought OpenAPI 3.1.0 down to 3.0.3"));
+    }
+
+    #[test]
+    fn what_3_0_cannot_say_is_an_error_naming_its_pointer() {
+        let at = "/paths/~1users~1{userId}/get/responses/200/content/application~1json/schema";
+        let cases = [
+            (
+                json!({"type": "array", "prefixItems": [{"type": "string"}]}),
+                format!("`{at}/prefixItems` uses `prefixItems`, which OpenAPI 3.0 cannot express"),
+            ),
+            (
+                json!({"type": "array", "items": [{"type": "string"}]}),
+                format!("`{at}/items` is a list (a tuple), which OpenAPI 3.0 cannot express"),
+            ),
+            (
+                json!({"type": ["string", "integer"]}),
+                format!(
+                    "`{at}/type` allows several types (\"string\", \"integer\"), which OpenAPI 3.0 cannot express as one"
+                ),
+            ),
+            (
+                json!({"type": "object", "properties": {"a": {"if": {"type": "string"}}}}),
+                format!("`{at}/properties/a/if` uses `if`, which OpenAPI 3.0 cannot express"),
+            ),
+        ];
+        for (schema, why) in cases {
+            assert_eq!(
+                error_of(with_response_schema(schema)),
+                format!("the OpenAPI 3.1.0 document cannot be brought down to 3.0: {why}")
+            );
+        }
+        let mut other_dialect = with_response_schema(json!({"type": "object"}));
+        other_dialect["jsonSchemaDialect"] = json!("https://json-schema.org/draft/2020-12/schema");
+        assert!(
+            error_of(other_dialect).contains(
+                "`/jsonSchemaDialect` is \"https://json-schema.org/draft/2020-12/schema\""
+            )
+        );
+        let mut four = with_response_schema(json!({"type": "object"}));
+        four["openapi"] = json!("4.0.0");
+        assert_eq!(
+            error_of(four),
+            "the spec declares `openapi: 4.0.0`; only OpenAPI 3.0.x and 3.1.x are read"
+        );
+    }
+
+    #[test]
+    fn the_checked_in_spec_said_in_3_1_normalises_to_the_same_document() {
+        let thirty = checked_in();
+        let thirty_one = support::to_openapi_31(&thirty);
+        assert_ne!(thirty_one, thirty);
+        assert_eq!(thirty_one["openapi"], json!("3.1.0"));
+        let (a, b) = (normalise(thirty).unwrap(), normalise(thirty_one).unwrap());
+        // progenitor reads only `spec`: the same document generates the
+        // same Rust (.ci/spec-checks builds both and compares the output).
+        let mut b_spec = b.spec.clone();
+        b_spec["openapi"] = a.spec["openapi"].clone();
+        assert_eq!(b_spec, a.spec);
+        assert_eq!(b.operations, a.operations);
+        assert_eq!(b.api_version, a.api_version);
+    }
 }

@@ -157,8 +157,10 @@ pub enum Side {
 pub fn diff_specs(old: Value, new: Value) -> Result<Report, (Side, String)> {
     let old_servers = old.get("servers").cloned().unwrap_or(Value::Null);
     let new_servers = new.get("servers").cloned().unwrap_or(Value::Null);
-    let mut old = normalise::normalise(old).map_err(|e| (Side::Old, not_usable(e)))?;
-    let mut new = normalise::normalise(new).map_err(|e| (Side::New, not_usable(e)))?;
+    let mut old =
+        normalise::normalise_any_versioning(old).map_err(|e| (Side::Old, not_usable(e)))?;
+    let mut new =
+        normalise::normalise_any_versioning(new).map_err(|e| (Side::New, not_usable(e)))?;
     // Schemas shared through `#/components/...` are compared where they are
     // used, so a change to one is reported for every operation using it.
     for n in [&mut old, &mut new] {
@@ -174,11 +176,24 @@ pub fn diff_specs(old: Value, new: Value) -> Result<Report, (Side, String)> {
             what,
         })
     };
-    if old.api_version != new.api_version {
-        spec_change(format!(
+    let scheme = |n: &normalise::Normalised, servers: &Value| {
+        if n.api_version.is_empty() {
+            format!("the server URL's path ({})", server_urls(servers))
+        } else {
+            format!("the x-api-version header ({})", n.api_version)
+        }
+    };
+    match (old.api_version.is_empty(), new.api_version.is_empty()) {
+        (false, false) if old.api_version != new.api_version => spec_change(format!(
             "x-api-version default changed from {} to {}",
             old.api_version, new.api_version
-        ));
+        )),
+        (false, false) | (true, true) => {}
+        _ => spec_change(format!(
+            "versioning changed from {} to {}",
+            scheme(&old, &old_servers),
+            scheme(&new, &new_servers)
+        )),
     }
     if old_servers != new_servers {
         spec_change(format!(
@@ -218,6 +233,21 @@ pub fn diff_specs(old: Value, new: Value) -> Result<Report, (Side, String)> {
     // Breaking first, each group in the order found.
     report.changes.sort_by_key(|c| !c.breaking);
     Ok(report)
+}
+
+/// The server URLs of a spec's `servers`, joined.
+fn server_urls(servers: &Value) -> String {
+    let urls: Vec<&str> = servers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["url"].as_str())
+        .collect();
+    if urls.is_empty() {
+        "none".to_owned()
+    } else {
+        urls.join(", ")
+    }
 }
 
 fn not_usable(e: normalise::SpecError) -> String {

@@ -289,11 +289,27 @@ fn success_status_version_and_server() {
 
 #[test]
 fn a_spec_the_build_cannot_use_is_named() {
-    let broken = spec(|s| s["openapi"] = json!("3.1.0"));
+    let broken = spec(|s| s["openapi"] = json!("2.0"));
     let (side, why) = diff_specs(spec(|_| {}), broken).unwrap_err();
     assert_eq!(side, Side::New);
+    assert_eq!(
+        why,
+        "not a spec the build can use: the spec declares `openapi: 2.0`; \
+         only OpenAPI 3.0.x and 3.1.x are read"
+    );
+    // A 3.1 schema that 3.0 cannot express is named by its pointer.
+    let tuple = spec(|s| {
+        s["openapi"] = json!("3.1.0");
+        body(s)["properties"]["pair"] =
+            json!({"type": "array", "prefixItems": [{"type": "string"}]});
+    });
+    let (side, why) = diff_specs(tuple, spec(|_| {})).unwrap_err();
+    assert_eq!(side, Side::Old);
     assert!(
-        why.starts_with("not a spec the build can use: the spec declares `openapi: 3.1.0`"),
+        why.ends_with(
+            "`/paths/~1things~1{id}/post/requestBody/content/application~1json/schema/properties/pair/prefixItems` \
+             uses `prefixItems`, which OpenAPI 3.0 cannot express"
+        ),
         "{why}"
     );
 }
@@ -375,4 +391,77 @@ fn exit_codes_0_without_breaking_changes_and_2_for_unreadable_input() {
     assert_eq!(code, 2);
     assert!(stderr.starts_with("error: README.md: "), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[path = "../../tests/support/openapi_31.rs"]
+mod openapi_31;
+
+fn load(relative: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative);
+    serde_json::to_value(xtask::read_yaml(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_same_api_said_in_openapi_3_1_is_a_patch() {
+    let ours = load(OURS);
+    let report = diff_specs(ours.clone(), openapi_31::to_openapi_31(&ours)).unwrap();
+    assert_eq!(
+        report.text(),
+        "breaking:\n  (none)\nnon-breaking:\n  (none)\nsemver: patch\n"
+    );
+}
+
+/// The vendor's complete previous version, OpenAPI 3.1.0, versioned in the
+/// path of its server URL.
+const OLDER: &str = "../shared/openapi-upstream/older/embedded-2024-03.json";
+
+#[test]
+fn from_2024_03_the_scheme_change_is_breaking_and_every_operation_added_or_removed_is_named() {
+    let (code, stdout, stderr) = run(&[OLDER, OURS]);
+    assert_eq!(code, 1, "{stderr}");
+    let breaking = stdout
+        .split("non-breaking:")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        breaking.contains(
+            "  (spec): versioning changed from the server URL's path \
+             (https://embedded.runalloy.com/2024-03/) to the x-api-version header (2025-09)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("semver: major\n"));
+
+    let ids = |spec: &Value| -> std::collections::BTreeSet<String> {
+        spec["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter_map(|op| op["operationId"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (older, ours) = (ids(&load(OLDER)), ids(&load(OURS)));
+    let removed: Vec<&String> = older.difference(&ours).collect();
+    let added: Vec<&String> = ours.difference(&older).collect();
+    assert!(!removed.is_empty() && !added.is_empty());
+    for id in removed {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("  {id} ")) && l.ends_with(": operation removed")),
+            "{id} not named as removed:\n{stdout}"
+        );
+    }
+    for id in added {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("  {id} ")) && l.ends_with(": operation added")),
+            "{id} not named as added:\n{stdout}"
+        );
+    }
 }
