@@ -98,11 +98,40 @@ pub fn header(layout: &Layout) -> String {
 pub fn assemble(layout: &Layout) -> Result<String, Problem> {
     let mut doc = merge_vendor_documents(&layout.vendor_dir)?;
     overlay::apply(&mut doc, &layout.overlay)?;
+    check_examples(layout, &doc)?;
     let body = serde_norway::to_string(&doc).map_err(|e| Problem::Read {
         file: layout.output.display().to_string(),
         why: format!("cannot write the assembled spec: {e}"),
     })?;
+    // Vendor text stays text for YAML 1.1 readers (PyYAML, SnakeYAML).
+    let body = crate::yaml11::quote_for_yaml_11(&body);
     Ok(format!("{}{body}", header(layout)))
+}
+
+/// Refuses an assembly in which an example contradicts its schema, naming
+/// each such example's operation and pointer.
+fn check_examples(layout: &Layout, doc: &Value) -> Result<(), Problem> {
+    let json = serde_json::to_value(doc).map_err(|e| Problem::Read {
+        file: layout.output.display().to_string(),
+        why: format!("cannot be read as JSON: {e}"),
+    })?;
+    let mismatches = crate::examples::check(&json);
+    if mismatches.is_empty() {
+        return Ok(());
+    }
+    Err(Problem::Read {
+        file: layout.output.display().to_string(),
+        why: format!(
+            "{} example(s) contradict their schema; repair them in {} (marked as repairs):\n  {}",
+            mismatches.len(),
+            layout.overlay.display(),
+            mismatches
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        ),
+    })
 }
 
 /// Merges every `*.yaml` of `dir`, in file-name order.

@@ -5,13 +5,17 @@
 //!   completions (an Overlay 1.0 file) into the one spec the build reads.
 //! - [`diff`]: compares two assembled specs and classifies every change as
 //!   breaking or not for callers of the generated Rust API.
+//! - [`examples`]: checks that every example of the assembled spec agrees
+//!   with its schema.
 //! - [`semver_proof`]: checks `diff`'s verdicts against `cargo-semver-checks`
 //!   on crates generated from rehearsal edits of the spec.
 
 pub mod assemble;
 pub mod diff;
+pub mod examples;
 pub mod overlay;
 pub mod semver_proof;
+pub mod yaml11;
 
 use std::path::Path;
 

@@ -245,3 +245,88 @@ fn replacing_the_vendors_own_text_needs_the_action_to_say_so() {
         "{out}"
     );
 }
+
+#[test]
+fn an_example_that_contradicts_its_schema_fails_assembly_naming_the_operation_and_pointer() {
+    // The vendor's habit: the JSON body written as a string.
+    let with_example = doc("a", "get", "/a").replace(
+        "          description: '200'\n",
+        "          description: '200'\n          content:\n            application/json:\n              examples:\n                Result:\n                  value: '{\"ok\": true}'\n              schema:\n                type: object\n                properties:\n                  ok:\n                    type: boolean\n",
+    );
+    let dir = folder(&[("a.yaml", with_example.clone())], EMPTY_OVERLAY);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("1 example(s) contradict their schema; repair them in ")
+            && stderr.contains(
+                "  operation `a` (GET /a): the example at \
+             `/paths/~1a/get/responses/200/content/application~1json/examples/Result/value` \
+             does not match its schema: \"{\\\"ok\\\": true}\" is not of type \"object\"\n"
+            ),
+        "{stderr}"
+    );
+
+    // Repaired in the overlay, marked as a repair, it assembles.
+    let repair = "overlay: 1.0.0\ninfo:\n  title: t\n  version: '1'\nactions:\n  - target: $.paths['/a'].get.responses['200'].content['application/json'].examples.Result\n    description: 'a: a repair: the example is JSON written as a string'\n    x-runalloy-replaces: true\n    update:\n      value:\n        ok: true\n";
+    let dir = folder(&[("a.yaml", with_example)], repair);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// The document at `path` as a YAML 1.1 reader (PyYAML) reads it, as JSON;
+/// anything that is not JSON (a date) becomes `["NOT JSON", type, text]`.
+fn read_by_pyyaml(path: &Path) -> serde_json::Value {
+    let script = "import json, sys, yaml\n\
+                  doc = yaml.safe_load(open(sys.argv[1]))\n\
+                  print(json.dumps(doc, default=lambda o: ['NOT JSON', type(o).__name__, str(o)]))\n";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "PyYAML could not read {}: {} (install it with `pip install pyyaml`)",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_yaml_1_1_reader_reads_the_assembled_spec_as_the_build_does() {
+    let layout = Layout::current(&repo_openapi()).unwrap();
+    let ours = serde_json::to_value(xtask::read_yaml(&layout.output).unwrap()).unwrap();
+    let theirs = read_by_pyyaml(&layout.output);
+    // Compare where they differ, for a readable failure.
+    let mut differences = Vec::new();
+    compare(&ours, &theirs, "", &mut differences);
+    assert!(differences.is_empty(), "{differences:#?}");
+    // The vendor's quoted timestamps are among them.
+    let example = &theirs["paths"]["/credentials/users/{userId}"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["examples"]["Result"]["value"]["data"][0];
+    assert_eq!(example["createdAt"], "2024-09-30T20:13:32.491Z");
+}
+
+fn compare(a: &serde_json::Value, b: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                compare(
+                    v,
+                    y.get(k).unwrap_or(&Value::Null),
+                    &format!("{at}/{k}"),
+                    out,
+                );
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                compare(v, w, &format!("{at}/{i}"), out);
+            }
+        }
+        _ if a != b => out.push(format!("{at}: YAML 1.2 reads {a}, YAML 1.1 reads {b}")),
+        _ => {}
+    }
+}
