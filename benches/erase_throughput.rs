@@ -106,7 +106,7 @@ async fn plain_reqwest(base: &str, ids: Vec<String>) -> usize {
             let http = &http;
             async move {
                 let logs = http
-                    .delete(format!("{base}/users/{id}/logs"))
+                    .delete(format!("{base}/users/{id}/logs?userId={id}"))
                     .send()
                     .await
                     .ok()?;

@@ -59,7 +59,7 @@ async fn plain_reqwest(base: &str, ids: Vec<String>, concurrency: usize) -> usiz
         .map(|id| {
             let delete = &delete;
             async move {
-                delete(format!("{base}/users/{id}/logs")).await?;
+                delete(format!("{base}/users/{id}/logs?userId={id}")).await?;
                 delete(format!("{base}/users/{id}")).await
             }
         })
