@@ -30,7 +30,7 @@ fn op<'a>(spec: &'a Value, path: &str, method: &str) -> &'a Value {
 }
 
 #[test]
-fn the_checked_in_spec_yields_the_35_operations_of_the_2025_09_pages() {
+fn the_checked_in_spec_yields_the_38_operations_of_the_2025_09_pages() {
     let n = normalise(checked_in()).unwrap();
     let ops: Vec<(&str, &str, &str)> = n
         .operations
@@ -74,7 +74,18 @@ fn the_checked_in_spec_yields_the_35_operations_of_the_2025_09_pages() {
             ("generate-oauth-link", "GET", "/headless/oauthUrl"),
             ("get-a-user", "GET", "/users/{userId}"),
             ("get-an-integration", "GET", "/integrations/{integrationId}"),
+            ("get-app-actions-usage", "GET", "/analytics/usage"),
             ("get-credential-metadata", "GET", "/metadata/credentials"),
+            (
+                "get-detail-usage-time",
+                "GET",
+                "/analytics/detail-usage-time"
+            ),
+            (
+                "get-detail-usage-user",
+                "GET",
+                "/analytics/detail-usage-user"
+            ),
             ("get-logs", "GET", "/logs"),
             ("get-logs-by-id", "GET", "/logs/{id}"),
             (
