@@ -32,14 +32,7 @@ pub fn generate(
     operations: &[Operation],
     rust_name: fn(&str) -> String,
 ) -> Result<String, String> {
-    let builders: Vec<&syn::ItemStruct> = file
-        .items
-        .iter()
-        .filter_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref(),
-            _ => None,
-        })
-        .flat_map(|(_, items)| items)
+    let builders: Vec<&syn::ItemStruct> = builder_module(file)
         .filter_map(|item| match item {
             syn::Item::Struct(s) => Some(s),
             _ => None,
@@ -163,8 +156,8 @@ pub fn generate(
     ))
 }
 
-/// Whether the `send` of builder `name` returns raw bytes.
-fn builder_returns_bytes(file: &syn::File, name: &str) -> bool {
+/// The items of the generated `builder` module.
+fn builder_module(file: &syn::File) -> impl Iterator<Item = &syn::Item> {
     file.items
         .iter()
         .filter_map(|item| match item {
@@ -172,6 +165,11 @@ fn builder_returns_bytes(file: &syn::File, name: &str) -> bool {
             _ => None,
         })
         .flat_map(|(_, items)| items)
+}
+
+/// Whether the `send` of builder `name` returns raw bytes.
+fn builder_returns_bytes(file: &syn::File, name: &str) -> bool {
+    builder_module(file)
         .filter_map(|item| match item {
             syn::Item::Impl(block) if compact(&block.self_ty).starts_with(&format!("{name}<")) => {
                 Some(block)

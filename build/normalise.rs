@@ -596,22 +596,30 @@ fn decode_string_examples(op: &mut Map<String, Value>, place: &str, rewrites: &m
 /// as absent (`None`); request defaults, which say what the API assumes, are
 /// kept.
 fn drop_response_defaults(op: &mut Map<String, Value>, place: &str, rewrites: &mut Vec<String>) {
-    for (status, media) in response_media(op) {
-        let Some(schema) = media.get_mut("schema") else {
-            continue;
-        };
-        let mut dropped = Vec::new();
-        walk_schemas(schema, "", &mut |schema, at| {
-            if let Some(default) = schema.remove("default") {
-                let at = if at.is_empty() { "/" } else { at };
-                dropped.push(format!("`{at}` ({default})"));
-            }
-        });
-        for at in dropped {
+    walk_response_schemas(op, &mut |status, schema, at| {
+        if let Some(default) = schema.remove("default") {
             rewrites.push(format!(
-                "{place}: the `{status}` response's default at {at} is dropped; \
+                "{place}: the `{status}` response's default at `{at}` ({default}) is dropped; \
                  a field the server did not send reads as absent"
             ));
+        }
+    });
+}
+
+/// A schema object, as JSON.
+type Schema = Map<String, Value>;
+
+/// Calls `visit` on every schema of every response of `op`, with the
+/// response's status and where the schema is (`/` for the top).
+fn walk_response_schemas(
+    op: &mut Map<String, Value>,
+    visit: &mut dyn FnMut(&str, &mut Schema, &str),
+) {
+    for (status, media) in response_media(op) {
+        if let Some(schema) = media.get_mut("schema") {
+            walk_schemas(schema, "", &mut |object, at| {
+                visit(&status, object, if at.is_empty() { "/" } else { at })
+            });
         }
     }
 }
@@ -670,28 +678,19 @@ fn response_media(op: &mut Map<String, Value>) -> Vec<(String, &mut Map<String, 
 /// decode the day the API adds a value. Response enums are therefore read as
 /// plain strings; request enums stay closed, since they check what is sent.
 fn open_response_enums(op: &mut Map<String, Value>, place: &str, rewrites: &mut Vec<String>) {
-    for (status, media) in response_media(op) {
-        let Some(schema) = media.get_mut("schema") else {
-            continue;
-        };
-        let mut opened = Vec::new();
-        walk_schemas(schema, "", &mut |object, at| {
-            if object.get("type").and_then(Value::as_str) == Some("string")
-                && let Some(values) = object.remove("enum")
-            {
-                // Kept beside, for `cargo xtask spec diff` and readers;
-                // progenitor ignores `x-` keys.
-                object.insert("x-runalloy-enum".into(), values);
-                opened.push(if at.is_empty() { "/" } else { at }.to_owned());
-            }
-        });
-        for at in opened {
+    walk_response_schemas(op, &mut |status, object, at| {
+        if object.get("type").and_then(Value::as_str) == Some("string")
+            && let Some(values) = object.remove("enum")
+        {
+            // Kept beside, for `cargo xtask spec diff` and readers;
+            // progenitor ignores `x-` keys.
+            object.insert("x-runalloy-enum".into(), values);
             rewrites.push(format!(
                 "{place}: the `{status}` response's enum at `{at}` is read as any string, \
                  so a value added later still decodes"
             ));
         }
-    }
+    });
 }
 
 /// What the operation table records about a normalised operation.

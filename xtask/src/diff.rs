@@ -42,7 +42,7 @@
 
 #[path = "../../build/normalise.rs"]
 #[allow(dead_code)]
-mod normalise;
+pub(crate) mod normalise;
 
 use crate::{Problem, read_yaml};
 use serde_json::{Value, json};

@@ -175,7 +175,7 @@ fn refusal(schema: &Value, instance: &Value, components: &Value) -> Option<Strin
     if schema.is_null() {
         return None;
     }
-    let schema = as_json_schema(&inline(schema, components, 0));
+    let schema = as_json_schema(&crate::diff::normalise::inline_refs(schema, components, 0));
     let validator = match jsonschema::draft7::new(&schema) {
         Ok(v) => v,
         Err(e) => return Some(format!("its schema is not valid JSON Schema: {e}")),
@@ -192,34 +192,6 @@ fn refusal(schema: &Value, instance: &Value, components: &Value) -> Option<Strin
         })
         .collect();
     (!errors.is_empty()).then(|| errors.join("; "))
-}
-
-/// `schema` with `#/components/...` references replaced by what they name,
-/// to a bounded depth.
-fn inline(schema: &Value, components: &Value, depth: usize) -> Value {
-    match schema {
-        Value::Object(object) => {
-            if let Some(target) = object
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.strip_prefix("#/components/"))
-                .and_then(|rest| components.pointer(&format!("/{rest}")))
-                && depth < 16
-            {
-                return inline(target, components, depth + 1);
-            }
-            Value::Object(
-                object
-                    .iter()
-                    .map(|(k, v)| (k.clone(), inline(v, components, depth)))
-                    .collect(),
-            )
-        }
-        Value::Array(list) => {
-            Value::Array(list.iter().map(|v| inline(v, components, depth)).collect())
-        }
-        other => other.clone(),
-    }
 }
 
 /// An OpenAPI 3.0 schema as JSON Schema: `nullable: true` allows `null`;
