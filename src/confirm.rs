@@ -6,6 +6,7 @@
 //! (the deletes an erase or offboarding reports) therefore read the body as
 //! the server wrote it, and accept only the documented confirmation.
 
+use crate::transport::CallSummary;
 use crate::{ApiFailure, Client, Error, api};
 use progenitor_client::ResponseValue;
 use serde_json::Value;
@@ -60,37 +61,51 @@ impl Client {
     {
         let (result, call, body) = self.call_recorded(operation).await;
         let body = body.unwrap_or_default();
-        let (value, status, headers) = match result {
-            Ok(value) => {
-                let (status, headers) = (value.status(), value.headers().clone());
-                (Some(value), status, headers)
-            }
+        let value = match result {
+            Ok(value) => value,
             Err(e @ (Error::Api(_) | Error::Undecodable { .. }))
                 if e.status().is_some_and(|s| s.is_success()) =>
             {
                 let status = e.status().unwrap_or_default();
-                (None, status, Default::default())
+                return Err(unconfirmed(&call, status, &Default::default(), &body));
             }
             Err(e) => return Err(e),
         };
-        let verdict = match (&value, serde_json::from_slice::<Value>(&body)) {
-            (Some(_), Ok(parsed)) => rule(&parsed),
-            _ => Verdict::Unconfirmed,
-        };
-        let failure = || ApiFailure::boxed(call.operation, status, &headers, &body, call.attempts);
-        match (verdict, value) {
-            (Verdict::Confirmed, Some(value)) => Ok(value.into_inner()),
-            (Verdict::Refused, _) => Err(Error::Rejected(failure())),
-            _ => {
-                tracing::debug!(
-                    operation = call.operation,
-                    status = status.as_u16(),
-                    "a success status that does not confirm the operation"
-                );
-                Err(Error::Unconfirmed(failure()))
-            }
+        let verdict = serde_json::from_slice::<Value>(&body)
+            .map_or(Verdict::Unconfirmed, |parsed| rule(&parsed));
+        match verdict {
+            Verdict::Confirmed => Ok(value.into_inner()),
+            Verdict::Refused => Err(Error::Rejected(ApiFailure::boxed(
+                call.operation,
+                value.status(),
+                value.headers(),
+                &body,
+                call.attempts,
+            ))),
+            Verdict::Unconfirmed => Err(unconfirmed(&call, value.status(), value.headers(), &body)),
         }
     }
+}
+
+/// [`Error::Unconfirmed`] for a success status whose body confirmed nothing.
+fn unconfirmed(
+    call: &CallSummary,
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Error {
+    tracing::debug!(
+        operation = call.operation,
+        status = status.as_u16(),
+        "a success status that does not confirm the operation"
+    );
+    Error::Unconfirmed(ApiFailure::boxed(
+        call.operation,
+        status,
+        headers,
+        body,
+        call.attempts,
+    ))
 }
 
 #[cfg(test)]
