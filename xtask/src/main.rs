@@ -58,6 +58,15 @@ enum Spec {
     /// Generate the crate from rehearsal edits of the spec and check each of
     /// `spec diff`'s verdicts against cargo-semver-checks (which must be
     /// installed). Exits 1 if any disagrees with the rules.
+    /// Restate a 3.0 spec as the vendor's tooling would export it in OpenAPI
+    /// 3.1 (nullable as a type list, schema examples as lists, one-value
+    /// enums as `const`), to rehearse a 3.1 upgrade.
+    RestateOpenapi31 {
+        /// The 3.0 spec.
+        input: PathBuf,
+        /// Where to write the 3.1 spec (YAML).
+        output: PathBuf,
+    },
     SemverProof {
         /// The scratch folder for the copies and their build (kept, so that
         /// a second run is quick); `target/semver-proof` by default.
@@ -105,10 +114,39 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Spec::RestateOpenapi31 { input, output } => restate_openapi_31(&input, &output),
         Spec::SemverProof { work } => {
             let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
             let work = work.unwrap_or_else(|| root.join("target/semver-proof"));
             run_semver_proof(semver_proof::Workspace { root, work })
+        }
+    }
+}
+
+/// The tests' restatement, shared rather than written twice.
+#[path = "../../tests/support/openapi_31.rs"]
+mod openapi_31;
+
+fn restate_openapi_31(input: &Path, output: &Path) -> ExitCode {
+    let spec = xtask::read_yaml(input).and_then(|v| {
+        serde_json::to_value(v).map_err(|e| xtask::Problem::Read {
+            file: input.display().to_string(),
+            why: e.to_string(),
+        })
+    });
+    let restated = match spec {
+        Ok(spec) => openapi_31::to_openapi_31(&spec),
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = serde_norway::to_string(&restated).unwrap_or_default();
+    match std::fs::write(output, text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}: {e}", output.display());
+            ExitCode::from(2)
         }
     }
 }
