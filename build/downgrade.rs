@@ -24,6 +24,7 @@
 //! types, and the keywords 3.0 has no form for (`if`/`then`/`else`,
 //! `dependentSchemas`, `unevaluatedProperties`, `$dynamicRef`, `$defs`, ...).
 
+use super::pointer_segment as escape;
 use serde_json::{Map, Value, json};
 
 /// OpenAPI 3.1's default schema dialect: a document that names it says
@@ -300,9 +301,4 @@ fn schema(value: &mut Value, at: &str, rewrites: &mut Vec<String>) -> Result<(),
         }
     }
     Ok(())
-}
-
-/// A key as a JSON pointer segment (RFC 6901).
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// HTTP methods that an OpenAPI path item may hold.
-const METHODS: [&str; 8] = [
+pub const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
@@ -604,6 +604,11 @@ fn drop_response_defaults(op: &mut Map<String, Value>, place: &str, rewrites: &m
             ));
         }
     });
+}
+
+/// `key` as one segment of a JSON pointer (RFC 6901).
+pub fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// A schema object, as JSON.

@@ -20,14 +20,10 @@
 //! wrote needs the action to say `x-runalloy-replaces: true` (see
 //! [`crate::overlay`]).
 
+use crate::diff::normalise::METHODS;
 use crate::{Problem, overlay, read_yaml};
 use serde_norway::{Mapping, Value};
 use std::path::{Path, PathBuf};
-
-/// HTTP methods an OpenAPI path item may hold.
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// Top-level fields every document must agree on.
 const SHARED: [&str; 4] = ["openapi", "info", "servers", "security"];

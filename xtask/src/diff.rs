@@ -44,7 +44,7 @@
 #[allow(dead_code)]
 pub(crate) mod normalise;
 
-use crate::{Problem, read_yaml};
+use crate::{Problem, read_yaml_as_json};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -130,17 +130,13 @@ impl Report {
 
 /// Compares the specs in two files.
 pub fn diff_files(old: &Path, new: &Path) -> Result<Report, Problem> {
-    let load = |file: &Path| -> Result<Value, Problem> {
-        serde_json::to_value(read_yaml(file)?).map_err(|e| Problem::Read {
-            file: file.display().to_string(),
-            why: format!("cannot be read as JSON: {e}"),
-        })
-    };
-    diff_specs(load(old)?, load(new)?).map_err(|(which, why)| Problem::Read {
-        file: if which == Side::Old { old } else { new }
-            .display()
-            .to_string(),
-        why,
+    diff_specs(read_yaml_as_json(old)?, read_yaml_as_json(new)?).map_err(|(which, why)| {
+        Problem::Read {
+            file: if which == Side::Old { old } else { new }
+                .display()
+                .to_string(),
+            why,
+        }
     })
 }
 

@@ -11,6 +11,7 @@
 //! `null` in `type`, and the annotations JSON Schema does not know are left
 //! for the validator to ignore.
 
+use crate::diff::normalise::{METHODS, inline_refs, pointer_segment as escape};
 use serde_json::{Map, Value, json};
 
 /// One example that does not match its schema.
@@ -33,10 +34,6 @@ impl std::fmt::Display for Mismatch {
         )
     }
 }
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// Every example of `spec` (an assembled OpenAPI 3.0 document, as JSON)
 /// that its schema refuses.
@@ -175,7 +172,7 @@ fn refusal(schema: &Value, instance: &Value, components: &Value) -> Option<Strin
     if schema.is_null() {
         return None;
     }
-    let schema = as_json_schema(&crate::diff::normalise::inline_refs(schema, components, 0));
+    let schema = as_json_schema(&inline_refs(schema, components, 0));
     let validator = match jsonschema::draft7::new(&schema) {
         Ok(v) => v,
         Err(e) => return Some(format!("its schema is not valid JSON Schema: {e}")),
@@ -231,11 +228,6 @@ fn as_json_schema(schema: &Value) -> Value {
         Value::Array(list) => Value::Array(list.iter().map(as_json_schema).collect()),
         other => other.clone(),
     }
-}
-
-/// A key as a JSON pointer segment (RFC 6901).
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]

@@ -52,6 +52,14 @@ pub enum Problem {
     },
 }
 
+/// Reads a YAML (or JSON) file as JSON, as the spec tools compare it.
+pub fn read_yaml_as_json(file: &Path) -> Result<serde_json::Value, Problem> {
+    serde_json::to_value(read_yaml(file)?).map_err(|e| Problem::Read {
+        file: file.display().to_string(),
+        why: format!("cannot be read as JSON: {e}"),
+    })
+}
+
 /// Reads a YAML (or JSON) file.
 pub fn read_yaml(file: &Path) -> Result<serde_norway::Value, Problem> {
     let shown = file.display().to_string();

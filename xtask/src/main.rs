@@ -128,13 +128,7 @@ fn main() -> ExitCode {
 mod openapi_31;
 
 fn restate_openapi_31(input: &Path, output: &Path) -> ExitCode {
-    let spec = xtask::read_yaml(input).and_then(|v| {
-        serde_json::to_value(v).map_err(|e| xtask::Problem::Read {
-            file: input.display().to_string(),
-            why: e.to_string(),
-        })
-    });
-    let restated = match spec {
+    let restated = match xtask::read_yaml_as_json(input) {
         Ok(spec) => openapi_31::to_openapi_31(&spec),
         Err(problem) => {
             eprintln!("error: {problem}");

@@ -235,27 +235,12 @@ fn fail(what: &str, output: &std::process::Output) -> Problem {
 
 impl Workspace {
     fn spec_path(&self) -> Result<PathBuf, Problem> {
-        let dir = self.root.join("openapi");
-        let entries = std::fs::read_dir(&dir).map_err(|e| Problem::Read {
-            file: dir.display().to_string(),
-            why: e.to_string(),
-        })?;
-        entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.extension().is_some_and(|x| x == "yaml"))
-            .ok_or_else(|| Problem::Read {
-                file: dir.display().to_string(),
-                why: "holds no spec".to_owned(),
-            })
+        Ok(crate::assemble::Layout::current(&self.root.join("openapi"))?.output)
     }
 
     /// The checked-in spec, as JSON.
     pub fn spec(&self) -> Result<Value, Problem> {
-        let path = self.spec_path()?;
-        serde_json::to_value(crate::read_yaml(&path)?).map_err(|e| Problem::Read {
-            file: path.display().to_string(),
-            why: e.to_string(),
-        })
+        crate::read_yaml_as_json(&self.spec_path()?)
     }
 
     /// Copies the library to `work/name`, as version 1.0.0 and a workspace

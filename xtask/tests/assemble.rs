@@ -296,7 +296,7 @@ fn read_by_pyyaml(path: &Path) -> serde_json::Value {
 #[test]
 fn a_yaml_1_1_reader_reads_the_assembled_spec_as_the_build_does() {
     let layout = Layout::current(&repo_openapi()).unwrap();
-    let ours = serde_json::to_value(xtask::read_yaml(&layout.output).unwrap()).unwrap();
+    let ours = xtask::read_yaml_as_json(&layout.output).unwrap();
     let theirs = read_by_pyyaml(&layout.output);
     // Compare where they differ, for a readable failure.
     let mut differences = Vec::new();

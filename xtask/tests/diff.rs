@@ -400,7 +400,7 @@ fn load(relative: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join(relative);
-    serde_json::to_value(xtask::read_yaml(&path).unwrap()).unwrap()
+    xtask::read_yaml_as_json(&path).unwrap()
 }
 
 #[test]
