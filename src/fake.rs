@@ -329,11 +329,7 @@ fn missing_query_copy(method: &axum::http::Method, uri: &axum::http::Uri) -> Opt
         .iter()
         .find(|op| op.method == method.as_str() && op.path_fits(segments()))?;
     for name in op.also_in_query {
-        let template = op.path.split('/').skip(1);
-        let in_path = segments()
-            .zip(template)
-            .find(|(_, t)| t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) == Some(name))
-            .map(|(segment, _)| percent_encoding::percent_decode_str(segment).decode_utf8_lossy());
+        let in_path = op.path_value(segments(), name);
         let in_query = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
             .find(|(n, _)| n == name)
             .map(|(_, v)| v);

@@ -84,6 +84,23 @@ impl Operation {
     }
 }
 
+impl Operation {
+    /// The value, percent-decoded, that `segments` (a path's segments after
+    /// the leading `/`, fitting this operation's template) carry for the
+    /// path parameter `name`.
+    pub(crate) fn path_value<'a>(
+        &self,
+        segments: impl Iterator<Item = &'a str>,
+        name: &str,
+    ) -> Option<std::borrow::Cow<'a, str>> {
+        let template = self.path.split('/').skip(1);
+        let (segment, _) = segments
+            .zip(template)
+            .find(|(_, t)| t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) == Some(name))?;
+        Some(percent_encoding::percent_decode_str(segment).decode_utf8_lossy())
+    }
+}
+
 /// The operation whose generated method is `rust_name`.
 pub(crate) fn operation(rust_name: &str) -> Option<&'static Operation> {
     OPERATIONS.iter().find(|op| op.rust_name == rust_name)

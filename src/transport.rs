@@ -473,21 +473,14 @@ fn copy_path_parameters_to_query(base_segments: usize, url: &mut reqwest::Url, o
     if op.also_in_query.is_empty() {
         return;
     }
-    let mut pairs: Vec<(&str, String)> = Vec::with_capacity(op.also_in_query.len());
-    for name in op.also_in_query {
-        let template = op.path.split('/').skip(1);
-        let value = url_segments(url, base_segments)
-            .zip(template)
-            .find(|(_, t)| t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) == Some(name))
-            .map(|(segment, _)| {
-                percent_encoding::percent_decode_str(segment)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            });
-        if let Some(value) = value {
-            pairs.push((name, value));
-        }
-    }
+    let pairs: Vec<(&str, String)> = op
+        .also_in_query
+        .iter()
+        .filter_map(|name| {
+            let value = op.path_value(url_segments(url, base_segments), name)?;
+            Some((*name, value.into_owned()))
+        })
+        .collect();
     let mut query = url.query_pairs_mut();
     for (name, value) in &pairs {
         query.append_pair(name, value);
