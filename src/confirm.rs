@@ -42,6 +42,17 @@ pub(crate) fn message(body: &Value) -> Verdict {
     }
 }
 
+/// The rule of the lists an erase or offboarding acts on
+/// (`list-all-users`, `list-user-credentials`): the documented object with a
+/// `data` list. `{}` decodes as an empty list, which would read as "nothing
+/// to delete" when the server said nothing at all.
+pub(crate) fn data_list(body: &Value) -> Verdict {
+    match body.get("data") {
+        Some(Value::Array(_)) => Verdict::Confirmed,
+        _ => Verdict::Unconfirmed,
+    }
+}
+
 impl Client {
     /// [`Client::call`], for an operation whose success must be confirmed
     /// by `rule` reading the body the server sent.
@@ -110,7 +121,7 @@ fn unconfirmed(
 
 #[cfg(test)]
 mod tests {
-    use super::{Verdict, message, success_flag};
+    use super::{Verdict, data_list, message, success_flag};
     use serde_json::json;
 
     #[test]
@@ -132,6 +143,16 @@ mod tests {
         for (body, by_flag, by_message) in table {
             assert_eq!(success_flag(&body), by_flag, "success_flag({body})");
             assert_eq!(message(&body), by_message, "message({body})");
+        }
+        for (body, listed) in [
+            (json!({"data": []}), Confirmed),
+            (json!({"data": [{"credentialId": "c-1"}]}), Confirmed),
+            (json!({}), Unconfirmed),
+            (json!({"data": null}), Unconfirmed),
+            (json!({"data": {}}), Unconfirmed),
+            (json!([]), Unconfirmed),
+        ] {
+            assert_eq!(data_list(&body), listed, "data_list({body})");
         }
     }
 }

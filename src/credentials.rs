@@ -7,6 +7,9 @@ use crate::{Client, Error, check_user_id};
 
 impl Client {
     /// `GET /credentials/users/{userId}`: every credential of a user.
+    /// Succeeds only when the body holds the documented `data` list: a 2xx
+    /// without it (`{}`) is [`Error::Unconfirmed`], not an empty list, so
+    /// an offboarding never reads it as "no credentials to delete".
     ///
     /// ```no_run
     /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
@@ -21,8 +24,11 @@ impl Client {
         user_id: &str,
     ) -> Result<types::ListUserCredentialsResponse, Error> {
         check_user_id(user_id)?;
-        self.call(|api| api.list_user_credentials().user_id(user_id).send())
-            .await
+        self.call_confirmed(
+            |api| api.list_user_credentials().user_id(user_id).send(),
+            crate::confirm::data_list,
+        )
+        .await
     }
 
     /// `DELETE /users/{userId}/credentials/{credentialId}`: deletes one

@@ -145,7 +145,7 @@ impl Client {
         let shaped = body
             .as_deref()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-            .is_some_and(|v| v.get("data").is_some_and(serde_json::Value::is_array));
+            .is_some_and(|v| crate::confirm::data_list(&v) == crate::confirm::Verdict::Confirmed);
         if shaped {
             Ok(())
         } else {

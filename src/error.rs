@@ -54,9 +54,11 @@ pub enum Error {
     #[error("the API did not do it: {0}")]
     Rejected(Box<ApiFailure>),
     /// A 2xx that does not confirm the operation happened: the methods
-    /// that delete want the API's own confirmation (`{"success": true}`
-    /// from the user delete, `{"message": "..."}` from the logs delete), and
-    /// this answer, such as `200 {}`, `200 null` or `204`, gave none. What
+    /// whose outcome an erase or offboarding counts want the API's own
+    /// confirmation (`{"success": true}` from the user delete,
+    /// `{"message": "..."}` from the logs delete, the `data` list from the
+    /// credential list), and this answer, such as `200 {}`, `200 null` or
+    /// `204`, gave none. What
     /// happened on the server is unknown; treat it as not done.
     #[error(
         "{}: HTTP {}: the API did not confirm it; body {:?} after {} attempt(s)",

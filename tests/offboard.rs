@@ -176,3 +176,29 @@ async fn a_credential_listed_without_an_id_is_a_failure_not_a_success() {
         Some("not Alloy's API: GET /credentials/users/u-1 listed a credential without a credentialId, so it cannot be deleted".to_owned())
     );
 }
+
+#[tokio::test]
+async fn a_credential_list_that_lists_nothing_at_all_is_not_read_as_none() {
+    // `{}` would decode as an empty list: "no credentials", and the user
+    // offboarded with its credentials still live.
+    let server = happy_except("/credentials/users/u-1", json(200, "{}")).await;
+    let outcome = client(&server.url()).offboard_user("u-1").await;
+    assert!(!outcome.is_offboarded());
+    assert_eq!(outcome.status(), "unconfirmed");
+    assert_eq!(outcome.credentials_listed.as_str(), "unconfirmed");
+    assert!(outcome.credentials.is_empty());
+    assert_eq!(outcome.erase.logs.as_str(), "skipped");
+    assert_eq!(
+        outcome.error().map(ToString::to_string).as_deref(),
+        Some(
+            "list-user-credentials: HTTP 200 OK: the API did not confirm it; body \"{}\" after 1 attempt(s)"
+        )
+    );
+    assert_eq!(
+        sent(&server),
+        [
+            "PUT /users/u-1/deactivate-workflows",
+            "GET /credentials/users/u-1",
+        ]
+    );
+}
