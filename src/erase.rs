@@ -16,6 +16,9 @@ pub enum PartOutcome {
     /// The API answered 404 with its own "not found" message (see
     /// [`Error::is_api_not_found`]): it was already gone.
     AlreadyGone,
+    /// Not sent: an earlier run recorded it as done (see
+    /// [`OffboardProgress`](crate::OffboardProgress)).
+    DoneEarlier,
     /// Not attempted, because an earlier step failed.
     Skipped,
     /// The API answered with a success status but did not confirm it (see
@@ -27,24 +30,29 @@ pub enum PartOutcome {
 }
 
 impl PartOutcome {
-    /// `deleted`, `done`, `already_gone`, `skipped`, `unconfirmed` or
-    /// `failed`.
+    /// `deleted`, `done`, `already_gone`, `done_earlier`, `skipped`,
+    /// `unconfirmed` or `failed`.
     pub fn as_str(&self) -> &'static str {
         match self {
             PartOutcome::Deleted => "deleted",
             PartOutcome::Done => "done",
             PartOutcome::AlreadyGone => "already_gone",
+            PartOutcome::DoneEarlier => "done_earlier",
             PartOutcome::Skipped => "skipped",
             PartOutcome::Unconfirmed(_) => "unconfirmed",
             PartOutcome::Failed(_) => "failed",
         }
     }
 
-    /// Whether it is done: deleted, done, or already gone.
+    /// Whether it is done: deleted, done, already gone, or done by an
+    /// earlier run.
     pub fn is_done(&self) -> bool {
         matches!(
             self,
-            PartOutcome::Deleted | PartOutcome::Done | PartOutcome::AlreadyGone
+            PartOutcome::Deleted
+                | PartOutcome::Done
+                | PartOutcome::AlreadyGone
+                | PartOutcome::DoneEarlier
         )
     }
 

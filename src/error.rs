@@ -107,6 +107,10 @@ pub enum Error {
     /// done.
     #[error("not Alloy's API: {0}")]
     NotTheApi(String),
+    /// After its delete was confirmed, the user could still be read: `GET
+    /// /users/{userId}` answered 200 (see [`Client::verify_user_gone`](crate::Client::verify_user_gone)).
+    #[error("{}: still readable after delete (GET /users/{{userId}} answered 200)", crate::escape_controls(.0))]
+    StillReadable(String),
     /// The response body was larger than the client accepts.
     #[error(
         "{operation}: HTTP {status}: the response body exceeded {limit} bytes and was not read"
@@ -270,6 +274,12 @@ impl Error {
     /// ([`Error::Unconfirmed`]).
     pub fn is_unconfirmed(&self) -> bool {
         matches!(self, Error::Unconfirmed(_))
+    }
+
+    /// Whether a user whose delete was confirmed could still be read
+    /// ([`Error::StillReadable`]).
+    pub fn is_still_readable(&self) -> bool {
+        matches!(self, Error::StillReadable(_))
     }
 
     /// Whether the input was refused before anything was sent.

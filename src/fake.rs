@@ -56,16 +56,61 @@ pub struct FakeUser {
     pub full_name: Option<String>,
 }
 
+/// A credential as the stand-in stores it: one user's connection to an
+/// app. Deleting the user does not delete its credentials (nothing in the
+/// vendor's reference says it would), which is why an offboarding deletes
+/// them one by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FakeCredential {
+    /// The generated id.
+    pub credential_id: String,
+    /// The user it belongs to.
+    pub user_id: String,
+    /// The app, such as `shopify`.
+    pub app: String,
+}
+
+/// A workflow of a user, as the stand-in stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FakeWorkflow {
+    /// The generated id.
+    pub workflow_id: String,
+    /// The user it runs for.
+    pub user_id: String,
+    /// Whether it is active; `PUT /users/{userId}/deactivate-workflows`
+    /// turns off every workflow of the user.
+    pub active: bool,
+}
+
 #[derive(Default)]
 struct Store {
     users: BTreeMap<String, FakeUser>,
+    credentials: BTreeMap<String, FakeCredential>,
+    workflows: BTreeMap<String, FakeWorkflow>,
     logs_deleted: Vec<String>,
     next_id: u64,
+}
+
+/// Misbehaviour on cue, for tests: 500s and users that stay readable.
+#[derive(Default)]
+struct Faults {
+    /// The share of requests answered 500, and the seed that picks them.
+    share: Option<(f64, u64)>,
+    /// `METHOD /path` answered 500 every time.
+    always: Vec<String>,
+    /// Users whose delete is confirmed but not done.
+    undeletable: Vec<String>,
+    /// Every request admitted past the key check, as `METHOD /path?query`,
+    /// when recording is on.
+    received: Option<Vec<String>>,
 }
 
 struct Shared {
     api_key: String,
     store: Mutex<Store>,
+    faults: Mutex<Faults>,
     limit: Option<(crate::flow::Governor, RateLimit)>,
     served: AtomicU64,
     throttled: AtomicU64,
@@ -125,6 +170,12 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// A running stand-in. It stops when dropped.
@@ -179,6 +230,7 @@ impl FakeAlloy {
         let shared = Arc::new(Shared {
             api_key,
             store: Mutex::new(Store::default()),
+            faults: Mutex::new(Faults::default()),
             limit,
             served: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
@@ -192,6 +244,15 @@ impl FakeAlloy {
                 get(get_user).delete(delete_user).put(update_user),
             )
             .route("/users/{user_id}/logs", delete(delete_logs))
+            .route(
+                "/users/{user_id}/deactivate-workflows",
+                axum::routing::put(deactivate_workflows),
+            )
+            .route("/credentials/users/{user_id}", get(list_credentials))
+            .route(
+                "/users/{user_id}/credentials/{credential_id}",
+                delete(delete_credential),
+            )
             .fallback(any_operation)
             .layer(axum::middleware::from_fn_with_state(shared.clone(), admit))
             .with_state(shared.clone());
@@ -228,6 +289,91 @@ impl FakeAlloy {
         self.shared.store().users.values().cloned().collect()
     }
 
+    /// Adds a credential for the user `user_id` (which need not exist), as
+    /// if connected earlier, and returns its id.
+    pub fn insert_credential(&self, user_id: &str, app: &str) -> String {
+        let mut store = self.shared.store();
+        let credential_id = next_id(&mut store, "66fb");
+        store.credentials.insert(
+            credential_id.clone(),
+            FakeCredential {
+                credential_id: credential_id.clone(),
+                user_id: user_id.to_owned(),
+                app: app.to_owned(),
+            },
+        );
+        credential_id
+    }
+
+    /// Every stored credential, ordered by id; a deleted user's stay.
+    pub fn credentials(&self) -> Vec<FakeCredential> {
+        self.shared.store().credentials.values().cloned().collect()
+    }
+
+    /// Adds an active workflow for the user `user_id` and returns its id.
+    pub fn insert_workflow(&self, user_id: &str) -> String {
+        let mut store = self.shared.store();
+        let workflow_id = next_id(&mut store, "64aa");
+        store.workflows.insert(
+            workflow_id.clone(),
+            FakeWorkflow {
+                workflow_id: workflow_id.clone(),
+                user_id: user_id.to_owned(),
+                active: true,
+            },
+        );
+        workflow_id
+    }
+
+    /// Every stored workflow, ordered by id.
+    pub fn workflows(&self) -> Vec<FakeWorkflow> {
+        self.shared.store().workflows.values().cloned().collect()
+    }
+
+    /// Answers `share` (0 to 1) of the requests that pass the key, version
+    /// and rate checks with `500 {"message": "Internal Server Error"}`,
+    /// doing nothing. Which ones is decided by `seed` and the order of
+    /// arrival, so a run with one request at a time repeats exactly.
+    pub fn fail_share(&self, share: f64, seed: u64) {
+        self.shared.faults().share = Some((share.clamp(0.0, 1.0), seed));
+    }
+
+    /// Answers every `method` request to `path` (no query) with a 500,
+    /// doing nothing.
+    pub fn fail_always(&self, method: &str, path: &str) {
+        self.shared
+            .faults()
+            .always
+            .push(format!("{} {path}", method.to_ascii_uppercase()));
+    }
+
+    /// Ends every fault set by [`FakeAlloy::fail_share`] and
+    /// [`FakeAlloy::fail_always`].
+    pub fn clear_faults(&self) {
+        let mut faults = self.shared.faults();
+        faults.share = None;
+        faults.always.clear();
+    }
+
+    /// Confirms every delete of the user `user_id` with
+    /// `{"success": true}` but keeps the user readable, as a broken
+    /// deployment might.
+    pub fn keep_readable(&self, user_id: &str) {
+        self.shared.faults().undeletable.push(user_id.to_owned());
+    }
+
+    /// Starts recording each request that passes the key check, as
+    /// `METHOD /path?query` ([`FakeAlloy::received`]).
+    pub fn record_requests(&self) {
+        self.shared.faults().received.get_or_insert_with(Vec::new);
+    }
+
+    /// The requests recorded since [`FakeAlloy::record_requests`], in the
+    /// order they arrived.
+    pub fn received(&self) -> Vec<String> {
+        self.shared.faults().received.clone().unwrap_or_default()
+    }
+
     /// Requests answered so far, refusals included.
     pub fn requests_served(&self) -> u64 {
         self.shared.served.load(Ordering::Relaxed)
@@ -252,9 +398,14 @@ impl Drop for FakeAlloy {
     }
 }
 
-fn insert(store: &mut Store, username: &str, full_name: Option<&str>) -> String {
+/// A new id of 24 hex digits, as the API's look, starting with `prefix`.
+fn next_id(store: &mut Store, prefix: &str) -> String {
     store.next_id += 1;
-    let user_id = format!("65f0{:020x}", store.next_id);
+    format!("{prefix}{:020x}", store.next_id)
+}
+
+fn insert(store: &mut Store, username: &str, full_name: Option<&str>) -> String {
+    let user_id = next_id(store, "65f0");
     store.users.insert(
         user_id.clone(),
         FakeUser {
@@ -294,7 +445,8 @@ async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
     shared.served.fetch_add(1, Ordering::Relaxed);
     let refused = refusal(&shared, request.headers())
         .or_else(|| throttle(&shared))
-        .or_else(|| missing_query_copy(request.method(), request.uri()));
+        .or_else(|| missing_query_copy(request.method(), request.uri()))
+        .or_else(|| fault(&shared, request.method(), request.uri()));
     match refused {
         Some(refused) => refused,
         None => next.run(request).await,
@@ -341,6 +493,35 @@ fn missing_query_copy(method: &axum::http::Method, uri: &axum::http::Uri) -> Opt
         }
     }
     None
+}
+
+/// Records the request, then the 500 of an injected fault, if it is one.
+fn fault(shared: &Shared, method: &axum::http::Method, uri: &axum::http::Uri) -> Option<Response> {
+    let mut faults = shared.faults();
+    if let Some(received) = faults.received.as_mut() {
+        received.push(format!("{method} {uri}"));
+    }
+    let served = shared.served.load(Ordering::Relaxed);
+    let by_share = faults
+        .share
+        .is_some_and(|(share, seed)| unit_interval(seed ^ served) < share);
+    let by_path = faults.always.iter().any(|f| {
+        f.strip_prefix(method.as_str())
+            .and_then(|f| f.strip_prefix(' '))
+            == Some(uri.path())
+    });
+    (by_share || by_path)
+        .then(|| message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"))
+}
+
+/// A number in [0, 1) from `x`, evenly spread (SplitMix64's finaliser): a
+/// few lines where a random-number crate would be a dependency for one call.
+fn unit_interval(x: u64) -> f64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
@@ -420,10 +601,65 @@ async fn get_user(State(shared): State<Arc<Shared>>, Path(user_id): Path<String>
 }
 
 async fn delete_user(State(shared): State<Arc<Shared>>, Path(user_id): Path<String>) -> Response {
+    let undeletable = shared.faults().undeletable.clone();
     on_user(&shared, &user_id, |store, id| {
-        store.users.remove(id);
+        if !undeletable.iter().any(|u| u == id) {
+            store.users.remove(id);
+        }
         json!({ "success": true })
     })
+}
+
+async fn deactivate_workflows(
+    State(shared): State<Arc<Shared>>,
+    Path(user_id): Path<String>,
+) -> Response {
+    on_user(&shared, &user_id, |store, id| {
+        for workflow in store.workflows.values_mut().filter(|w| w.user_id == id) {
+            workflow.active = false;
+        }
+        json!({ "message": "Success" })
+    })
+}
+
+async fn list_credentials(
+    State(shared): State<Arc<Shared>>,
+    Path(user_id): Path<String>,
+) -> Response {
+    on_user(&shared, &user_id, |store, id| {
+        let data: Vec<Value> = store
+            .credentials
+            .values()
+            .filter(|c| c.user_id == id)
+            .map(|c| {
+                json!({
+                    "credentialId": c.credential_id,
+                    "type": c.app,
+                    "name": format!("{} credential", c.app),
+                    "createdAt": "2024-09-30T20:13:32.491Z",
+                    "updatedAt": "2024-09-30T20:13:32.522Z",
+                })
+            })
+            .collect();
+        json!({ "data": data })
+    })
+}
+
+async fn delete_credential(
+    State(shared): State<Arc<Shared>>,
+    Path((user_id, credential_id)): Path<(String, String)>,
+) -> Response {
+    let mut store = shared.store();
+    let Some(id) = find(&store, &user_id).map(|u| u.user_id.clone()) else {
+        return message(StatusCode::NOT_FOUND, "User not found");
+    };
+    match store.credentials.get(&credential_id) {
+        Some(c) if c.user_id == id => {
+            store.credentials.remove(&credential_id);
+            Json(json!({ "success": true })).into_response()
+        }
+        _ => message(StatusCode::NOT_FOUND, "Credential not found"),
+    }
 }
 
 async fn delete_logs(State(shared): State<Arc<Shared>>, Path(user_id): Path<String>) -> Response {

@@ -24,7 +24,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_
 pub use erase::{EraseOutcome, PartOutcome};
 pub use error::{ApiFailure, BoxError, Error, escape_controls};
 pub use flow::FlowStats;
-pub use offboard::OffboardOutcome;
+pub use offboard::{OffboardOutcome, OffboardProgress};
 pub use operation_call::OperationCall;
 pub use retry::RetryPolicy;
 pub use spec::{API_VERSION, Body, OPERATIONS, Operation, Param, SPEC_FILE};

@@ -4,6 +4,63 @@
 
 use crate::{Client, EraseOutcome, Error, PartOutcome};
 
+/// What an earlier offboarding of a user already did, so that a resumed one
+/// sends only what is left: a step recorded as done is not sent again and
+/// is reported as [`PartOutcome::DoneEarlier`].
+///
+/// The credential list is always read again, since it is what says which
+/// credentials are left; credentials deleted earlier are no longer in it.
+///
+/// ```
+/// use runalloy_embedded::OffboardProgress;
+///
+/// let progress = OffboardProgress::default().workflows_done(true);
+/// assert!(progress.workflows && !progress.logs);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OffboardProgress {
+    /// The user's workflows were deactivated.
+    pub workflows: bool,
+    /// The user's logs were deleted (every credential had been deleted
+    /// before, as the order of the steps ensures).
+    pub logs: bool,
+}
+
+impl OffboardProgress {
+    /// Records whether the workflows were deactivated.
+    pub fn workflows_done(mut self, done: bool) -> Self {
+        self.workflows = done;
+        self
+    }
+
+    /// Records whether the logs were deleted.
+    pub fn logs_done(mut self, done: bool) -> Self {
+        self.logs = done;
+        self
+    }
+
+    /// What `outcome` leaves done, to resume it later.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) {
+    /// use runalloy_embedded::OffboardProgress;
+    ///
+    /// let first = client.offboard_user("u-1").await;
+    /// if !first.is_offboarded() {
+    ///     let progress = OffboardProgress::of(&first);
+    ///     let second = client.resume_offboard_user("u-1", progress).await;
+    /// }
+    /// # }
+    /// ```
+    pub fn of(outcome: &OffboardOutcome) -> Self {
+        Self {
+            workflows: outcome.workflows.is_done(),
+            logs: outcome.erase.logs.is_done(),
+        }
+    }
+}
+
 /// The outcome of offboarding one user, step by step.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -71,16 +128,51 @@ impl Client {
     /// let fake = FakeAlloy::start("k").await?;
     /// let client = Client::builder().api_key("k").base_url(fake.base_url()).build()?;
     /// let id = fake.insert_user("jane@example.com", None);
+    /// fake.insert_credential(&id, "shopify");
     /// let outcome = client.offboard_user(&id).await;
     /// assert!(outcome.is_offboarded(), "{:?}", outcome.error());
-    /// assert_eq!(outcome.credentials.len(), 1); // the stand-in's example credential
-    /// assert!(fake.users().is_empty());
+    /// assert_eq!(outcome.credentials.len(), 1);
+    /// assert!(fake.users().is_empty() && fake.credentials().is_empty());
     /// # Ok(()) }
     /// # #[cfg(not(feature = "fake"))]
     /// # fn main() {}
     /// ```
     pub async fn offboard_user(&self, user_id: &str) -> OffboardOutcome {
-        let workflows = PartOutcome::done(self.deactivate_user_workflows(user_id).await);
+        self.resume_offboard_user(user_id, OffboardProgress::default())
+            .await
+    }
+
+    /// [`Client::offboard_user`], leaving out the steps that `progress`
+    /// records as done by an earlier run. The credential list is read again
+    /// and whatever it still holds is deleted.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use runalloy_embedded::{fake::FakeAlloy, Client, OffboardProgress, PartOutcome};
+    ///
+    /// let fake = FakeAlloy::start("k").await?;
+    /// let client = Client::builder().api_key("k").base_url(fake.base_url()).build()?;
+    /// let id = fake.insert_user("jane@example.com", None);
+    /// let progress = OffboardProgress::default().workflows_done(true);
+    /// let outcome = client.resume_offboard_user(&id, progress).await;
+    /// assert!(matches!(outcome.workflows, PartOutcome::DoneEarlier));
+    /// assert!(outcome.is_offboarded());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
+    pub async fn resume_offboard_user(
+        &self,
+        user_id: &str,
+        progress: OffboardProgress,
+    ) -> OffboardOutcome {
+        let workflows = if progress.workflows {
+            PartOutcome::DoneEarlier
+        } else {
+            PartOutcome::done(self.deactivate_user_workflows(user_id).await)
+        };
         let mut credentials = Vec::new();
         let credentials_listed = if workflows.is_done() {
             match self.list_user_credentials(user_id).await {
@@ -116,7 +208,13 @@ impl Client {
             PartOutcome::Skipped
         };
         let ready = credentials_listed.is_done() && credentials.iter().all(|(_, c)| c.is_done());
-        let erase = if ready {
+        let erase = if ready && progress.logs {
+            EraseOutcome {
+                user_id: user_id.to_owned(),
+                logs: PartOutcome::DoneEarlier,
+                user: PartOutcome::from_result(self.delete_user(user_id).await),
+            }
+        } else if ready {
             self.erase_user(user_id).await
         } else {
             EraseOutcome {

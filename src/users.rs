@@ -172,6 +172,29 @@ impl Client {
             .await
     }
 
+    /// Proves that a user is gone: `GET /users/{userId}` must answer the
+    /// API's own 404 "not found" ([`Error::is_api_not_found`]). Run it after
+    /// a delete the API confirmed, as proof that the delete took effect.
+    ///
+    /// A 200 is [`Error::StillReadable`]; any other failure (a router's 404,
+    /// a 500 after the retries, a timeout) is returned as it is, since it
+    /// proves nothing either way.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
+    /// let id = "6323d7c9122ae69742a5d0a2";
+    /// assert!(client.erase_user(id).await.is_erased());
+    /// client.verify_user_gone(id).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify_user_gone(&self, user_id: &str) -> Result<(), Error> {
+        match self.get_user(user_id).await {
+            Ok(_) => Err(Error::StillReadable(user_id.to_owned())),
+            Err(e) if e.is_api_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `GET /users`: every user, or those of one parent workflow.
     pub async fn list_users(
         &self,

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::operations::{example, sample_call, sample_value};
+use common::operations::{example, sample_call, sample_params, sample_value};
 use common::{TEST_KEY, client};
 use runalloy_embedded::fake::FakeAlloy;
-use runalloy_embedded::{Error, OPERATIONS};
+use runalloy_embedded::{Error, OPERATIONS, OperationCall};
 use serde_json::Value;
 
 #[tokio::test]
@@ -16,23 +16,40 @@ async fn every_operation_is_answered_with_its_documented_shape() {
         let fake = FakeAlloy::start(TEST_KEY).await.unwrap();
         // The Users operations look users up by id or username; the sample
         // `userId` is a username here.
+        let mut call = sample_call(op);
         if op
             .params
             .iter()
             .any(|p| p.name == "userId" && p.location == "path")
         {
-            fake.insert_user(&sample_value(op, "userId"), Some("Jane Doe"));
+            let user = fake.insert_user(&sample_value(op, "userId"), Some("Jane Doe"));
+            // The user's credentials are kept too: delete one that exists.
+            if op.params.iter().any(|p| p.name == "credentialId") {
+                let id = fake.insert_credential(&user, "shopify");
+                call = OperationCall::new(op.id).unwrap();
+                for (name, value) in sample_params(op) {
+                    let value = if name == "credentialId" {
+                        id.clone()
+                    } else {
+                        value
+                    };
+                    call = call.param(&name, value).unwrap();
+                }
+            }
         }
         let value = client(&fake.base_url())
-            .call_operation(&sample_call(op))
+            .call_operation(&call)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", op.id));
         // Operations without state of their own answer with the spec's
-        // example; the Users ones with the user they acted on.
+        // example; the Users ones, and a user's credentials, with what they
+        // acted on.
         let stateful = [
             "batch-create-users",
             "create-a-user",
+            "delete-a-credential",
             "delete-a-user",
+            "list-user-credentials",
             "get-a-user",
             "list-all-users",
             "update-a-user",

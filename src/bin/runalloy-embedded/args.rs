@@ -25,7 +25,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Users: create, read, list, delete, erase.
+    /// Users: create, read, list, delete, erase, offboard.
     #[command(subcommand)]
     Users(Users),
     /// Any operation of the spec, by its operation id.
@@ -96,13 +96,34 @@ pub enum Users {
         full_name: Option<String>,
     },
     /// GDPR erase: delete each user's logs, then the user.
-    Erase(EraseArgs),
+    Erase(BulkArgs),
+    /// Offboard: per user, turn off its workflows, delete each of its
+    /// credentials, delete its logs, then the user. Each step runs only if
+    /// the one before is done; the report records every step, so a re-run
+    /// does only what is left.
+    ///
+    /// The summary counts users offboarded, partly done (by the step where
+    /// they stopped), and unconfirmed or failed at the first step.
+    #[command(
+        after_help = "Example:\n  runalloy-embedded users offboard --from-file churned.txt --report offboard.jsonl --dry-run\n  runalloy-embedded users offboard --from-file churned.txt --report offboard.jsonl --verify"
+    )]
+    Offboard(BulkArgs),
 }
 
+/// The input and controls of a bulk run (`erase` or `offboard`).
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("ids").required(true).args(["from_file", "user_ids"])))]
-pub struct EraseArgs {
-    /// Users erased at once.
+pub struct BulkArgs {
+    /// Read what exists and print what a real run would delete, one JSON
+    /// line per id, deleting nothing and writing no report.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// After a user's delete, read the user back: only the API's 404 counts
+    /// as gone; a user still readable counts as failed. With a report, ids
+    /// it records as done but not verified are verified.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub verify: bool,
+    /// Users handled at once.
     #[arg(long, default_value_t = 16, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
@@ -111,18 +132,19 @@ pub struct EraseArgs {
     /// itself when the API answers 429.
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub max_rate: Option<f64>,
-    /// Append one JSON line per id here (a regular file); ids already
-    /// erased in it, against the same base URL and key, are skipped.
+    /// Append one JSON line per id here (a regular file); ids already done
+    /// in it, against the same base URL and key, are skipped, and an
+    /// offboarding resumes each id at the step where it stopped.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Skip the ids the report records as erased even if it was written
+    /// Skip the ids the report records as done even if it was written
     /// against another base URL, API version or key.
     #[arg(long, requires = "report")]
     pub ignore_report_target: bool,
     /// Read ids from this file, one per line; `-` reads standard input.
     #[arg(long, value_name = "FILE", conflicts_with = "user_ids")]
     pub from_file: Option<PathBuf>,
-    /// Ids (or usernames) to erase.
+    /// Ids (or usernames).
     #[arg(value_name = "USER_ID")]
     pub user_ids: Vec<String>,
 }

@@ -1,7 +1,7 @@
-//! The ids of an erase, read once from the arguments, a file or standard
+//! The ids of a bulk run, read once from the arguments, a file or standard
 //! input, and checked in full before anything is sent.
 
-use crate::args::EraseArgs;
+use crate::args::BulkArgs;
 use indexmap::IndexSet;
 use std::io::{BufRead, BufReader};
 
@@ -27,7 +27,7 @@ impl Ids {
 /// Reads every id once, from the arguments, a file or standard input (`-`),
 /// and checks each. A pipe has nothing left to read a second time, so the
 /// ids are kept in memory: about their length plus 40 bytes each.
-pub fn read_ids(args: &EraseArgs) -> Result<Ids, String> {
+pub fn read_ids(args: &BulkArgs) -> Result<Ids, String> {
     let mut ids = Ids {
         unique: IndexSet::new(),
         read: 0,

@@ -1,13 +1,16 @@
 //! The `runalloy-embedded` command-line tool: every operation of the spec,
-//! the Users commands and the bulk GDPR erase, from the shell. Built with
+//! the Users commands, the bulk GDPR erase and offboarding, from the shell. Built with
 //! the `cli` feature.
 
 mod api;
 mod args;
-mod erase;
+mod bulk;
+mod dry_run;
 mod ids;
+mod job;
 mod report;
 mod signals;
+mod summary;
 
 use args::{Api, Cli, Command, Users};
 use clap::Parser;
@@ -88,7 +91,8 @@ async fn run(cli: Cli) -> ExitCode {
             username,
             full_name,
         } => print(client.create_user(&username, full_name.as_deref())).await,
-        Users::Erase(args) => erase::run(&client, args).await,
+        Users::Erase(args) => bulk::run(&client, job::Job::Erase, args).await,
+        Users::Offboard(args) => bulk::run(&client, job::Job::Offboard, args).await,
     }
 }
 
@@ -111,7 +115,7 @@ fn client(cli: &Cli) -> Result<Client, Error> {
             .connect_timeout(timeout)
             .retry_policy(retry);
     }
-    if let Command::Users(Users::Erase(args)) = &cli.command
+    if let Command::Users(Users::Erase(args) | Users::Offboard(args)) = &cli.command
         && let Some(rate) = args.max_rate
     {
         builder = builder.max_requests_per_second(rate);

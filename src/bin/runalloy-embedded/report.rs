@@ -1,10 +1,10 @@
-//! The erase report: a target line, then one JSON line per id, appended and
+//! The report of a bulk run (erase or offboard): a target line, then one JSON line per id, appended and
 //! flushed as each id finishes, so that a re-run (even after `kill -9`)
 //! knows what is done, and against what.
 
-use runalloy_embedded::EraseOutcome;
+use runalloy_embedded::{EraseOutcome, Error, OffboardOutcome, OffboardProgress};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -66,10 +66,23 @@ impl Target {
 #[serde(rename_all = "camelCase")]
 pub struct Line {
     pub user_id: String,
-    /// `erased`, `unconfirmed` or `failed`.
+    /// `erased` or `offboarded` when every step is done (and verified, with
+    /// `--verify`); `unconfirmed` or `failed` otherwise.
     pub status: &'static str,
+    /// Offboarding only: the workflows step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflows: Option<&'static str>,
+    /// Offboarding only: the credential steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
     pub logs: &'static str,
     pub user: &'static str,
+    /// With `--verify`: whether the user was read back as gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// The first step not done, when one is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,22 +93,101 @@ pub struct Line {
     pub at: String,
 }
 
+/// What an offboarding did with a user's credentials.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    /// The list step: `done`, `already_gone`, `skipped`, `unconfirmed` or
+    /// `failed`.
+    pub listed: &'static str,
+    /// How many the list held.
+    pub found: usize,
+    /// The ids deleted (or already gone).
+    pub deleted: Vec<String>,
+    /// The id whose delete failed (the offboarding stops at the first).
+    pub failed: Vec<String>,
+}
+
 impl Line {
-    pub fn new(outcome: &EraseOutcome) -> Self {
-        let error = outcome.error();
-        Line {
-            error: error.map(ToString::to_string),
-            http_status: error.and_then(|e| e.status()).map(|s| s.as_u16()),
-            body: error
-                .filter(|e| e.is_unconfirmed())
-                .and_then(|e| e.api_failure())
-                .map(|f| f.body_excerpt.clone()),
-            status: outcome.status(),
-            logs: outcome.logs.as_str(),
-            user: outcome.user.as_str(),
+    /// The line for an erase.
+    pub fn erase(outcome: &EraseOutcome) -> Self {
+        let stopped_at = [("logs", &outcome.logs), ("user", &outcome.user)]
+            .into_iter()
+            .find(|(_, part)| !part.is_done())
+            .map(|(step, _)| step);
+        Self::new(&outcome.user_id, outcome.status(), outcome.error()).steps(outcome, stopped_at)
+    }
+
+    /// The line for an offboarding: `offboarded` when every step is done.
+    pub fn offboard(outcome: &OffboardOutcome) -> Self {
+        let status = match outcome.status() {
+            "erased" => "offboarded",
+            other => other,
+        };
+        let credentials_done = outcome.credentials_listed.is_done()
+            && outcome.credentials.iter().all(|(_, c)| c.is_done());
+        let stopped_at = if !outcome.workflows.is_done() {
+            Some("workflows")
+        } else if !credentials_done {
+            Some("credentials")
+        } else if !outcome.erase.logs.is_done() {
+            Some("logs")
+        } else if !outcome.erase.user.is_done() {
+            Some("user")
+        } else {
+            None
+        };
+        let (deleted, failed): (Vec<_>, Vec<_>) =
+            outcome.credentials.iter().partition(|(_, c)| c.is_done());
+        let mut line =
+            Self::new(&outcome.user_id, status, outcome.error()).steps(&outcome.erase, stopped_at);
+        line.workflows = Some(outcome.workflows.as_str());
+        line.credentials = Some(Credentials {
+            listed: outcome.credentials_listed.as_str(),
+            found: outcome.credentials.len(),
+            deleted: deleted.into_iter().map(|(id, _)| id.clone()).collect(),
+            failed: failed.into_iter().map(|(id, _)| id.clone()).collect(),
+        });
+        line
+    }
+
+    /// A line with its status and the error that stopped it, if any.
+    pub fn new(user_id: &str, status: &'static str, error: Option<&Error>) -> Self {
+        let mut line = Line {
+            user_id: user_id.to_owned(),
+            status,
+            workflows: None,
+            credentials: None,
+            logs: "skipped",
+            user: "skipped",
+            verified: None,
+            stopped_at: None,
+            error: None,
+            http_status: None,
+            body: None,
             at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-            user_id: outcome.user_id.clone(),
+        };
+        if let Some(error) = error {
+            line.set_error(error);
         }
+        line
+    }
+
+    fn steps(mut self, erase: &EraseOutcome, stopped_at: Option<&'static str>) -> Self {
+        self.logs = erase.logs.as_str();
+        self.user = erase.user.as_str();
+        self.stopped_at = stopped_at;
+        self
+    }
+
+    /// Records `error` as what stopped this id.
+    pub fn set_error(&mut self, error: &Error) {
+        self.error = Some(error.to_string());
+        self.http_status = error.status().map(|s| s.as_u16());
+        self.body = error
+            .api_failure()
+            .filter(|_| error.is_unconfirmed())
+            .map(|f| f.body_excerpt.clone());
     }
 
     /// The line as JSON, newline included.
@@ -111,13 +203,25 @@ impl Line {
     }
 }
 
+/// What the report last recorded for one id.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// `erased` (by an erase or an offboarding) or `offboarded`.
+    pub erased: bool,
+    pub offboarded: bool,
+    /// Whether the user was read back as gone.
+    pub verified: bool,
+    /// The offboarding steps done, to resume from.
+    pub progress: OffboardProgress,
+}
+
 /// What an existing report holds.
 #[derive(Debug, Default)]
 pub struct Previous {
     /// Every target line, in order.
     pub targets: Vec<Target>,
-    /// Ids recorded as erased, exactly as they were sent.
-    pub erased: HashSet<String>,
+    /// Each id's last line, by the id exactly as it was sent.
+    pub ids: HashMap<String, Recorded>,
     /// Whether the report had id lines but no target line (an older
     /// version's report).
     pub untargeted: bool,
@@ -152,9 +256,29 @@ pub fn open(path: &Path) -> io::Result<(File, Previous)> {
         .read(true)
         .write(true)
         .open(path)?;
+    let (previous, complete_len) = read_lines(&file)?;
+    if file.metadata()?.len() != complete_len {
+        file.set_len(complete_len)?;
+    }
+    file.seek(SeekFrom::End(0))?;
+    Ok((file, previous))
+}
+
+/// Reads the report at `path`, if there is one, without changing it (for
+/// a dry run).
+pub fn read(path: &Path) -> io::Result<Previous> {
+    match File::open(path) {
+        Ok(file) => Ok(read_lines(&file)?.0),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Previous::default()),
+        Err(e) => Err(e),
+    }
+}
+
+/// What the report holds, and the length of its complete lines.
+fn read_lines(file: &File) -> io::Result<(Previous, u64)> {
     let mut previous = Previous::default();
     let mut complete_len = 0u64;
-    let mut reader = BufReader::new(&file);
+    let mut reader = BufReader::new(file);
     let mut line = Vec::new();
     let mut number = 0usize;
     loop {
@@ -171,12 +295,7 @@ pub fn open(path: &Path) -> io::Result<(File, Previous)> {
         complete_len += read as u64;
         read_line(&line, number, &mut previous);
     }
-    drop(reader);
-    if file.metadata()?.len() != complete_len {
-        file.set_len(complete_len)?;
-    }
-    file.seek(SeekFrom::End(0))?;
-    Ok((file, previous))
+    Ok((previous, complete_len))
 }
 
 fn read_line(line: &[u8], number: usize, previous: &mut Previous) {
@@ -185,7 +304,14 @@ fn read_line(line: &[u8], number: usize, previous: &mut Previous) {
     struct IdLine {
         user_id: String,
         status: String,
+        #[serde(default)]
+        verified: bool,
+        #[serde(default)]
+        workflows: Option<String>,
+        #[serde(default)]
+        logs: Option<String>,
     }
+    let done = |step: &Option<String>| step.as_deref().is_some_and(is_done);
     let text = line.trim_ascii();
     if text.is_empty() {
         return;
@@ -196,12 +322,24 @@ fn read_line(line: &[u8], number: usize, previous: &mut Previous) {
         if previous.targets.is_empty() {
             previous.untargeted = true;
         }
-        if id.status == "erased" {
-            previous.erased.insert(id.user_id);
-        }
+        let offboarded = id.status == "offboarded";
+        let recorded = Recorded {
+            erased: offboarded || id.status == "erased",
+            offboarded,
+            verified: id.verified,
+            progress: OffboardProgress::default()
+                .workflows_done(done(&id.workflows))
+                .logs_done(done(&id.logs) && id.workflows.is_some()),
+        };
+        previous.ids.insert(id.user_id, recorded);
     } else {
         tracing::warn!(line = number, "skipping a report line that does not parse");
     }
+}
+
+/// Whether a step recorded as `step` is done.
+pub fn is_done(step: &str) -> bool {
+    matches!(step, "deleted" | "done" | "already_gone" | "done_earlier")
 }
 
 /// Writes `text` and flushes it.

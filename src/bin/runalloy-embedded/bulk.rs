@@ -1,0 +1,273 @@
+//! `users erase` and `users offboard`: bulk runs, resumable through their
+//! report.
+//!
+//! The input is read once and checked in full before anything is sent; the
+//! target is proved to be Alloy's API before the first DELETE; every id read
+//! ends with one outcome (done, partly done, failed, skipped as done in the
+//! report, or not attempted because the run stopped), and the counts are
+//! checked.
+
+use crate::args::BulkArgs;
+use crate::ids::read_ids;
+use crate::job::{Finished, Job, Plan};
+use crate::report::{self, Recorded, Target};
+use crate::signals::{GRACE, watch_signals};
+use crate::summary::{Counts, Stop, summarise};
+use futures::{FutureExt, StreamExt};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use runalloy_embedded::{API_VERSION, Client, FlowStats, escape_controls};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Why the command could not start; exits 2 with nothing sent.
+pub fn invalid(message: String) -> ExitCode {
+    eprintln!("error: invalid input: {message}; nothing was sent");
+    ExitCode::from(2)
+}
+
+/// Where report lines go, and what an earlier run left there.
+struct OpenReport {
+    sink: Box<dyn Write>,
+    /// Each id's last line in the report.
+    recorded: HashMap<String, Recorded>,
+    /// Whether the target line must be written before the first id.
+    needs_target: bool,
+}
+
+/// Opens the report (stdout without `--report`) and checks its target. A
+/// dry run only reads it, if it exists, and writes to stdout.
+fn open_report(args: &BulkArgs, target: &Target) -> Result<OpenReport, String> {
+    let Some(path) = args.report.as_deref() else {
+        return Ok(OpenReport {
+            sink: Box::new(std::io::stdout()),
+            recorded: Default::default(),
+            needs_target: true,
+        });
+    };
+    report::check_path(path)?;
+    let (sink, previous): (Box<dyn Write>, _) = if args.dry_run {
+        let previous = report::read(path)
+            .map_err(|e| format!("cannot read the report {}: {e}", path.display()))?;
+        (Box::new(std::io::stdout()), previous)
+    } else {
+        let (file, previous) = report::open(path)
+            .map_err(|e| format!("cannot open the report {}: {e}", path.display()))?;
+        (Box::new(file), previous)
+    };
+    let mismatch = if previous.untargeted {
+        Some("the report does not record the base URL and key it was written against".to_owned())
+    } else {
+        previous.targets.iter().find_map(|t| t.mismatch(target))
+    };
+    if let Some(why) = mismatch {
+        if !args.ignore_report_target {
+            return Err(format!(
+                "{why}, so the ids it records as done cannot be trusted for this run; \
+                 use another report, or --ignore-report-target to skip them anyway"
+            ));
+        }
+        tracing::warn!(
+            "{why}; skipping the ids it records as done, as --ignore-report-target says"
+        );
+    }
+    Ok(OpenReport {
+        needs_target: previous.targets.last() != Some(target),
+        sink,
+        recorded: previous.ids,
+    })
+}
+
+/// What the bar says about flow control: waiting, paced, or nothing.
+fn flow_message(stats: &FlowStats) -> String {
+    if stats.holding {
+        "- waiting: the API asked to slow down (429)".to_owned()
+    } else if let Some(pace) = stats.pace {
+        format!("- paced at {pace:.1} req/s after 429s")
+    } else {
+        String::new()
+    }
+}
+
+fn progress_bar(total: u64, done: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let template = format!(
+        "{{bar:40}} {{pos}}/{{len}} ids {done} or failed, {{per_sec}}, eta {{eta}} {{msg}}"
+    );
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
+    let ids = match read_ids(&args) {
+        Ok(ids) => ids,
+        Err(why) => return invalid(why),
+    };
+    let target = Target {
+        base_url: client.base_url().to_owned(),
+        api_version: API_VERSION.to_owned(),
+        key_fingerprint: client.key_fingerprint().to_owned(),
+    };
+    let OpenReport {
+        mut sink,
+        recorded,
+        needs_target,
+    } = match open_report(&args, &target) {
+        Ok(opened) => opened,
+        Err(why) => return invalid(why),
+    };
+    // By position in `ids`: what is left for each id (nothing, if the
+    // report records it done), and which have their outcome, so that each
+    // distinct id is counted once and only once.
+    let plans: Vec<Option<Plan>> = ids
+        .unique
+        .iter()
+        .map(|id| job.plan(recorded.get(id), args.verify))
+        .collect();
+    drop(recorded);
+    let in_todo: Vec<bool> = plans.iter().map(Option::is_some).collect();
+    let mut answered = vec![false; in_todo.len()];
+    let todo: Vec<(String, Plan)> = ids
+        .unique
+        .iter()
+        .zip(&plans)
+        .filter_map(|(id, plan)| Some((id.clone(), (*plan)?)))
+        .collect();
+    let skipped = ids.unique.len() as u64 - todo.len() as u64;
+
+    if !todo.is_empty()
+        && let Err(e) = client.verify_api_access().await
+    {
+        eprintln!(
+            "error: {} did not answer as Alloy's API with this key, so nothing was deleted: {e}",
+            client.base_url()
+        );
+        return ExitCode::from(1);
+    }
+    if args.dry_run {
+        return crate::dry_run::run(client, job, &args, &ids, todo, skipped).await;
+    }
+    if needs_target && let Err(e) = report::write(&mut *sink, &target.to_json()) {
+        eprintln!("error: cannot write the report: {e}; nothing was deleted");
+        return ExitCode::from(1);
+    }
+
+    let started = Instant::now();
+    let bar = progress_bar(todo.len() as u64, job.done_status());
+    let stopping = Arc::new(AtomicBool::new(false));
+    let interrupt = Arc::new(Notify::new());
+    let signals = tokio::spawn(watch_signals(stopping.clone(), interrupt.clone()));
+    let ticker = (!bar.is_hidden()).then(|| {
+        let (bar, client) = (bar.clone(), client.clone());
+        tokio::spawn(async move {
+            loop {
+                bar.set_message(flow_message(&client.flow_stats()));
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    });
+    let taken = Arc::new(AtomicU64::new(0));
+    let todo_len = todo.len() as u64;
+    let mut outcomes = {
+        let (stopping, taken) = (stopping.clone(), taken.clone());
+        let verify = args.verify;
+        futures::stream::iter(todo)
+            .take_while(move |_| {
+                let go = !stopping.load(Ordering::SeqCst);
+                if go {
+                    taken.fetch_add(1, Ordering::SeqCst);
+                }
+                futures::future::ready(go)
+            })
+            .map(move |(id, plan)| job.run(client, id, plan, verify))
+            .buffer_unordered(usize::from(args.concurrency))
+    };
+    let mut counts = Counts::default();
+    let mut refused: Option<String> = None;
+    let mut batch = String::new();
+    let mut grace_ends: Option<tokio::time::Instant> = None;
+    loop {
+        let next = tokio::select! {
+            next = outcomes.next() => next,
+            () = interrupt.notified(), if grace_ends.is_none() => {
+                grace_ends = Some(tokio::time::Instant::now() + GRACE);
+                continue;
+            }
+            () = tokio::time::sleep_until(grace_ends.unwrap_or_else(tokio::time::Instant::now)),
+                if grace_ends.is_some() => {
+                eprintln!("the ids still in flight did not finish in {}s; stopping", GRACE.as_secs());
+                break;
+            }
+        };
+        let Some(first) = next else { break };
+        // Take every outcome that is already finished, then write them with
+        // one `write`: flushed before waiting for more, so that after a
+        // crash the report holds every id that finished.
+        let mut next = Some(first);
+        while let Some(Finished {
+            line,
+            class,
+            refused: refusal,
+        }) = next
+        {
+            counts.add(&line.user_id, class, &ids, &in_todo, &mut answered);
+            if line.status != job.done_status() {
+                bar.suspend(|| {
+                    eprintln!(
+                        "{}: {}: {}",
+                        line.status,
+                        escape_controls(&line.user_id),
+                        line.error.as_deref().unwrap_or_default()
+                    )
+                });
+                if refusal.is_some() && refused.is_none() {
+                    refused = refusal;
+                    stopping.store(true, Ordering::SeqCst);
+                }
+            }
+            batch.push_str(&line.to_json());
+            bar.inc(1);
+            next = outcomes.next().now_or_never().flatten();
+        }
+        if let Err(e) = report::write(&mut *sink, &batch) {
+            bar.abandon();
+            eprintln!("error: cannot write the report: {e}; stopping");
+            return ExitCode::from(1);
+        }
+        batch.clear();
+    }
+    drop(outcomes);
+    signals.abort();
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    bar.finish_and_clear();
+
+    // `stopping` is set by the first signal or by a refused key.
+    let stop = match refused {
+        Some(why) => Some(Stop::Refused(why)),
+        None if stopping.load(Ordering::SeqCst) => Some(Stop::Interrupted),
+        None => None,
+    };
+    counts.skipped = skipped;
+    counts.todo = todo_len;
+    counts.taken = taken.load(Ordering::SeqCst);
+    summarise(
+        job,
+        args.verify,
+        &ids,
+        &counts,
+        stop,
+        started,
+        &client.flow_stats(),
+    )
+}

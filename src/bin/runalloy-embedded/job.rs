@@ -1,0 +1,144 @@
+//! What a bulk run does with one id: the job (erase or offboard), what the
+//! report leaves to do for the id, and the outcome as a report line and a
+//! class to count.
+
+use crate::report::{Line, Recorded};
+use runalloy_embedded::{Client, OffboardProgress};
+
+/// The work of a bulk run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// `users erase`: logs, then the user.
+    Erase,
+    /// `users offboard`: workflows, credentials, logs, then the user.
+    Offboard,
+}
+
+/// What is left to do for one id.
+#[derive(Debug, Clone, Copy)]
+pub enum Plan {
+    /// Every step (from the step the report says it stopped at, for an
+    /// offboarding).
+    Steps(OffboardProgress),
+    /// Only the read-back of `--verify`: the report records it done.
+    VerifyOnly,
+}
+
+/// How one id ended, for the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Deleted,
+    AlreadyGone,
+    /// Done by an earlier run, and now verified gone.
+    VerifiedEarlier,
+    /// Some steps done, stopped at this one (offboarding only).
+    Partial(&'static str),
+    Unconfirmed,
+    Failed,
+}
+
+/// One id's outcome.
+pub struct Finished {
+    pub line: Line,
+    pub class: Class,
+    /// The error, when it was the key's refusal: every other id would be
+    /// refused the same way.
+    pub refused: Option<String>,
+}
+
+impl Job {
+    /// `erased` or `offboarded`: the status of an id with every step done.
+    pub fn done_status(self) -> &'static str {
+        match self {
+            Job::Erase => "erased",
+            Job::Offboard => "offboarded",
+        }
+    }
+
+    /// What is left for an id, given its last report line; `None` when it
+    /// is done. An offboarding includes an erase, so an erase counts an
+    /// offboarded id as done; not the other way round.
+    pub fn plan(self, recorded: Option<&Recorded>, verify: bool) -> Option<Plan> {
+        let Some(recorded) = recorded else {
+            return Some(Plan::Steps(OffboardProgress::default()));
+        };
+        let done = match self {
+            Job::Erase => recorded.erased,
+            Job::Offboard => recorded.offboarded,
+        };
+        match (done, verify && !recorded.verified) {
+            (true, true) => Some(Plan::VerifyOnly),
+            (true, false) => None,
+            (false, _) if self == Job::Offboard => Some(Plan::Steps(recorded.progress)),
+            (false, _) => Some(Plan::Steps(OffboardProgress::default())),
+        }
+    }
+
+    /// Does what `plan` says for `user_id`, then (with `verify`) reads the
+    /// user back.
+    pub async fn run(self, client: &Client, user_id: String, plan: Plan, verify: bool) -> Finished {
+        let (mut line, refused) = match (self, plan) {
+            (_, Plan::VerifyOnly) => {
+                let mut line = Line::new(&user_id, self.done_status(), None);
+                line.logs = "done_earlier";
+                line.user = "done_earlier";
+                if self == Job::Offboard {
+                    line.workflows = Some("done_earlier");
+                }
+                (line, None)
+            }
+            (Job::Erase, Plan::Steps(_)) => {
+                let outcome = client.erase_user(&user_id).await;
+                (Line::erase(&outcome), refusal(outcome.error()))
+            }
+            (Job::Offboard, Plan::Steps(progress)) => {
+                let outcome = client.resume_offboard_user(&user_id, progress).await;
+                (Line::offboard(&outcome), refusal(outcome.error()))
+            }
+        };
+        if verify && line.status == self.done_status() {
+            match client.verify_user_gone(&user_id).await {
+                Ok(()) => line.verified = Some(true),
+                Err(e) => {
+                    line.verified = Some(false);
+                    line.status = "failed";
+                    line.stopped_at = Some("verify");
+                    line.set_error(&e);
+                }
+            }
+        }
+        let class = classify(self, &line, matches!(plan, Plan::VerifyOnly));
+        Finished {
+            line,
+            class,
+            refused,
+        }
+    }
+}
+
+fn refusal(error: Option<&runalloy_embedded::Error>) -> Option<String> {
+    error
+        .filter(|e| e.is_auth_failure())
+        .map(ToString::to_string)
+}
+
+fn classify(job: Job, line: &Line, verify_only: bool) -> Class {
+    if line.status == job.done_status() {
+        return match (verify_only, line.user) {
+            (true, _) => Class::VerifiedEarlier,
+            (false, "already_gone") => Class::AlreadyGone,
+            (false, _) => Class::Deleted,
+        };
+    }
+    match line.stopped_at {
+        // Every step done, but the user is still readable.
+        Some("verify") => Class::Failed,
+        Some(step)
+            if job == Job::Offboard && line.workflows.is_some_and(crate::report::is_done) =>
+        {
+            Class::Partial(step)
+        }
+        _ if line.status == "unconfirmed" => Class::Unconfirmed,
+        _ => Class::Failed,
+    }
+}

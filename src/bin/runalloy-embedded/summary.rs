@@ -1,0 +1,191 @@
+//! The counts of a bulk run, its summary line, and its exit code.
+
+use crate::ids::Ids;
+use crate::job::{Class, Job};
+use runalloy_embedded::FlowStats;
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// What the run did, counted as outcomes arrive.
+#[derive(Default)]
+pub struct Counts {
+    deleted: u64,
+    already_gone: u64,
+    /// Done by an earlier run, and verified gone by this one.
+    verified_earlier: u64,
+    /// Offboardings stopped after some steps, by the step they stopped at.
+    partial: BTreeMap<&'static str, u64>,
+    /// Stopped at the first step by a success status that confirmed
+    /// nothing.
+    unconfirmed: u64,
+    failed: u64,
+    /// Outcomes for an id that was not sent, or that already had one: a
+    /// defect, which fails the run rather than being counted.
+    stray: u64,
+    /// Ids the report records as done.
+    pub skipped: u64,
+    /// Ids to do, and how many of them were taken before the run ended.
+    pub todo: u64,
+    pub taken: u64,
+}
+
+impl Counts {
+    /// Counts `class` once, for `user_id`, which must be one of `todo` that
+    /// has no outcome yet (`answered`, by position in `ids`).
+    pub fn add(
+        &mut self,
+        user_id: &str,
+        class: Class,
+        ids: &Ids,
+        todo: &[bool],
+        answered: &mut [bool],
+    ) {
+        match ids.unique.get_index_of(user_id) {
+            Some(i) if todo[i] && !answered[i] => answered[i] = true,
+            _ => {
+                self.stray += 1;
+                return;
+            }
+        }
+        match class {
+            Class::Deleted => self.deleted += 1,
+            Class::AlreadyGone => self.already_gone += 1,
+            Class::VerifiedEarlier => self.verified_earlier += 1,
+            Class::Partial(step) => *self.partial.entry(step).or_default() += 1,
+            Class::Unconfirmed => self.unconfirmed += 1,
+            Class::Failed => self.failed += 1,
+        }
+    }
+
+    fn done(&self) -> u64 {
+        self.deleted + self.already_gone + self.verified_earlier
+    }
+
+    fn partly_done(&self) -> u64 {
+        self.partial.values().sum()
+    }
+
+    /// Distinct ids with an outcome.
+    fn finished(&self) -> u64 {
+        self.done() + self.partly_done() + self.unconfirmed + self.failed
+    }
+}
+
+/// Why the run stopped taking ids before the end.
+pub enum Stop {
+    Interrupted,
+    Refused(String),
+}
+
+/// Prints the summary, checks that every id has an outcome, and picks the
+/// exit code.
+pub fn summarise(
+    job: Job,
+    verify: bool,
+    ids: &Ids,
+    counts: &Counts,
+    stop: Option<Stop>,
+    started: Instant,
+    flow: &FlowStats,
+) -> ExitCode {
+    let (skipped, taken, todo) = (counts.skipped, counts.taken, counts.todo);
+    let not_attempted = todo.saturating_sub(taken);
+    let unfinished = taken.saturating_sub(counts.finished());
+    let done = job.done_status();
+    let mut summary = format!(
+        "{} {done} ({} deleted, {} already gone",
+        counts.done(),
+        counts.deleted,
+        counts.already_gone,
+    );
+    if counts.verified_earlier > 0 {
+        summary.push_str(&format!(
+            ", {} done earlier and verified now",
+            counts.verified_earlier
+        ));
+    }
+    summary.push(')');
+    if job == Job::Offboard {
+        let steps: Vec<String> = counts
+            .partial
+            .iter()
+            .map(|(step, n)| format!("{step}: {n}"))
+            .collect();
+        summary.push_str(&format!(", {} partly done", counts.partly_done()));
+        if !steps.is_empty() {
+            summary.push_str(&format!(" (stopped at {})", steps.join(", ")));
+        }
+    }
+    summary.push_str(&format!(
+        ", {} unconfirmed, {} failed, {skipped} skipped as {done} in the report",
+        counts.unconfirmed, counts.failed,
+    ));
+    if not_attempted > 0 {
+        summary.push_str(&format!(", {not_attempted} not attempted"));
+    }
+    if unfinished > 0 {
+        summary.push_str(&format!(", {unfinished} cut off in flight"));
+    }
+    summary.push_str(&format!(
+        ", of {} ids in {:.1}s",
+        ids.unique.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    let duplicates = ids.read - ids.unique.len() as u64;
+    if duplicates > 0 {
+        summary.push_str(&format!(" ({duplicates} repeated ids {done} once)"));
+    }
+    if verify {
+        summary.push_str(&format!("; {} verified gone", counts.done()));
+    }
+    summary.push_str(&format!(
+        "; {} responses were 429, held back {:.1}s in all",
+        flow.throttled,
+        flow.held_back.as_secs_f64()
+    ));
+    eprintln!("{summary}");
+
+    // Each distinct id read is skipped, or taken and given exactly one
+    // outcome, or (after a stop) not taken: any other tally is a defect,
+    // and a run with one must not exit 0.
+    let mut wrong = Vec::new();
+    if counts.stray > 0 {
+        wrong.push(format!(
+            "{} outcomes were for ids not sent or already answered",
+            counts.stray
+        ));
+    }
+    if counts.finished() > taken {
+        wrong.push(format!(
+            "{} ids have outcomes but only {taken} were taken",
+            counts.finished()
+        ));
+    }
+    if stop.is_none() && taken != todo {
+        wrong.push(format!(
+            "only {taken} of {todo} ids were taken from the input"
+        ));
+    }
+    if unfinished > 0 && !matches!(stop, Some(Stop::Interrupted)) {
+        wrong.push(format!("{unfinished} ids were taken but have no outcome"));
+    }
+    if !wrong.is_empty() {
+        eprintln!("error: the counts do not add up: {}", wrong.join("; "));
+        return ExitCode::from(1);
+    }
+    match stop {
+        Some(Stop::Interrupted) => {
+            eprintln!("interrupted; run the same command again to finish the rest");
+            ExitCode::from(130)
+        }
+        Some(Stop::Refused(why)) => {
+            eprintln!(
+                "error: stopped at the first refused key, since every other id would fail the same way: {why}"
+            );
+            ExitCode::from(1)
+        }
+        None if counts.done() == counts.finished() => ExitCode::SUCCESS,
+        None => ExitCode::from(1),
+    }
+}
