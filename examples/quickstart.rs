@@ -24,27 +24,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let user = client.get_user(&id).await?;
     println!("read it back: {}", serde_json::to_string(&user)?);
 
-    // Offboarding: turn off the user's workflows and look at its credentials,
-    // then erase it. Any operation of the spec is callable by its id too.
-    let paused = client.deactivate_user_workflows(&id).await?;
-    println!(
-        "deactivated its workflows: {}",
-        serde_json::to_string(&paused)?
-    );
+    // The customer connected their Shopify (on the stand-in, directly).
+    fake.insert_credential(&id, "shopify");
+    // Any operation of the spec is callable by its id.
     let credentials = OperationCall::new("list-user-credentials")?.param("userId", &*id)?;
     let listed = client.call_operation(&credentials).await?;
-    println!("its credentials (the stand-in's example): {listed}");
+    println!("its credentials: {listed}");
 
-    let logs = client.delete_user_logs(&id).await?;
-    println!("deleted its logs: {}", serde_json::to_string(&logs)?);
-
-    let deleted = client.delete_user(&id).await?;
-    println!("deleted it: {}", serde_json::to_string(&deleted)?);
-
-    match client.get_user(&id).await {
-        Err(e) if e.is_not_found() => println!("reading it again fails as it should: {e}"),
-        other => return Err(format!("expected a 404, got {other:?}").into()),
+    // Offboarding: its workflows off, each credential deleted, its logs,
+    // then the user; each step only if the one before is done.
+    let outcome = client.offboard_user(&id).await;
+    if !outcome.is_offboarded() {
+        return Err(format!("not offboarded: {:?}", outcome.error()).into());
     }
+    println!(
+        "offboarded it: workflows {}, {} credential(s) deleted, logs {}, user {}",
+        outcome.workflows.as_str(),
+        outcome.credentials.len(),
+        outcome.erase.logs.as_str(),
+        outcome.erase.user.as_str()
+    );
+    // Proof: reading it again answers the API's own 404.
+    client.verify_user_gone(&id).await?;
+    println!("read back: it is gone");
 
     let wrong_key = Client::builder()
         .api_key("not-the-key")

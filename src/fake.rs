@@ -2,9 +2,11 @@
 //! quickstart. Enabled by the `fake` feature.
 //!
 //! It listens on `127.0.0.1` on a free port and answers every operation of
-//! the spec. The Users operations keep users in memory; every other
+//! the spec. The Users operations keep users in memory, and so do a user's
+//! credentials and workflows (list and delete, deactivate); every other
 //! operation checks its required query parameters and body, then answers
-//! with the spec's example of its success response. It answers like the
+//! with the spec's example of its success response. For tests it can inject
+//! 500s, keep a deleted user readable, and record what it received. It answers like the
 //! real API: 401 `{"message": "Unauthorized"}` without the
 //! right `Authorization: Bearer <key>`, 400 without the right
 //! `x-api-version`, 404 `{"message": "User not found"}` for unknown users.

@@ -1,4 +1,5 @@
-//! Running `users erase` as a user would, and reading what it left.
+//! Running `users erase` and `users offboard` as a user would, and reading
+//! what they left.
 
 use super::{Recorded, Reply, TEST_KEY, json};
 use std::collections::BTreeSet;
@@ -18,8 +19,13 @@ pub fn success_for(r: &Recorded) -> Reply {
 }
 
 pub fn erase(base_url: &str, args: &[&str]) -> Command {
+    users("erase", base_url, args)
+}
+
+/// `runalloy-embedded users <command> <args>` against `base_url`.
+pub fn users(command: &str, base_url: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_runalloy-embedded"));
-    cmd.args(["users", "erase"])
+    cmd.args(["users", command])
         .args(args)
         .env("ALLOY_API_KEY", TEST_KEY)
         .env("ALLOY_BASE_URL", base_url)
