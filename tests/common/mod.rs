@@ -2,8 +2,6 @@
 //! received, and can misbehave on cue: reset, stall, send endless bodies.
 #![allow(dead_code)]
 
-#[cfg(feature = "cli")]
-pub mod erase_cli;
 pub mod operations;
 
 use runalloy_embedded::{Client, ClientBuilder, RetryPolicy};

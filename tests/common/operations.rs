@@ -1,7 +1,8 @@
 //! Sample arguments for any operation of the spec, made from the operation
 //! table alone, and what the server must receive for them.
 
-use runalloy_embedded::{Operation, OperationCall};
+use super::{Recorded, TEST_KEY};
+use runalloy_embedded::{API_VERSION, Operation, OperationCall, USER_AGENT};
 use serde_json::{Value, json};
 
 /// A parameter value that needs percent-encoding in a path (`@`) and that
@@ -105,4 +106,42 @@ pub fn query_of(target: &str) -> Vec<(String, String)> {
 /// The body the stand-in or test server answers `op` with: its example.
 pub fn example(op: &Operation) -> String {
     op.example.unwrap_or("{}").to_owned()
+}
+
+/// Asserts that `r` is exactly the sample call of `op`.
+pub fn assert_received(op: &Operation, r: &Recorded) {
+    let id = op.id;
+    assert_eq!(r.method, op.method, "{id}");
+    assert_eq!(
+        r.target.split('?').next(),
+        Some(expected_path(op).as_str()),
+        "{id}"
+    );
+    assert_eq!(query_of(&r.target), expected_query(op), "{id}");
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {TEST_KEY}").as_str()),
+        "{id}"
+    );
+    assert_eq!(r.header("x-api-version"), Some(API_VERSION), "{id}");
+    assert_eq!(r.header("user-agent"), Some(USER_AGENT), "{id}");
+    assert_eq!(r.header("accept"), Some("application/json"), "{id}");
+    let mut expected_headers = vec![
+        "accept",
+        "authorization",
+        "host",
+        "user-agent",
+        "x-api-version",
+    ];
+    match sample_body(op) {
+        Some(body) => {
+            expected_headers.extend(["content-length", "content-type"]);
+            expected_headers.sort();
+            assert_eq!(r.header("content-type"), Some("application/json"), "{id}");
+            let sent: Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(sent, body, "{id}: the body on the wire");
+        }
+        None => assert!(r.body.is_empty(), "{id}: a body was sent"),
+    }
+    assert_eq!(r.header_names(), expected_headers, "{id}");
 }

@@ -1,0 +1,291 @@
+//! `runalloy-embedded api list` and `api call`, run as a user would.
+
+use crate::common;
+
+use common::operations::{assert_received, example, sample_body};
+use common::{TEST_KEY, TestServer, json};
+use runalloy_embedded::OPERATIONS;
+use runalloy_embedded::fake::FakeAlloy;
+use serde_json::Value;
+use std::process::Stdio;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+fn cli(base_url: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runalloy-embedded"));
+    cmd.args(args)
+        .env("ALLOY_API_KEY", TEST_KEY)
+        .env("ALLOY_BASE_URL", base_url)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+async fn run(mut cmd: Command) -> (i32, String, String) {
+    let out = cmd.output().await.unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn api_list_shows_every_operation_and_its_parameters_without_a_key() {
+    let mut cmd = cli("http://127.0.0.1:9", &["api", "list"]);
+    cmd.env_remove("ALLOY_API_KEY");
+    let (code, stdout, stderr) = run(cmd).await;
+    assert_eq!(code, 0, "{stderr}");
+    let mut lines = stdout.lines().peekable();
+    for op in OPERATIONS {
+        let head = lines.next().unwrap_or_default();
+        assert_eq!(
+            head,
+            format!("{}  {} {}  {}", op.id, op.method, op.path, op.summary)
+        );
+        for p in op.params {
+            let line = lines.next().unwrap_or_default();
+            let required = if p.required { "required" } else { "optional" };
+            assert!(
+                line.starts_with(&format!(
+                    "    --param {}=...  {}, {required}, {}",
+                    p.name, p.location, p.kind
+                )),
+                "{}: {line}",
+                op.id
+            );
+        }
+        if let Some(body) = op.body {
+            let required = if body.required {
+                "required"
+            } else {
+                "optional"
+            };
+            assert_eq!(
+                lines.next(),
+                Some(format!("    --body JSON  {required}").as_str())
+            );
+        }
+    }
+    assert_eq!(lines.next(), None);
+    assert!(stdout.contains("--param sortOrder=...  query, optional, string: asc|desc"));
+}
+
+#[tokio::test]
+async fn api_list_json_lists_the_same_operations() {
+    let (code, stdout, _) = run(cli("http://127.0.0.1:9", &["api", "list", "--json"])).await;
+    assert_eq!(code, 0);
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = OPERATIONS.iter().map(|o| o.id).collect();
+    assert_eq!(ids, expected);
+    let delete = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "delete-a-credential")
+        .unwrap();
+    assert_eq!(
+        delete["params"][0],
+        serde_json::json!({"name": "credentialId", "in": "path", "required": true, "type": "string", "values": []})
+    );
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_naming_the_operation_and_parameter_and_sends_nothing() {
+    let server = TestServer::always(json(200, "{}")).await;
+    let url = server.url();
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["api", "call", "delete-a-credential", "--param", "userId=u"],
+            "error: invalid input: delete-a-credential: the required path parameter `credentialId` is missing; nothing was sent",
+        ),
+        (
+            &["api", "call", "list-events", "--param", "userId=u"],
+            "error: invalid input: list-events: `userId` is not a parameter of it (it takes: none); nothing was sent",
+        ),
+        (
+            &["api", "call", "run-event", "--body", "{event: 1}"],
+            "error: invalid input: run-event: the body is not JSON: key must be a string at line 1 column 2; nothing was sent",
+        ),
+        (
+            &[
+                "api",
+                "call",
+                "run-event",
+                "--body",
+                r#"{"event":"e","userId":"u"}"#,
+            ],
+            "error: invalid input: run-event: the request body does not match the operation's schema: missing field `data`; nothing was sent",
+        ),
+        (
+            &["api", "call", "list-events", "--body", "{}"],
+            "error: invalid input: list-events: GET /events takes no request body; nothing was sent",
+        ),
+        (
+            &["api", "call", "get-a-user", "--param", "userId=.."],
+            "error: invalid input: get-a-user: path parameter `userId`: is `.` or `..`, which would address another endpoint; nothing was sent",
+        ),
+        (
+            &["api", "call", "drop-tables"],
+            "error: invalid input: `drop-tables` is not an operation of the spec; `runalloy-embedded api list` shows them; nothing was sent",
+        ),
+        (
+            &[
+                "api",
+                "call",
+                "run-event",
+                "--body",
+                "@/nonexistent/body.json",
+            ],
+            "error: invalid input: run-event: cannot read the body from /nonexistent/body.json: No such file or directory (os error 2); nothing was sent",
+        ),
+        (
+            &["api", "call", "get-a-user", "--param", "userId"],
+            "error: invalid value 'userId' for '--param <NAME=VALUE>': `userId` is not NAME=VALUE",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, stdout, stderr) = run(cli(&url, args)).await;
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert_eq!(stdout, "", "{args:?}");
+        assert_eq!(stderr.lines().next(), Some(expected), "{args:?}");
+    }
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_body_can_come_from_a_file_or_standard_input() {
+    let server =
+        TestServer::always(json(200, r#"{"message":"Event successfully triggered"}"#)).await;
+    let body = r#"{"event":"Customer Created","userId":"u-1","data":{"name":"Gregg"}}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("body.json");
+    std::fs::write(&file, body).unwrap();
+    let at_file = format!("@{}", file.display());
+    let (code, stdout, stderr) = run(cli(
+        &server.url(),
+        &["api", "call", "run-event", "--body", &at_file],
+    ))
+    .await;
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "{\"message\":\"Event successfully triggered\"}\n"),
+        "{stderr}"
+    );
+
+    let mut cmd = cli(&server.url(), &["api", "call", "run-event", "--body", "-"]);
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(body.as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2);
+    for r in &seen {
+        assert_eq!(
+            (r.method.as_str(), r.target.as_str()),
+            ("POST", "/run/event")
+        );
+        assert_eq!(
+            serde_json::from_slice::<Value>(&r.body).unwrap(),
+            serde_json::from_str::<Value>(body).unwrap()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_api_error_exits_1_with_the_status_and_message() {
+    let server = TestServer::always(json(
+        403,
+        r#"{"message":"User is not authorized to install integrations for this account"}"#,
+    ))
+    .await;
+    let (code, stdout, stderr) = run(cli(
+        &server.url(),
+        &[
+            "api",
+            "call",
+            "start-installation",
+            "--body",
+            r#"{"userId":"u","integrationId":"i"}"#,
+        ],
+    ))
+    .await;
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert_eq!(
+        stderr.trim_end(),
+        "error: request failed: start-installation: HTTP 403 Forbidden: User is not authorized to install integrations for this account after 1 attempt(s)"
+    );
+    assert!(!stderr.contains(TEST_KEY));
+}
+
+#[tokio::test]
+async fn api_call_against_the_stand_in_changes_a_user() {
+    let fake = FakeAlloy::start(TEST_KEY).await.unwrap();
+    let id = fake.insert_user("jane@example.com", Some("Jane Doe"));
+    let param = format!("userId={id}");
+    let (code, stdout, stderr) = run(cli(
+        &fake.base_url(),
+        &[
+            "api",
+            "call",
+            "update-a-user",
+            "--param",
+            &param,
+            "--body",
+            r#"{"fullName":"Jane Smith"}"#,
+        ],
+    ))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let user: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(user["fullName"], "Jane Smith");
+    assert_eq!(fake.users()[0].full_name.as_deref(), Some("Jane Smith"));
+}
+
+#[tokio::test]
+async fn every_operation_through_api_call_sends_exactly_its_request() {
+    for op in OPERATIONS {
+        let server = TestServer::always(json(200, &example(op))).await;
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_runalloy-embedded"));
+        cmd.args(["api", "call", op.id])
+            .env("ALLOY_API_KEY", TEST_KEY)
+            .env("ALLOY_BASE_URL", server.url())
+            .env_remove("RUST_LOG");
+        for (name, value) in common::operations::sample_params(op) {
+            cmd.arg("--param").arg(format!("{name}={value}"));
+        }
+        if let Some(body) = sample_body(op) {
+            cmd.arg("--body").arg(body.to_string());
+        }
+        let out = cmd.output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{}: {stderr}", op.id);
+        // stdout is the API's JSON as it arrived.
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{}\n", example(op)),
+            "{}",
+            op.id
+        );
+        let seen = server.requests();
+        assert_eq!(seen.len(), 1, "{}", op.id);
+        assert_received(op, &seen[0]);
+    }
+}

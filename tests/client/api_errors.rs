@@ -1,0 +1,173 @@
+//! What the caller gets when the API says no, or says something odd.
+
+use crate::common;
+
+use common::{TestServer, client, json, with_header};
+use runalloy_embedded::Error;
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_401_reaches_the_caller_as_its_message_never_as_success() {
+    let server = TestServer::always(json(401, r#"{"message":"Unauthorized"}"#)).await;
+    let err = client(&server.url()).delete_user("u-1").await.unwrap_err();
+    assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(err.message(), Some("Unauthorized"));
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(
+        err.to_string(),
+        "unauthorized: delete-a-user: HTTP 401 Unauthorized: Unauthorized after 1 attempt(s)"
+    );
+    assert_eq!(server.requests().len(), 1, "a 401 is not retried");
+}
+
+#[tokio::test]
+async fn an_undocumented_404_keeps_its_message() {
+    let server = TestServer::always(json(404, r#"{"message":"User not found"}"#)).await;
+    let err = client(&server.url()).get_user("nobody").await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    assert_eq!(err.message(), Some("User not found"));
+    assert_eq!(
+        err.to_string(),
+        "not found: get-a-user: HTTP 404 Not Found: User not found after 1 attempt(s)"
+    );
+    assert_eq!(server.requests().len(), 1, "a 404 is not retried");
+}
+
+#[tokio::test]
+async fn a_persistent_500_is_a_server_error_with_its_message_after_every_attempt() {
+    let server = TestServer::always(json(500, r#"{"message":"database on fire"}"#)).await;
+    let err = client(&server.url()).delete_user("u-1").await.unwrap_err();
+    assert!(matches!(err, Error::Server(_)), "{err:?}");
+    assert_eq!(err.message(), Some("database on fire"));
+    assert_eq!(err.attempts(), 3);
+    assert_eq!(server.requests().len(), 3);
+    assert!(
+        err.to_string()
+            .contains("HTTP 500 Internal Server Error: database on fire after 3 attempt(s)")
+    );
+}
+
+#[tokio::test]
+async fn a_200_whose_body_is_not_json_is_undecodable_with_status_and_excerpt() {
+    let server = TestServer::always(common::Reply::Respond {
+        status: 200,
+        headers: vec![("content-type".into(), "text/plain".into())],
+        body: b"OK, deleted".to_vec(),
+    })
+    .await;
+    // Any operation's generic mapping; the deletes read such a body as
+    // unconfirmed (see wire_users.rs).
+    let err = client(&server.url()).get_user("u-1").await.unwrap_err();
+    match &err {
+        Error::Undecodable {
+            operation,
+            status,
+            excerpt,
+            ..
+        } => {
+            assert_eq!(*operation, "get-a-user");
+            assert_eq!(status.as_u16(), 200);
+            assert_eq!(excerpt, "OK, deleted");
+        }
+        other => panic!("expected Undecodable, got {other:?}"),
+    }
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "an undecodable 2xx is not retried"
+    );
+}
+
+#[tokio::test]
+async fn success_false_from_delete_is_an_error() {
+    let server = TestServer::always(json(200, r#"{"success":false}"#)).await;
+    let err = client(&server.url()).delete_user("u-1").await.unwrap_err();
+    assert!(matches!(err, Error::Rejected(_)), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
+    assert!(err.to_string().contains(r#"{\"success\":false}"#), "{err}");
+}
+
+#[tokio::test]
+async fn an_html_502_is_a_server_error_with_an_excerpt() {
+    let page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
+    let server = TestServer::always(common::Reply::Respond {
+        status: 502,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: page.as_bytes().to_vec(),
+    })
+    .await;
+    let err = client(&server.url()).get_user("u-1").await.unwrap_err();
+    assert!(matches!(err, Error::Server(_)), "{err:?}");
+    assert_eq!(err.message(), None);
+    assert_eq!(err.api_failure().unwrap().body_excerpt, page);
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_400_is_reported_with_its_message_and_not_retried() {
+    let server = TestServer::always(json(400, r#"{"message":"Username already exists"}"#)).await;
+    let err = client(&server.url())
+        .create_user("dup", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert_eq!(err.message(), Some("Username already exists"));
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_429_with_a_long_retry_after_stops_and_carries_it() {
+    let server = TestServer::always(with_header(
+        json(429, r#"{"message":"slow down"}"#),
+        "retry-after",
+        "3600",
+    ))
+    .await;
+    let err = client(&server.url()).delete_user("u-1").await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
+    assert_eq!(err.message(), Some("slow down"));
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "a Retry-After beyond the cap ends the retries"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_without_reading_it_all() {
+    let server = TestServer::always(json(
+        200,
+        &format!(r#"{{"message":"{}"}}"#, "x".repeat(4096)),
+    ))
+    .await;
+    let c = common::builder(&server.url())
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    let err = c.delete_user_logs("u").await.unwrap_err();
+    assert!(
+        matches!(err, Error::ResponseTooLarge { limit: 1024, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
+}
+
+#[tokio::test]
+async fn an_undocumented_2xx_is_reported_with_its_status() {
+    let server = TestServer::always(common::Reply::Respond {
+        status: 204,
+        headers: vec![],
+        body: vec![],
+    })
+    .await;
+    let err = client(&server.url()).get_user("u-1").await.unwrap_err();
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(204));
+    assert_eq!(
+        err.to_string(),
+        "request failed: get-a-user: HTTP 204 No Content after 1 attempt(s)"
+    );
+    assert_eq!(server.requests().len(), 1);
+}

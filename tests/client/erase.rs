@@ -1,0 +1,229 @@
+//! The GDPR erase workflow in the library: order, outcomes, and a bulk run
+//! under injected faults in which no id is lost.
+
+use crate::common;
+
+use common::{Recorded, Reply, TestServer, client, json};
+use futures::StreamExt;
+use runalloy_embedded::{Error, PartOutcome};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+fn success_for(r: &Recorded) -> Reply {
+    if r.path().ends_with("/logs") {
+        json(200, r#"{"message":"Success"}"#)
+    } else {
+        json(200, r#"{"success":true}"#)
+    }
+}
+
+#[tokio::test]
+async fn erase_deletes_the_logs_then_the_user() {
+    let server = TestServer::start(|_, r| success_for(r)).await;
+    let outcome = client(&server.url()).erase_user("u-1").await;
+    assert!(outcome.is_erased(), "{outcome:?}");
+    assert!(matches!(outcome.logs, PartOutcome::Deleted));
+    assert!(matches!(outcome.user, PartOutcome::Deleted));
+    let seen: Vec<(String, String)> = server
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.target))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "DELETE".to_string(),
+                "/users/u-1/logs?userId=u-1".to_string()
+            ),
+            ("DELETE".to_string(), "/users/u-1".to_string())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_user_already_gone_counts_as_erased() {
+    let server = TestServer::start(|_, r| {
+        if r.path().ends_with("/logs") {
+            json(200, r#"{"message":"Success"}"#)
+        } else {
+            json(404, r#"{"message":"User not found"}"#)
+        }
+    })
+    .await;
+    let outcome = client(&server.url()).erase_user("u-1").await;
+    assert!(outcome.is_erased(), "{outcome:?}");
+    assert!(matches!(outcome.user, PartOutcome::AlreadyGone));
+    assert!(outcome.error().is_none());
+}
+
+#[tokio::test]
+async fn a_404_that_is_not_the_apis_is_a_failure() {
+    for body in [
+        "",
+        "<html>404 Not Found</html>",
+        r#"{"error":"Not Found"}"#,
+        r#"{"message":"Cannot DELETE /v2/users/u-1/logs"}"#,
+    ] {
+        let server = TestServer::always(json(404, body)).await;
+        let outcome = client(&server.url()).erase_user("u-1").await;
+        assert!(!outcome.is_erased(), "{body:?}: {outcome:?}");
+        assert!(
+            matches!(outcome.logs, PartOutcome::Failed(Error::NotFound(_))),
+            "{outcome:?}"
+        );
+        assert!(matches!(outcome.user, PartOutcome::Skipped));
+        assert_eq!(
+            server.requests().len(),
+            1,
+            "the user was deleted after a router's 404"
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_api_access_needs_a_200_in_the_apis_shape() {
+    let ok = TestServer::always(json(200, r#"{"data":[{"userId":"u"}]}"#)).await;
+    client(&ok.url()).verify_api_access().await.unwrap();
+    let seen = ok.requests();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].target.as_str()),
+        ("GET", "/users")
+    );
+
+    let other = TestServer::always(json(200, r#"{"status":"ok"}"#)).await;
+    let err = client(&other.url()).verify_api_access().await.unwrap_err();
+    assert!(matches!(err, Error::NotTheApi(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains(r#"body starts: "{\"status\":\"ok\"}""#),
+        "{err}"
+    );
+
+    let missing = TestServer::always(json(404, "")).await;
+    let err = client(&missing.url())
+        .verify_api_access()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_user_is_kept_when_its_logs_could_not_be_deleted() {
+    let server = TestServer::always(json(500, r#"{"message":"log store down"}"#)).await;
+    let outcome = client(&server.url()).erase_user("u-1").await;
+    assert!(!outcome.is_erased());
+    assert!(matches!(outcome.user, PartOutcome::Skipped));
+    let err = outcome.error().unwrap();
+    assert!(matches!(err, Error::Server(_)), "{err:?}");
+    assert_eq!(err.message(), Some("log store down"));
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.path().ends_with("/logs")),
+        "the user was deleted although its logs remain"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_id_fails_alone_and_sends_nothing() {
+    let server = TestServer::start(|_, r| success_for(r)).await;
+    let c = client(&server.url());
+    let outcomes: BTreeMap<String, bool> = c
+        .erase_users_from_iter(["ok-1", "..", "ok-2"], 2)
+        .map(|o| (o.user_id.clone(), o.is_erased()))
+        .collect()
+        .await;
+    assert_eq!(
+        outcomes,
+        BTreeMap::from([
+            ("..".into(), false),
+            ("ok-1".into(), true),
+            ("ok-2".into(), true)
+        ])
+    );
+    assert_eq!(server.requests().len(), 4);
+}
+
+/// Which faults an id meets, decided by the id alone, so the run is the
+/// same every time. Each request fails at most twice, within the policy's
+/// three attempts.
+///
+/// The 429s (without `Retry-After`) start at id 100. Among a run's first
+/// few responses, one 429 in ten looks exactly like a rate limit with a
+/// small burst, and the flow controller paces the client by it (see
+/// `src/flow.rs`); whether it does depended on how fast the first
+/// responses came, so the run took 1.5 s or, on a busy machine, over 100 s
+/// with retries cut by the test's 10 s deadline. This test is about faults
+/// and lost ids; `tests/rate_limit.rs` and `tests/flow_control.rs` test the
+/// pacing.
+fn faults_for(id: usize, logs: bool) -> Vec<Reply> {
+    match (id % 10, logs) {
+        (5, false) if id < 100 => vec![],
+        (1, true) => vec![json(503, r#"{"message":"busy"}"#)],
+        (2, false) => vec![Reply::Close],
+        (3, true) => vec![Reply::CutMidBody, json(502, "<html>bad gateway</html>")],
+        (4, false) => vec![json(503, "{}"), Reply::Close],
+        (5, false) => vec![json(429, "{}")],
+        _ => vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_ids_under_faults_all_end_erased_and_none_is_lost() {
+    let ids: Vec<String> = (0..1000).map(|n| format!("user-{n}")).collect();
+    // Per request path: how many times it was seen, and whether it succeeded.
+    let attempts: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+    let deleted: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let server = {
+        let (attempts, deleted) = (attempts.clone(), deleted.clone());
+        TestServer::start(move |_, r| {
+            let logs = r.path().ends_with("/logs");
+            let id: usize = r
+                .path()
+                .trim_start_matches("/users/user-")
+                .trim_end_matches("/logs")
+                .parse()
+                .unwrap();
+            let mut seen = attempts.lock().unwrap();
+            let n = seen.entry(r.target.clone()).or_default();
+            *n += 1;
+            let faults = faults_for(id, logs);
+            if *n <= faults.len() {
+                return faults[*n - 1].clone();
+            }
+            deleted.lock().unwrap().insert(r.target.clone());
+            success_for(r)
+        })
+        .await
+    };
+    let c = client(&server.url());
+    let outcomes: Vec<_> = c
+        .erase_users(futures::stream::iter(ids.clone()), 32)
+        .collect()
+        .await;
+
+    assert_eq!(outcomes.len(), ids.len(), "an id was lost");
+    let distinct: BTreeSet<&str> = outcomes.iter().map(|o| o.user_id.as_str()).collect();
+    assert_eq!(distinct.len(), ids.len(), "an id was reported twice");
+    let failed: Vec<_> = outcomes.iter().filter(|o| !o.is_erased()).collect();
+    assert!(failed.is_empty(), "not erased: {failed:?}");
+
+    let deleted = deleted.lock().unwrap();
+    for id in &ids {
+        assert!(
+            deleted.contains(&format!("/users/{id}/logs?userId={id}")),
+            "{id}: logs left"
+        );
+        assert!(deleted.contains(&format!("/users/{id}")), "{id}: user left");
+    }
+    let faults: usize = (0..1000)
+        .map(|n| faults_for(n, true).len() + faults_for(n, false).len())
+        .sum();
+    assert_eq!(
+        server.requests().len(),
+        2000 + faults,
+        "requests beyond the faults' retries"
+    );
+}

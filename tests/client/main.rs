@@ -1,0 +1,26 @@
+//! The library at the wire: every test of the client, the stand-in and the
+//! spec normalisation, in one binary with one module per concern, so that
+//! the crate is linked once rather than once per file.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod api_errors;
+mod api_version;
+mod config;
+mod config_extremes;
+mod erase;
+mod fake_every_operation;
+mod fake_server;
+mod flow_control;
+mod hostile_ids;
+mod offboard;
+mod operation_call;
+mod path_property;
+mod proxy;
+mod retries;
+mod secrets;
+mod spec_normalise;
+mod wire_every_operation;
+mod wire_offboarding;
+mod wire_users;

@@ -1,0 +1,137 @@
+//! The API key appears nowhere: not in Debug, Display, errors or logs at any
+//! level, reqwest's and hyper's own logging included.
+
+use crate::common;
+
+use common::{Reply, TEST_KEY, TestServer, client, dead_url, json};
+use runalloy_embedded::{Client, Error};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn assert_no_key(text: &str) {
+    assert!(!text.contains(TEST_KEY), "the key leaked into: {text}");
+    assert!(
+        !text.contains("5ecret"),
+        "part of the key leaked into: {text}"
+    );
+}
+
+#[tokio::test]
+async fn debug_and_display_never_show_the_key() {
+    let builder = Client::builder()
+        .api_key(TEST_KEY)
+        .base_url("http://127.0.0.1:9");
+    assert_no_key(&format!("{builder:?}"));
+    let c = builder.build().unwrap();
+    let debug = format!("{c:?} {:?} {:#?}", c.api(), c);
+    assert_no_key(&debug);
+    assert!(
+        debug.contains("<redacted>") || debug.contains("Sensitive"),
+        "{debug}"
+    );
+
+    let server = TestServer::sequence(vec![
+        json(401, r#"{"message":"Unauthorized"}"#),
+        json(500, "{}"),
+    ])
+    .await;
+    let errors: Vec<Error> = vec![
+        client(&server.url()).delete_user("u").await.unwrap_err(),
+        client(&server.url()).get_user("u").await.unwrap_err(),
+        client(&dead_url().await).get_user("u").await.unwrap_err(),
+        Client::builder()
+            .api_key(format!("{TEST_KEY}\n"))
+            .build()
+            .unwrap_err(),
+        Client::builder()
+            .api_key(TEST_KEY)
+            .base_url(format!("https://user:{TEST_KEY}@example.com"))
+            .build()
+            .unwrap_err(),
+    ];
+    for e in &errors {
+        assert_no_key(&format!("{e} {e:?} {:?}", std::error::Error::source(e)));
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logs_at_trace_level_never_show_the_key() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // reqwest and hyper-util log through the `log` crate as well.
+    let _ = tracing_log::LogTracer::init();
+
+    let server = TestServer::sequence(vec![
+        json(503, "{}"),
+        Reply::Close,
+        json(200, r#"{"success":true}"#),
+    ])
+    .await;
+    client(&server.url()).delete_user("u").await.unwrap();
+    let _ = client(&dead_url().await).get_user("u").await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("delete-a-user"),
+        "the test captured nothing: {logs}"
+    );
+    assert!(logs.contains("attempt"), "{logs}");
+    assert!(
+        logs.contains("reqwest") || logs.contains("hyper"),
+        "no HTTP-stack logs: {logs}"
+    );
+    assert_no_key(&logs);
+}
+
+#[tokio::test]
+async fn the_inner_http_client_carries_neither_the_key_nor_the_version() {
+    let api = TestServer::always(json(200, r#"{"userId":"u1"}"#)).await;
+    let elsewhere = TestServer::always(json(200, "{}")).await;
+    let c = client(&api.url());
+
+    // Anything sent on the generated client's reqwest client goes out bare.
+    use progenitor_client::ClientInfo;
+    c.api()
+        .client()
+        .get(format!("{}/anything", elsewhere.url()))
+        .send()
+        .await
+        .unwrap();
+    let seen = elsewhere.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].header("authorization"), None);
+    assert_eq!(seen[0].header("x-api-version"), None);
+    assert_no_key(&format!("{:?}", seen[0].headers));
+
+    // Every generated operation still sends both (wire_every_operation
+    // checks the whole header set of each).
+    c.get_user("u1").await.unwrap();
+    let seen = api.requests();
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {TEST_KEY}").as_str())
+    );
+    assert_eq!(
+        seen[0].header("x-api-version"),
+        Some(runalloy_embedded::API_VERSION)
+    );
+}
