@@ -7,7 +7,7 @@
 //! yields a [`SpecError`] naming the operation and the problem, so the build
 //! fails with a sentence instead of a panic deep inside the generator.
 //!
-//! It is used by `build.rs` and tested by `tests/spec_normalise.rs`, so it
+//! It is used by `build.rs` and tested by `tests/client/spec_normalise.rs`, so it
 //! depends on nothing but `serde_json`.
 
 #[path = "downgrade.rs"]

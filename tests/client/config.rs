@@ -71,5 +71,5 @@ fn defaults_are_production() {
     assert_eq!(c.base_url(), "https://production.runalloy.com");
 }
 
-// `Client::from_env` is covered through the CLI (tests/cli.rs), which sets
+// `Client::from_env` is covered through the CLI (cli/tests/cli/users.rs), which sets
 // the environment of a child process rather than of this one.

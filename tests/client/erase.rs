@@ -156,7 +156,7 @@ async fn an_invalid_id_fails_alone_and_sends_nothing() {
 /// `src/flow.rs`); whether it does depended on how fast the first
 /// responses came, so the run took 1.5 s or, on a busy machine, over 100 s
 /// with retries cut by the test's 10 s deadline. This test is about faults
-/// and lost ids; `tests/rate_limit.rs` and `tests/flow_control.rs` test the
+/// and lost ids; `cli/tests/rate_limit/` and `flow_control.rs` test the
 /// pacing.
 fn faults_for(id: usize, logs: bool) -> Vec<Reply> {
     match (id % 10, logs) {

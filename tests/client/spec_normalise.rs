@@ -483,7 +483,7 @@ fn get_user_op() -> Value {
 #[test]
 fn the_api_version_follows_the_spec() {
     // A spec for another version: this is what build.rs exports as
-    // API_VERSION, which the client sends in x-api-version (tests/api_version.rs).
+    // API_VERSION, which the client sends in x-api-version (tests/client/api_version.rs).
     let n = normalise(minimal(json!("2026-03"), get_user_op())).unwrap();
     assert_eq!(n.api_version, "2026-03");
 }

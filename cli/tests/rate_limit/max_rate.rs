@@ -1,6 +1,6 @@
 //! `users erase` against a rate-limited stand-in: `--max-rate`, and an
 //! orderly Ctrl-C. The table of limits it keeps to by itself is in
-//! `tests/rate_limit.rs`.
+//! `table.rs` beside it.
 
 use crate::common;
 

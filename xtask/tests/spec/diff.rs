@@ -393,7 +393,7 @@ fn exit_codes_0_without_breaking_changes_and_2_for_unreadable_input() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
-#[path = "../../tests/support/openapi_31.rs"]
+#[path = "../../../tests/support/openapi_31.rs"]
 mod openapi_31;
 
 fn load(relative: &str) -> Value {

@@ -1,0 +1,4 @@
+//! `cargo xtask spec ...`, in one binary: one module per command.
+
+mod assemble;
+mod diff;
