@@ -454,6 +454,13 @@ impl ClientBuilder {
         })?;
         let origin = base.origin();
         let redirect_origin = origin.clone();
+        #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
+        {
+            // reqwest's `rustls-no-provider` uses the process's default
+            // provider; make it ring unless the program chose one. An `Err`
+            // means one is installed already, which is what we want.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let mut http = reqwest::Client::builder();
         http = match self.proxy {
             ProxyChoice::Explicit(url) => http.proxy(explicit_proxy(&url)?),

@@ -150,6 +150,10 @@ impl RetryPolicy {
         error: &reqwest::Error,
         retry: u32,
     ) -> Decision {
+        if is_certificate_failure(error) {
+            // The same certificate fails the same way every time.
+            return Decision::Stop;
+        }
         let never_sent = error.is_connect();
         let transient =
             error.is_timeout() || error.is_request() || error.is_body() || error.is_decode();
@@ -159,6 +163,36 @@ impl RetryPolicy {
             Decision::Stop
         }
     }
+}
+
+/// Whether the connection failed because the server's certificate did not
+/// verify (unknown issuer, expired, wrong name, ...), which no retry can
+/// change.
+pub(crate) fn is_certificate_failure(error: &reqwest::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = next {
+        #[cfg(any(feature = "rustls", feature = "rustls-ring"))]
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        // native-tls has no error kinds; OpenSSL's message names the cause.
+        #[cfg(feature = "native-tls")]
+        if e.to_string().contains("certificate verify failed") {
+            return true;
+        }
+        // An `io::Error` wrapping another error hides it from `source()`.
+        next = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    false
 }
 
 /// Whether to send the request again.

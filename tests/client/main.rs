@@ -21,6 +21,7 @@ mod proxy;
 mod retries;
 mod secrets;
 mod spec_normalise;
+mod tls;
 mod wire_every_operation;
 mod wire_offboarding;
 mod wire_users;
