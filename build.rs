@@ -39,7 +39,7 @@ fn run() -> Result<(), String> {
         // new setter, not a new positional argument that breaks every call.
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_derive("schemars::JsonSchema")
-        .with_inner_type(quote::quote!(crate::transport::Transport))
+        .with_inner_type(quote::quote!(crate::send::Transport))
         .with_hooks(progenitor::HooksMode::Expected);
 
     // progenitor reports some spec problems by panicking; turn any panic left

@@ -2,7 +2,7 @@
 
 use crate::api_key::ApiKey;
 use crate::flow::{FlowControl, FlowStats};
-use crate::transport::{self, Transport};
+use crate::send::{self, Transport};
 use crate::{API_VERSION, Error, RetryPolicy, api};
 use progenitor_client::ResponseValue;
 use reqwest::Url;
@@ -130,7 +130,7 @@ impl Client {
         operation: F,
     ) -> (
         Result<ResponseValue<T>, Error>,
-        transport::CallSummary,
+        send::CallSummary,
         Option<bytes::Bytes>,
     )
     where
@@ -141,7 +141,7 @@ impl Client {
         // unboxed every wrapper around it (the task-local scope, this
         // function, erase) would copy it again on each move.
         let call = Box::pin(operation(&self.api));
-        let (result, summary, body) = transport::recorded(call).await;
+        let (result, summary, body) = send::recorded(call).await;
         let result = match result {
             Ok(value) => Ok(value),
             Err(error) => Err(Error::from_generated(error, summary).await),

@@ -1,6 +1,6 @@
 //! The one error type every call returns, and how generated errors map to it.
 
-use crate::transport::CallSummary;
+use crate::send::CallSummary;
 use reqwest::StatusCode;
 use std::fmt;
 use std::time::Duration;
@@ -172,7 +172,7 @@ impl ApiFailure {
             operation,
             status,
             message: api_message(body),
-            retry_after: crate::retry::retry_after(headers),
+            retry_after: crate::send::retry_after(headers),
             body_excerpt: excerpt(body),
             attempts,
         })
@@ -317,7 +317,7 @@ impl Error {
         let operation = call.operation;
         let attempts = call.attempts;
         let transport = |source: reqwest::Error| {
-            if let Some(limit) = crate::transport::body_limit_exceeded(&source) {
+            if let Some(limit) = crate::send::body_limit_exceeded(&source) {
                 Error::ResponseTooLarge {
                     operation,
                     status: call.status.unwrap_or_default(),

@@ -14,8 +14,8 @@ mod flow;
 mod offboard;
 mod operation_call;
 mod retry;
+mod send;
 mod spec;
-mod transport;
 mod users;
 mod workflows;
 
@@ -27,6 +27,6 @@ pub use flow::FlowStats;
 pub use offboard::{OffboardOutcome, OffboardProgress};
 pub use operation_call::OperationCall;
 pub use retry::RetryPolicy;
+pub use send::capture_last_body;
 pub use spec::{API_VERSION, Body, OPERATIONS, Operation, Param, SPEC_FILE};
-pub use transport::capture_last_body;
 pub use users::{MAX_BATCH_USERS, MAX_USER_ID_BYTES, check_user_id};

@@ -1,0 +1,417 @@
+//! The attempt loop: send, judge the outcome, and either give it to the
+//! caller or try again, within the call's deadline and `max_attempts`, each
+//! attempt when flow control gives it a turn.
+//!
+//! The decisions live in [`Attempts`], which sees outcomes and instants but
+//! no network and no clock of its own, so they are tested with scripted
+//! outcomes and made-up times. [`Transport::send`] does the sending and the
+//! waiting around it.
+
+use super::Transport;
+use super::body::buffer;
+use super::classify::{self, Failure, Outcome, Verdict, classify};
+use super::record::record;
+use crate::flow::Turn;
+use crate::retry::RetryPolicy;
+use reqwest::{Method, Request, Response};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The state of one call's attempts.
+#[derive(Debug)]
+pub(crate) struct Attempts<'p> {
+    policy: &'p RetryPolicy,
+    method: Method,
+    attempt_timeout: Duration,
+    /// `None` when the deadline is too far to represent (`Duration::MAX`).
+    deadline: Option<Instant>,
+    /// Attempts that used up `max_attempts` (throttled ones do not).
+    counted: u32,
+    /// Every send.
+    sends: u32,
+}
+
+/// What the loop does after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Give the caller this outcome.
+    Stop,
+    /// Sleep this long, then wait for a turn and send again.
+    Sleep(Duration),
+    /// Wait for a turn (flow control holds throttled calls), then send
+    /// again.
+    AwaitTurn,
+}
+
+impl<'p> Attempts<'p> {
+    /// A call whose first request leaves at `now`: the deadline counts from
+    /// then.
+    pub(crate) fn start(
+        policy: &'p RetryPolicy,
+        method: Method,
+        attempt_timeout: Duration,
+        now: Instant,
+    ) -> Self {
+        Self {
+            policy,
+            method,
+            attempt_timeout,
+            deadline: now.checked_add(policy.deadline),
+            counted: 0,
+            sends: 0,
+        }
+    }
+
+    /// The call's deadline, if it has one.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Counts a send at `now`, and gives its timeout: the attempt timeout,
+    /// or what is left of the deadline if that is less.
+    pub(crate) fn send(&mut self, now: Instant) -> Duration {
+        self.sends += 1;
+        let remaining = self
+            .deadline
+            .map_or(Duration::MAX, |d| d.saturating_duration_since(now));
+        self.attempt_timeout.min(remaining)
+    }
+
+    /// Sends so far, throttled ones included.
+    pub(crate) fn sends(&self) -> u32 {
+        self.sends
+    }
+
+    /// Judges the outcome of the last send at `now`. `resendable` is false
+    /// when the request cannot be sent again (a streamed body).
+    pub(crate) fn after(&mut self, outcome: &Outcome<'_>, now: Instant, resendable: bool) -> Next {
+        let verdict = classify(self.policy, &self.method, outcome, self.counted);
+        if verdict != Verdict::Throttled {
+            self.counted += 1;
+        }
+        match verdict {
+            _ if !resendable => Next::Stop,
+            Verdict::Final => Next::Stop,
+            Verdict::Throttled => Next::AwaitTurn,
+            Verdict::Retry(_) if self.counted >= self.policy.max_attempts => Next::Stop,
+            Verdict::Retry(wait) => {
+                let wakes = now.checked_add(wait);
+                if let Some(deadline) = self.deadline
+                    && wakes.is_none_or(|at| at >= deadline)
+                {
+                    tracing::debug!(
+                        wait_ms = wait.as_millis() as u64,
+                        "no time left for another attempt"
+                    );
+                    return Next::Stop;
+                }
+                Next::Sleep(wait)
+            }
+        }
+    }
+}
+
+impl Transport {
+    /// Sends `request`, retrying as the policy says, within its deadline,
+    /// each attempt when the flow controller gives it a turn.
+    ///
+    /// A throttled response (`429`, or `503` with `Retry-After`) slows the
+    /// whole client and is retried when the controller allows, without
+    /// using up the call's attempts: the server did not process it. Only the
+    /// deadline ends those retries. The deadline starts when the first
+    /// attempt leaves, so time spent queued for a first turn (at most the
+    /// concurrency over the pace) does not count against it.
+    pub(super) async fn send(
+        &self,
+        client: &reqwest::Client,
+        request: Request,
+    ) -> reqwest::Result<Response> {
+        let span = tracing::Span::current();
+        let mut turn = self.flow.acquire(None).await.unwrap_or_else(Turn::now);
+        let mut attempts = Attempts::start(
+            &self.retry,
+            request.method().clone(),
+            self.attempt_timeout,
+            Instant::now(),
+        );
+        let mut original = request;
+        loop {
+            // Keep a copy for the next attempt; a body that cannot be copied
+            // (a stream) is sent once.
+            let (mut current, spare) = match original.try_clone() {
+                Some(copy) => (copy, Some(original)),
+                None => (original, None),
+            };
+            *current.timeout_mut() = Some(attempts.send(Instant::now()));
+            let sends = attempts.sends();
+
+            let started = Instant::now();
+            let result = match client.execute(current).await {
+                Ok(response) => buffer(response, self.max_body_bytes).await,
+                Err(e) => Err(e),
+            };
+            let latency_ms = started.elapsed().as_millis() as u64;
+            let status = result.as_ref().ok().map(Response::status);
+            record(|r| {
+                r.attempts.set(sends);
+                r.status.set(status);
+            });
+            span.record("attempt", sends);
+            span.record("latency_ms", latency_ms);
+            if let Some(s) = status {
+                span.record("status", s.as_u16());
+            }
+
+            let outcome = match &result {
+                Ok(response) => {
+                    tracing::debug!(
+                        attempt = sends,
+                        status = response.status().as_u16(),
+                        latency_ms,
+                        "response"
+                    );
+                    match classify::throttle(&self.retry, response.status(), response.headers()) {
+                        Some(hold) => self.flow.throttled(turn, hold),
+                        None => self.flow.succeeded(turn),
+                    }
+                    Outcome::Response {
+                        status: response.status(),
+                        headers: response.headers(),
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(attempt = sends, latency_ms, error = %error, "request failed");
+                    drop(turn);
+                    Outcome::Failed(Failure::of(error))
+                }
+            };
+            let next = attempts.after(&outcome, Instant::now(), spare.is_some());
+            let (Some(spare), Next::Sleep(_) | Next::AwaitTurn) = (spare, next) else {
+                return result;
+            };
+            if let Next::Sleep(wait) = next {
+                tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
+                tokio::time::sleep(wait).await;
+            }
+            // A throttled attempt waits here, with every other call, for the
+            // hold the server asked for and then for its paced turn.
+            turn = match self.flow.acquire(attempts.deadline()).await {
+                Some(turn) => turn,
+                None => {
+                    tracing::debug!("no turn before the deadline");
+                    return result;
+                }
+            };
+            original = spare;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy::default()
+            .max_attempts(3)
+            .base_delay(Duration::from_millis(100))
+            .deadline(10 * SEC)
+    }
+
+    fn retry_after(secs: u64) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from(secs));
+        h
+    }
+
+    /// Plays `script` (status, or `None` for a failure of `failure`'s kind,
+    /// and the seconds since the start at which it arrives) and returns
+    /// each decision.
+    fn play<'p>(
+        policy: &'p RetryPolicy,
+        method: Method,
+        script: &[(Option<u16>, &HeaderMap, u64)],
+        failure: Failure,
+    ) -> (Vec<Next>, Attempts<'p>) {
+        let start = Instant::now();
+        let mut attempts = Attempts::start(policy, method, 2 * SEC, start);
+        let mut decisions = Vec::new();
+        for (status, headers, at) in script {
+            attempts.send(start + SEC * (*at as u32));
+            let outcome = match status {
+                Some(code) => Outcome::Response {
+                    status: StatusCode::from_u16(*code).unwrap(),
+                    headers,
+                },
+                None => Outcome::Failed(failure),
+            };
+            decisions.push(attempts.after(&outcome, start + SEC * (*at as u32), true));
+        }
+        (decisions, attempts)
+    }
+
+    fn is_sleep(next: &Next) -> bool {
+        matches!(next, Next::Sleep(_))
+    }
+
+    #[test]
+    fn server_errors_are_retried_until_max_attempts() {
+        let p = policy();
+        let none = HeaderMap::new();
+        let (decisions, attempts) = play(
+            &p,
+            Method::DELETE,
+            &[
+                (Some(500), &none, 0),
+                (Some(502), &none, 1),
+                (Some(503), &none, 2),
+            ],
+            Failure::default(),
+        );
+        assert!(
+            is_sleep(&decisions[0]) && is_sleep(&decisions[1]),
+            "{decisions:?}"
+        );
+        assert_eq!(decisions[2], Next::Stop);
+        assert_eq!(attempts.sends(), 3);
+    }
+
+    #[test]
+    fn a_success_or_a_client_error_stops_at_once() {
+        let p = policy();
+        let none = HeaderMap::new();
+        for code in [200, 400, 401, 404] {
+            let (decisions, _) = play(
+                &p,
+                Method::GET,
+                &[(Some(code), &none, 0)],
+                Failure::default(),
+            );
+            assert_eq!(decisions, [Next::Stop], "{code}");
+        }
+    }
+
+    #[test]
+    fn throttled_attempts_do_not_use_up_max_attempts() {
+        let p = policy();
+        let none = HeaderMap::new();
+        let mut script = vec![(Some(429), &none, 0); 10];
+        script.extend([
+            (Some(500), &none, 1),
+            (Some(500), &none, 2),
+            (Some(500), &none, 3),
+        ]);
+        let (decisions, attempts) = play(&p, Method::GET, &script, Failure::default());
+        assert!(
+            decisions[..10].iter().all(|d| *d == Next::AwaitTurn),
+            "{decisions:?}"
+        );
+        assert!(is_sleep(&decisions[10]) && is_sleep(&decisions[11]));
+        assert_eq!(decisions[12], Next::Stop);
+        assert_eq!(attempts.sends(), 13);
+    }
+
+    #[test]
+    fn a_post_is_sent_again_only_if_it_never_left() {
+        let p = policy();
+        let none = HeaderMap::new();
+        let (decisions, _) = play(
+            &p,
+            Method::POST,
+            &[(Some(500), &none, 0)],
+            Failure::default(),
+        );
+        assert_eq!(decisions, [Next::Stop]);
+        let (decisions, _) = play(
+            &p,
+            Method::POST,
+            &[(Some(429), &none, 0)],
+            Failure::default(),
+        );
+        assert_eq!(decisions, [Next::Stop]);
+        let refused = Failure {
+            never_sent: true,
+            ..Failure::default()
+        };
+        let (decisions, _) = play(&p, Method::POST, &[(None, &none, 0)], refused);
+        assert!(is_sleep(&decisions[0]), "{decisions:?}");
+        let timed_out = Failure {
+            transient: true,
+            ..Failure::default()
+        };
+        let (decisions, _) = play(&p, Method::POST, &[(None, &none, 0)], timed_out);
+        assert_eq!(decisions, [Next::Stop]);
+        let (decisions, _) = play(&p, Method::PUT, &[(None, &none, 0)], timed_out);
+        assert!(is_sleep(&decisions[0]), "{decisions:?}");
+    }
+
+    #[test]
+    fn a_certificate_that_fails_verification_is_final() {
+        let p = policy();
+        let none = HeaderMap::new();
+        let certificate = Failure {
+            never_sent: true,
+            certificate: true,
+            ..Failure::default()
+        };
+        let (decisions, attempts) = play(&p, Method::GET, &[(None, &none, 0)], certificate);
+        assert_eq!(decisions, [Next::Stop]);
+        assert_eq!(attempts.sends(), 1);
+    }
+
+    #[test]
+    fn retry_after_is_the_wait_and_the_deadline_ends_the_call() {
+        let p = policy();
+        let (three, eight, sixty_one) = (retry_after(3), retry_after(8), retry_after(61));
+        // At 0 s, 3 s fit in the 10 s deadline; at 4 s, 8 s do not. (A
+        // throttled call's deadline is kept by flow control, which gives no
+        // turn past it.)
+        let (decisions, _) = play(
+            &p,
+            Method::GET,
+            &[(Some(500), &three, 0), (Some(502), &eight, 4)],
+            Failure::default(),
+        );
+        assert_eq!(decisions, [Next::Sleep(3 * SEC), Next::Stop]);
+        // A hold longer than max_retry_after (60 s) ends the call at once.
+        let (decisions, _) = play(
+            &p,
+            Method::GET,
+            &[(Some(500), &sixty_one, 0)],
+            Failure::default(),
+        );
+        assert_eq!(decisions, [Next::Stop]);
+    }
+
+    #[test]
+    fn each_attempt_gets_its_timeout_or_what_is_left_of_the_deadline() {
+        let p = policy();
+        let start = Instant::now();
+        let mut attempts = Attempts::start(&p, Method::GET, 2 * SEC, start);
+        assert_eq!(attempts.send(start), 2 * SEC);
+        assert_eq!(attempts.send(start + 9 * SEC), SEC);
+        assert_eq!(attempts.send(start + 11 * SEC), Duration::ZERO);
+        let forever = RetryPolicy::default().deadline(Duration::MAX);
+        let mut unbounded = Attempts::start(&forever, Method::GET, 2 * SEC, start);
+        assert_eq!(unbounded.deadline(), None);
+        assert_eq!(unbounded.send(start + 1_000_000 * SEC), 2 * SEC);
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_sent_again_stops() {
+        let p = policy();
+        let none = HeaderMap::new();
+        let start = Instant::now();
+        let mut attempts = Attempts::start(&p, Method::PUT, 2 * SEC, start);
+        attempts.send(start);
+        let outcome = Outcome::Response {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            headers: &none,
+        };
+        assert_eq!(attempts.after(&outcome, start, false), Next::Stop);
+    }
+}

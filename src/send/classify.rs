@@ -1,0 +1,327 @@
+//! What one attempt's outcome means: give it to the caller, retry it after
+//! a wait, or (the server throttled) wait for a turn without using up an
+//! attempt. Decided here, in one place, from the outcome and the
+//! [`RetryPolicy`], for every operation.
+
+use crate::retry::RetryPolicy;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use std::time::{Duration, SystemTime};
+
+/// What one attempt brought back, as the decision needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Outcome<'a> {
+    /// A response arrived (its body already read).
+    Response {
+        status: StatusCode,
+        headers: &'a HeaderMap,
+    },
+    /// No response.
+    Failed(Failure),
+}
+
+/// Why an attempt got no response, in the terms the retry rules use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// The connection never opened, so the request never left.
+    pub never_sent: bool,
+    /// A timeout, or a connection lost while sending or reading.
+    pub transient: bool,
+    /// The server's certificate failed verification: the same certificate
+    /// fails the same way every time.
+    pub certificate: bool,
+}
+
+impl Failure {
+    /// Reads `error`.
+    pub(crate) fn of(error: &reqwest::Error) -> Self {
+        Self {
+            never_sent: error.is_connect(),
+            transient: error.is_timeout()
+                || error.is_request()
+                || error.is_body()
+                || error.is_decode(),
+            certificate: is_certificate_failure(error),
+        }
+    }
+}
+
+/// What to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Give the caller this outcome.
+    Final,
+    /// The server throttled and did not process the request: wait for a
+    /// turn from flow control, without using up an attempt.
+    Throttled,
+    /// It failed: wait this long, then try again (using up an attempt).
+    Retry(Duration),
+}
+
+/// Decides what `outcome` means for a `method` request, after `counted`
+/// attempts that used up `max_attempts` (this one not included).
+pub(crate) fn classify(
+    policy: &RetryPolicy,
+    method: &Method,
+    outcome: &Outcome<'_>,
+    counted: u32,
+) -> Verdict {
+    match *outcome {
+        Outcome::Response { status, headers } => {
+            let throttled = throttle(policy, status, headers).is_some();
+            // A throttled attempt does not count; the backoff of a failed
+            // one grows with the attempts.
+            let retry = if throttled {
+                counted.max(1)
+            } else {
+                counted + 1
+            };
+            match after_status(policy, method, status, headers, retry) {
+                Decision::Stop => Verdict::Final,
+                Decision::RetryAfter(_) if throttled => Verdict::Throttled,
+                Decision::RetryAfter(wait) => Verdict::Retry(wait),
+            }
+        }
+        Outcome::Failed(failure) => match after_error(policy, method, failure, counted + 1) {
+            Decision::Stop => Verdict::Final,
+            Decision::RetryAfter(wait) => Verdict::Retry(wait),
+        },
+    }
+}
+
+/// The hold a throttling response asks of the whole client: `Some` for a
+/// 429, or a 503 with `Retry-After`, with its `Retry-After` (capped by the
+/// policy) or `None` when it sent none; `None` if it did not throttle.
+pub(crate) fn throttle(
+    policy: &RetryPolicy,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Option<Option<Duration>> {
+    let wait = retry_after(headers);
+    match status {
+        StatusCode::TOO_MANY_REQUESTS => {}
+        StatusCode::SERVICE_UNAVAILABLE if wait.is_some() => {}
+        _ => return None,
+    }
+    Some(wait.map(|w| w.min(policy.max_retry_after)))
+}
+
+/// Whether to send the request again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Stop,
+    RetryAfter(Duration),
+}
+
+/// After a response with `status`: idempotent methods retry 408, 429, 500,
+/// 502, 503 and 504, after `Retry-After` (up to the policy's cap) or the
+/// backoff of retry number `retry`.
+fn after_status(
+    policy: &RetryPolicy,
+    method: &Method,
+    status: StatusCode,
+    headers: &HeaderMap,
+    retry: u32,
+) -> Decision {
+    let retryable = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
+    if !retryable || !is_idempotent(method) {
+        return Decision::Stop;
+    }
+    match retry_after(headers) {
+        Some(wait) if wait > policy.max_retry_after => Decision::Stop,
+        Some(wait) => Decision::RetryAfter(wait),
+        None => Decision::RetryAfter(policy.backoff(retry)),
+    }
+}
+
+/// After a failure without a response: a request that never left is
+/// retried whatever its method; a transient failure only for idempotent
+/// methods; a certificate that failed verification never.
+fn after_error(policy: &RetryPolicy, method: &Method, failure: Failure, retry: u32) -> Decision {
+    if failure.certificate {
+        return Decision::Stop;
+    }
+    if failure.never_sent || (is_idempotent(method) && failure.transient) {
+        Decision::RetryAfter(policy.backoff(retry))
+    } else {
+        Decision::Stop
+    }
+}
+
+/// Methods that may be sent twice with the effect of once.
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS
+    )
+}
+
+/// Parses `Retry-After`, given in seconds or as an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(text).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Whether the connection failed because the server's certificate did not
+/// verify (unknown issuer, expired, wrong name, ...).
+fn is_certificate_failure(error: &reqwest::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = next {
+        #[cfg(any(feature = "rustls", feature = "rustls-ring"))]
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        // native-tls has no error kinds; OpenSSL's message names the cause.
+        #[cfg(feature = "native-tls")]
+        if e.to_string().contains("certificate verify failed") {
+            return true;
+        }
+        // An `io::Error` wrapping another error hides it from `source()`.
+        next = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(retry_after).unwrap());
+        h
+    }
+
+    fn response(code: u16, headers: &HeaderMap) -> Outcome<'_> {
+        Outcome::Response {
+            status: StatusCode::from_u16(code).unwrap(),
+            headers,
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        assert_eq!(retry_after(&headers("2")), Some(Duration::from_secs(2)));
+        let soon = SystemTime::now() + Duration::from_secs(30);
+        let parsed = retry_after(&headers(&httpdate::fmt_http_date(soon))).unwrap();
+        assert!(parsed <= Duration::from_secs(30) && parsed >= Duration::from_secs(28));
+        assert_eq!(
+            retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after(&headers("soon")), None);
+    }
+
+    #[test]
+    fn statuses_and_methods_decide_retries() {
+        let p = RetryPolicy::default();
+        let none = HeaderMap::new();
+        for code in [408, 500, 502, 503, 504] {
+            let outcome = response(code, &none);
+            assert!(matches!(
+                classify(&p, &Method::DELETE, &outcome, 0),
+                Verdict::Retry(_)
+            ));
+            assert_eq!(classify(&p, &Method::POST, &outcome, 0), Verdict::Final);
+        }
+        for code in [200, 400, 401, 403, 404, 409, 501] {
+            let outcome = response(code, &none);
+            assert_eq!(classify(&p, &Method::GET, &outcome, 0), Verdict::Final);
+        }
+        let (long, capped) = (headers("61"), headers("60"));
+        assert_eq!(
+            classify(&p, &Method::GET, &response(500, &long), 0),
+            Verdict::Final
+        );
+        assert_eq!(
+            classify(&p, &Method::GET, &response(500, &capped), 0),
+            Verdict::Retry(Duration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn a_throttle_is_a_429_or_a_503_that_says_when() {
+        let p = RetryPolicy::default();
+        let none = HeaderMap::new();
+        let (two, long) = (headers("2"), headers("600"));
+        assert_eq!(
+            throttle(&p, StatusCode::TOO_MANY_REQUESTS, &none),
+            Some(None)
+        );
+        assert_eq!(
+            throttle(&p, StatusCode::TOO_MANY_REQUESTS, &long),
+            Some(Some(Duration::from_secs(60)))
+        );
+        assert_eq!(
+            throttle(&p, StatusCode::SERVICE_UNAVAILABLE, &two),
+            Some(Some(Duration::from_secs(2)))
+        );
+        assert_eq!(throttle(&p, StatusCode::SERVICE_UNAVAILABLE, &none), None);
+        assert_eq!(throttle(&p, StatusCode::INTERNAL_SERVER_ERROR, &two), None);
+        // Throttled for an idempotent method; a POST is never sent twice,
+        // and a hold past the cap ends the call.
+        assert_eq!(
+            classify(&p, &Method::GET, &response(429, &none), 0),
+            Verdict::Throttled
+        );
+        assert_eq!(
+            classify(&p, &Method::POST, &response(429, &none), 0),
+            Verdict::Final
+        );
+        assert_eq!(
+            classify(&p, &Method::GET, &response(429, &long), 0),
+            Verdict::Final
+        );
+    }
+
+    #[test]
+    fn failures_without_a_response_decide_by_what_was_sent() {
+        let p = RetryPolicy::default();
+        let never_sent = Outcome::Failed(Failure {
+            never_sent: true,
+            ..Failure::default()
+        });
+        let transient = Outcome::Failed(Failure {
+            transient: true,
+            ..Failure::default()
+        });
+        let certificate = Outcome::Failed(Failure {
+            never_sent: true,
+            certificate: true,
+            ..Failure::default()
+        });
+        for method in [Method::GET, Method::POST] {
+            assert!(matches!(
+                classify(&p, &method, &never_sent, 0),
+                Verdict::Retry(_)
+            ));
+            assert_eq!(classify(&p, &method, &certificate, 0), Verdict::Final);
+        }
+        assert!(matches!(
+            classify(&p, &Method::DELETE, &transient, 0),
+            Verdict::Retry(_)
+        ));
+        assert_eq!(classify(&p, &Method::POST, &transient, 0), Verdict::Final);
+        assert_eq!(
+            classify(&p, &Method::GET, &Outcome::Failed(Failure::default()), 0),
+            Verdict::Final
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! The single send path under every generated operation.
+//!
+//! progenitor calls [`ClientHooks`] around each request. `pre` drops the
+//! generator's stray `api-version` header, refuses a path that escaped its
+//! template, and only then adds the key and the API version, to a request
+//! for the configured origin; `exec` retries, bounds time and body size, and
+//! traces. Because these are hooks, they apply to every operation in the
+//! spec, with no code per operation.
+//!
+//! One room per job:
+//! - this file: the per-client settings ([`Transport`]) and the hooks;
+//! - `attempts`: the attempt loop, its decisions apart from its sending;
+//! - `classify`: what an outcome means (final, retry after a wait, or
+//!   throttled), from the outcome and the retry policy;
+//! - `body`: reading a body whole within the size limit;
+//! - `paths`: the path checks and strict encoding before a request leaves;
+//! - `record`: what one call did, for the error mapping and
+//!   `capture_last_body`.
+//!
+//! The key is added here, per request, and never set as a default header of
+//! the inner `reqwest::Client`: the generated client hands that client out
+//! (`ClientInfo::client()`), and anything sent on it must not carry the key.
+
+mod attempts;
+mod body;
+mod classify;
+mod paths;
+mod record;
+
+pub(crate) use body::body_limit_exceeded;
+pub(crate) use classify::retry_after;
+pub use record::capture_last_body;
+pub(crate) use record::{CallSummary, recorded};
+
+use crate::api;
+use crate::flow::FlowControl;
+use crate::retry::RetryPolicy;
+use paths::{check_path, copy_path_parameters_to_query, encode_parameters_strictly};
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use record::record;
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use reqwest::{Request, Response};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// Per-client settings that the hooks read: the generated client's inner
+/// value. Built only by [`crate::ClientBuilder`].
+///
+/// Public only because the generated client names it (`ClientInfo::inner`);
+/// it is not re-exported, so no caller can name it, and it may change in
+/// any release.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct Transport {
+    pub(crate) retry: RetryPolicy,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) max_body_bytes: usize,
+    /// How many path segments the base URL has: 1 for `https://h/v1`.
+    pub(crate) base_segments: usize,
+    /// Shared by every clone of the client.
+    pub(crate) flow: Arc<FlowControl>,
+    /// `Bearer <key>`, marked sensitive so that no `Debug` prints it.
+    pub(crate) authorization: HeaderValue,
+    /// The base URL's origin: the only one the key and version are sent to.
+    pub(crate) origin: url::Origin,
+}
+
+/// The header that carries the API version.
+const API_VERSION_HEADER: HeaderName = HeaderName::from_static("x-api-version");
+
+impl ClientHooks<Transport> for api::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut Request,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let operation = crate::spec::operation(info.operation_id);
+        record(|r| {
+            r.operation
+                .set(operation.map_or(info.operation_id, |op| op.id))
+        });
+        // progenitor sends `api-version: <info.version>`; Alloy's header is
+        // `x-api-version`, added below.
+        request.headers_mut().remove("api-version");
+        let transport = self.inner();
+        if let Some(op) = operation {
+            let base_segments = transport.base_segments;
+            check_path(base_segments, request.url(), op)
+                .map_err(progenitor_client::Error::InvalidRequest)?;
+            encode_parameters_strictly(base_segments, request.url_mut(), op);
+            copy_path_parameters_to_query(base_segments, request.url_mut(), op);
+        }
+        // Generated requests always go to the base URL; the check keeps the
+        // key on it even if that ever changes.
+        if request.url().origin() == transport.origin {
+            let headers = request.headers_mut();
+            headers.insert(AUTHORIZATION, transport.authorization.clone());
+            headers.insert(
+                API_VERSION_HEADER,
+                HeaderValue::from_static(crate::API_VERSION),
+            );
+        }
+        Ok(())
+    }
+
+    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+        let span = tracing::debug_span!(
+            "alloy",
+            operation = crate::spec::spec_id(info.operation_id),
+            method = %request.method(),
+            path = request.url().path(),
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        self.inner()
+            .send(self.client(), request)
+            .instrument(span)
+            .await
+    }
+}
