@@ -8,7 +8,7 @@
 //! checked.
 
 use crate::args::BulkArgs;
-use crate::ids::read_ids;
+use crate::ids::{Ids, read_ids};
 use crate::job::{Finished, Job, Plan};
 use crate::report::{self, Recorded, Target};
 use crate::signals::{GRACE, watch_signals};
@@ -16,7 +16,6 @@ use crate::summary::{Counts, Stop, summarise};
 use futures::{FutureExt, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use runalloy_embedded::{API_VERSION, Client, FlowStats, escape_controls};
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -33,29 +32,29 @@ pub fn invalid(message: String) -> ExitCode {
 /// Where report lines go, and what an earlier run left there.
 struct OpenReport {
     sink: Box<dyn Write>,
-    /// Each id's last line in the report.
-    recorded: HashMap<String, Recorded>,
+    /// By position in the ids: each id's last line in the report.
+    recorded: Vec<Option<Recorded>>,
     /// Whether the target line must be written before the first id.
     needs_target: bool,
 }
 
 /// Opens the report (stdout without `--report`) and checks its target. A
 /// dry run only reads it, if it exists, and writes to stdout.
-fn open_report(args: &BulkArgs, target: &Target) -> Result<OpenReport, String> {
+fn open_report(args: &BulkArgs, target: &Target, ids: &Ids) -> Result<OpenReport, String> {
     let Some(path) = args.report.as_deref() else {
         return Ok(OpenReport {
             sink: Box::new(std::io::stdout()),
-            recorded: Default::default(),
+            recorded: vec![None; ids.len()],
             needs_target: true,
         });
     };
     report::check_path(path)?;
     let (sink, previous): (Box<dyn Write>, _) = if args.dry_run {
-        let previous = report::read(path)
+        let previous = report::read(path, ids)
             .map_err(|e| format!("cannot read the report {}: {e}", path.display()))?;
         (Box::new(std::io::stdout()), previous)
     } else {
-        let (file, previous) = report::open(path)
+        let (file, previous) = report::open(path, ids)
             .map_err(|e| format!("cannot open the report {}: {e}", path.display()))?;
         (Box::new(file), previous)
     };
@@ -78,8 +77,16 @@ fn open_report(args: &BulkArgs, target: &Target) -> Result<OpenReport, String> {
     Ok(OpenReport {
         needs_target: previous.targets.last() != Some(target),
         sink,
-        recorded: previous.ids,
+        recorded: previous.recorded,
     })
+}
+
+/// The positions of the ids with something left to do, and what.
+pub fn todo(plans: &[Option<Plan>]) -> impl Iterator<Item = (usize, Plan)> + '_ {
+    plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, plan)| Some((i, (*plan)?)))
 }
 
 /// What the bar says about flow control: waiting, paced, or nothing.
@@ -121,30 +128,24 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
         mut sink,
         recorded,
         needs_target,
-    } = match open_report(&args, &target) {
+    } = match open_report(&args, &target, &ids) {
         Ok(opened) => opened,
         Err(why) => return invalid(why),
     };
-    // By position in `ids`: what is left for each id (nothing, if the
-    // report records it done), and which have their outcome, so that each
-    // distinct id is counted once and only once.
-    let plans: Vec<Option<Plan>> = ids
-        .unique
+    // By position in `ids`: what is left for each id (`None` if the report
+    // records it done), and which have their outcome, so that each distinct
+    // id is counted once and only once. A few bytes per id: the ids
+    // themselves are copied only while in flight.
+    let plans: Vec<Option<Plan>> = recorded
         .iter()
-        .map(|id| job.plan(recorded.get(id), args.verify))
+        .map(|recorded| job.plan(recorded.as_ref(), args.verify))
         .collect();
     drop(recorded);
-    let in_todo: Vec<bool> = plans.iter().map(Option::is_some).collect();
-    let mut answered = vec![false; in_todo.len()];
-    let todo: Vec<(String, Plan)> = ids
-        .unique
-        .iter()
-        .zip(&plans)
-        .filter_map(|(id, plan)| Some((id.clone(), (*plan)?)))
-        .collect();
-    let skipped = ids.unique.len() as u64 - todo.len() as u64;
+    let mut answered = vec![false; plans.len()];
+    let todo_len = plans.iter().filter(|p| p.is_some()).count() as u64;
+    let skipped = ids.len() as u64 - todo_len;
 
-    if !todo.is_empty()
+    if todo_len > 0
         && let Err(e) = client.verify_api_access().await
     {
         eprintln!(
@@ -154,7 +155,7 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     if args.dry_run {
-        return crate::dry_run::run(client, job, &args, &ids, todo, skipped).await;
+        return crate::dry_run::run(client, job, &args, &ids, &plans, skipped).await;
     }
     if needs_target && let Err(e) = report::write(&mut *sink, &target.to_json()) {
         eprintln!("error: cannot write the report: {e}; nothing was deleted");
@@ -162,7 +163,7 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
     }
 
     let started = Instant::now();
-    let bar = progress_bar(todo.len() as u64, job.done_status());
+    let bar = progress_bar(todo_len, job.done_status());
     let stopping = Arc::new(AtomicBool::new(false));
     let interrupt = Arc::new(Notify::new());
     let signals = tokio::spawn(watch_signals(stopping.clone(), interrupt.clone()));
@@ -176,11 +177,10 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
         })
     });
     let taken = Arc::new(AtomicU64::new(0));
-    let todo_len = todo.len() as u64;
     let mut outcomes = {
         let (stopping, taken) = (stopping.clone(), taken.clone());
         let verify = args.verify;
-        futures::stream::iter(todo)
+        futures::stream::iter(todo(&plans))
             .take_while(move |_| {
                 let go = !stopping.load(Ordering::SeqCst);
                 if go {
@@ -188,7 +188,10 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
                 }
                 futures::future::ready(go)
             })
-            .map(move |(id, plan)| job.run(client, id, plan, verify))
+            .map({
+                let ids = &ids;
+                move |(i, plan)| job.run(client, ids.get(i).to_owned(), plan, verify)
+            })
             .buffer_unordered(usize::from(args.concurrency))
     };
     let mut counts = Counts::default();
@@ -219,7 +222,7 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
             refused: refusal,
         }) = next
         {
-            counts.add(&line.user_id, class, &ids, &in_todo, &mut answered);
+            counts.add(&line.user_id, class, &ids, &plans, &mut answered);
             if line.status != job.done_status() {
                 bar.suspend(|| {
                     eprintln!(

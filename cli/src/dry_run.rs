@@ -91,12 +91,12 @@ pub async fn run(
     job: Job,
     args: &BulkArgs,
     ids: &Ids,
-    todo: Vec<(String, Plan)>,
+    plans: &[Option<Plan>],
     skipped: u64,
 ) -> ExitCode {
     let started = Instant::now();
-    let mut lines = futures::stream::iter(todo)
-        .map(|(id, plan)| look(client, job, id, plan))
+    let mut lines = futures::stream::iter(crate::bulk::todo(plans))
+        .map(|(i, plan)| look(client, job, ids.get(i).to_owned(), plan))
         .buffer_unordered(usize::from(args.concurrency));
     let (mut found, mut gone, mut unreadable, mut verify) = (0u64, 0u64, 0u64, 0u64);
     let (mut credentials, mut requests) = (0u64, 0u64);
@@ -139,7 +139,7 @@ pub async fn run(
         "; {unreadable} could not be read, {skipped} skipped as {} in the report, of {} ids; \
          about {requests} requests",
         job.done_status(),
-        ids.unique.len()
+        ids.len()
     ));
     if let Some(rate) = args.max_rate {
         summary.push_str(&format!(

@@ -2,9 +2,9 @@
 //! flushed as each id finishes, so that a re-run (even after `kill -9`)
 //! knows what is done, and against what.
 
+use crate::ids::Ids;
 use runalloy_embedded::{EraseOutcome, Error, OffboardOutcome, OffboardProgress};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -216,15 +216,26 @@ pub struct Recorded {
 }
 
 /// What an existing report holds.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Previous {
     /// Every target line, in order.
     pub targets: Vec<Target>,
-    /// Each id's last line, by the id exactly as it was sent.
-    pub ids: HashMap<String, Recorded>,
+    /// By position in this run's ids: each one's last line, matched
+    /// exactly as it was sent. Lines for ids not in this run are not kept.
+    pub recorded: Vec<Option<Recorded>>,
     /// Whether the report had id lines but no target line (an older
     /// version's report).
     pub untargeted: bool,
+}
+
+impl Previous {
+    fn new(ids: &Ids) -> Self {
+        Self {
+            targets: Vec::new(),
+            recorded: vec![None; ids.len()],
+            untargeted: false,
+        }
+    }
 }
 
 /// Refuses a report path that is not a regular file (such as
@@ -249,14 +260,14 @@ pub fn check_path(path: &Path) -> Result<(), String> {
 /// multi-byte character: it is cut off the file, so the next line starts
 /// clean, and its id (if any) is done again. Other lines that do not parse
 /// are skipped with a warning.
-pub fn open(path: &Path) -> io::Result<(File, Previous)> {
+pub fn open(path: &Path, ids: &Ids) -> io::Result<(File, Previous)> {
     let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
         .open(path)?;
-    let (previous, complete_len) = read_lines(&file)?;
+    let (previous, complete_len) = read_lines(&file, ids)?;
     if file.metadata()?.len() != complete_len {
         file.set_len(complete_len)?;
     }
@@ -266,17 +277,17 @@ pub fn open(path: &Path) -> io::Result<(File, Previous)> {
 
 /// Reads the report at `path`, if there is one, without changing it (for
 /// a dry run).
-pub fn read(path: &Path) -> io::Result<Previous> {
+pub fn read(path: &Path, ids: &Ids) -> io::Result<Previous> {
     match File::open(path) {
-        Ok(file) => Ok(read_lines(&file)?.0),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Previous::default()),
+        Ok(file) => Ok(read_lines(&file, ids)?.0),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Previous::new(ids)),
         Err(e) => Err(e),
     }
 }
 
 /// What the report holds, and the length of its complete lines.
-fn read_lines(file: &File) -> io::Result<(Previous, u64)> {
-    let mut previous = Previous::default();
+fn read_lines(file: &File, ids: &Ids) -> io::Result<(Previous, u64)> {
+    let mut previous = Previous::new(ids);
     let mut complete_len = 0u64;
     let mut reader = BufReader::new(file);
     let mut line = Vec::new();
@@ -293,12 +304,12 @@ fn read_lines(file: &File) -> io::Result<(Previous, u64)> {
             break;
         }
         complete_len += read as u64;
-        read_line(&line, number, &mut previous);
+        read_line(&line, number, ids, &mut previous);
     }
     Ok((previous, complete_len))
 }
 
-fn read_line(line: &[u8], number: usize, previous: &mut Previous) {
+fn read_line(line: &[u8], number: usize, ids: &Ids, previous: &mut Previous) {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct IdLine {
@@ -331,7 +342,9 @@ fn read_line(line: &[u8], number: usize, previous: &mut Previous) {
                 .workflows_done(done(&id.workflows))
                 .logs_done(done(&id.logs) && id.workflows.is_some()),
         };
-        previous.ids.insert(id.user_id, recorded);
+        if let Some(i) = ids.position(&id.user_id) {
+            previous.recorded[i] = Some(recorded);
+        }
     } else {
         tracing::warn!(line = number, "skipping a report line that does not parse");
     }

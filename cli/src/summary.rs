@@ -1,7 +1,7 @@
 //! The counts of a bulk run, its summary line, and its exit code.
 
 use crate::ids::Ids;
-use crate::job::{Class, Job};
+use crate::job::{Class, Job, Plan};
 use runalloy_embedded::FlowStats;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -31,18 +31,18 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Counts `class` once, for `user_id`, which must be one of `todo` that
-    /// has no outcome yet (`answered`, by position in `ids`).
+    /// Counts `class` once, for `user_id`, which must be one with a plan
+    /// that has no outcome yet (`answered`, by position in `ids`).
     pub fn add(
         &mut self,
         user_id: &str,
         class: Class,
         ids: &Ids,
-        todo: &[bool],
+        plans: &[Option<Plan>],
         answered: &mut [bool],
     ) {
-        match ids.unique.get_index_of(user_id) {
-            Some(i) if todo[i] && !answered[i] => answered[i] = true,
+        match ids.position(user_id) {
+            Some(i) if plans[i].is_some() && !answered[i] => answered[i] = true,
             _ => {
                 self.stray += 1;
                 return;
@@ -129,10 +129,10 @@ pub fn summarise(
     }
     summary.push_str(&format!(
         ", of {} ids in {:.1}s",
-        ids.unique.len(),
+        ids.len(),
         started.elapsed().as_secs_f64()
     ));
-    let duplicates = ids.read - ids.unique.len() as u64;
+    let duplicates = ids.read - ids.len() as u64;
     if duplicates > 0 {
         summary.push_str(&format!(" ({duplicates} repeated ids {done} once)"));
     }
