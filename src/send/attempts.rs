@@ -8,7 +8,7 @@
 //! waiting around it.
 
 use super::Transport;
-use super::body::buffer;
+use super::body::{buffer, limit_for_this_call};
 use super::classify::{self, Failure, Outcome, Verdict, classify};
 use super::record::record;
 use crate::flow::Turn;
@@ -147,7 +147,7 @@ impl Transport {
 
             let started = Instant::now();
             let result = match client.execute(current).await {
-                Ok(response) => buffer(response, self.max_body_bytes).await,
+                Ok(response) => buffer(response, limit_for_this_call(self.max_body_bytes)).await,
                 Err(e) => Err(e),
             };
             let latency_ms = started.elapsed().as_millis() as u64;

@@ -10,6 +10,26 @@ use std::fmt;
 /// can lie, so memory grows only with the bytes that arrive.
 const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
 
+tokio::task_local! {
+    /// A lower body limit for the calls of one future (see
+    /// [`with_body_limit`]).
+    static LIMIT: usize;
+}
+
+/// Runs `call` with bodies limited to `limit` bytes, or the client's own
+/// limit if that is lower: for a call that needs only the start of what
+/// may be a large body.
+pub(crate) async fn with_body_limit<F: Future>(limit: usize, call: F) -> F::Output {
+    LIMIT.scope(limit, call).await
+}
+
+/// The limit for a body: the client's, or a lower one set for this call.
+pub(super) fn limit_for_this_call(client_limit: usize) -> usize {
+    LIMIT
+        .try_with(|limit| client_limit.min(*limit))
+        .unwrap_or(client_limit)
+}
+
 /// Reads the whole body now, so that a connection cut mid-body is a
 /// retryable transport error and an endless body cannot exhaust memory.
 pub(super) async fn buffer(mut response: Response, limit: usize) -> reqwest::Result<Response> {

@@ -27,7 +27,7 @@ mod classify;
 mod paths;
 mod record;
 
-pub(crate) use body::body_limit_exceeded;
+pub(crate) use body::{body_limit_exceeded, with_body_limit};
 pub(crate) use classify::retry_after;
 pub use record::capture_last_body;
 pub(crate) use record::{CallSummary, recorded};

@@ -106,6 +106,32 @@ async fn verify_api_access_needs_a_200_in_the_apis_shape() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+
+    // A JSON array holding a list is not the API's object.
+    let array = TestServer::always(json(200, r#"[[{"userId":"u"}]]"#)).await;
+    let err = client(&array.url()).verify_api_access().await.unwrap_err();
+    assert!(matches!(err, Error::NotTheApi(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn verify_api_access_reads_at_most_a_mebibyte_of_a_long_users_list() {
+    // 40,000 users, about 1.3 MB: read to 1 MiB, then accepted as a 200 too
+    // large to be anything but the users route. The client's own limit is
+    // 16 MiB, so without the preflight's limit it would read it all.
+    let users: Vec<String> = (0..40_000)
+        .map(|i| format!(r#"{{"userId":"65f0{i:020x}","username":"user-{i}"}}"#))
+        .collect();
+    let body = format!(r#"{{"data":[{}]}}"#, users.join(","));
+    assert!(body.len() > 1 << 20);
+    let server = TestServer::always(json(200, &body)).await;
+    let c = client(&server.url());
+    let (result, read) = runalloy_embedded::capture_last_body(c.verify_api_access()).await;
+    result.unwrap();
+    assert_eq!(read, None, "the body was read whole");
+    // The same list through list_users is read whole.
+    let (listed, read) = runalloy_embedded::capture_last_body(c.list_users(None)).await;
+    assert_eq!(listed.unwrap().data.len(), 40_000);
+    assert_eq!(read.map(|b| b.len()), Some(body.len()));
 }
 
 #[tokio::test]
