@@ -9,8 +9,8 @@
 
 use crate::args::BulkArgs;
 use crate::ids::{Ids, read_ids};
-use crate::job::{Finished, Job, Plan};
-use crate::report::{self, Recorded, Target};
+use crate::job::{Finished, Job, Plans};
+use crate::report::{self, Previous, Target};
 use crate::signals::{GRACE, watch_signals};
 use crate::summary::{Counts, Stop, summarise};
 use futures::{FutureExt, StreamExt};
@@ -32,8 +32,8 @@ pub fn invalid(message: String) -> ExitCode {
 /// Where report lines go, and what an earlier run left there.
 struct OpenReport {
     sink: Box<dyn Write>,
-    /// By position in the ids: each id's last line in the report.
-    recorded: Vec<Option<Recorded>>,
+    /// What the report holds for each id.
+    previous: Previous,
     /// Whether the target line must be written before the first id.
     needs_target: bool,
 }
@@ -44,7 +44,7 @@ fn open_report(args: &BulkArgs, target: &Target, ids: &Ids) -> Result<OpenReport
     let Some(path) = args.report.as_deref() else {
         return Ok(OpenReport {
             sink: Box::new(std::io::stdout()),
-            recorded: vec![None; ids.len()],
+            previous: Previous::new(ids),
             needs_target: true,
         });
     };
@@ -77,16 +77,8 @@ fn open_report(args: &BulkArgs, target: &Target, ids: &Ids) -> Result<OpenReport
     Ok(OpenReport {
         needs_target: previous.targets.last() != Some(target),
         sink,
-        recorded: previous.recorded,
+        previous,
     })
-}
-
-/// The positions of the ids with something left to do, and what.
-pub fn todo(plans: &[Option<Plan>]) -> impl Iterator<Item = (usize, Plan)> + '_ {
-    plans
-        .iter()
-        .enumerate()
-        .filter_map(|(i, plan)| Some((i, (*plan)?)))
 }
 
 /// What the bar says about flow control: waiting, paced, or nothing.
@@ -115,7 +107,7 @@ fn progress_bar(total: u64, done: &str) -> ProgressBar {
 }
 
 pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
-    let ids = match read_ids(&args) {
+    let mut ids = match read_ids(&args) {
         Ok(ids) => ids,
         Err(why) => return invalid(why),
     };
@@ -126,23 +118,22 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
     };
     let OpenReport {
         mut sink,
-        recorded,
+        previous,
         needs_target,
     } = match open_report(&args, &target, &ids) {
         Ok(opened) => opened,
         Err(why) => return invalid(why),
     };
+    // Outcomes carry their id's position from here on.
+    ids.seal();
     // By position in `ids`: what is left for each id (`None` if the report
     // records it done), and which have their outcome, so that each distinct
     // id is counted once and only once. A few bytes per id: the ids
     // themselves are copied only while in flight.
-    let plans: Vec<Option<Plan>> = recorded
-        .iter()
-        .map(|recorded| job.plan(recorded.as_ref(), args.verify))
-        .collect();
-    drop(recorded);
-    let mut answered = vec![false; plans.len()];
-    let todo_len = plans.iter().filter(|p| p.is_some()).count() as u64;
+    let plans =
+        Plans::new((0..ids.len()).map(|i| job.plan(previous.recorded(i).as_ref(), args.verify)));
+    drop(previous);
+    let todo_len = plans.count() as u64;
     let skipped = ids.len() as u64 - todo_len;
 
     if todo_len > 0
@@ -180,7 +171,7 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
     let mut outcomes = {
         let (stopping, taken) = (stopping.clone(), taken.clone());
         let verify = args.verify;
-        futures::stream::iter(todo(&plans))
+        futures::stream::iter(plans.todo())
             .take_while(move |_| {
                 let go = !stopping.load(Ordering::SeqCst);
                 if go {
@@ -190,7 +181,7 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
             })
             .map({
                 let ids = &ids;
-                move |(i, plan)| job.run(client, ids.get(i).to_owned(), plan, verify)
+                move |(i, plan)| job.run(client, i, ids.get(i).to_owned(), plan, verify)
             })
             .buffer_unordered(usize::from(args.concurrency))
     };
@@ -217,12 +208,13 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
         // crash the report holds every id that finished.
         let mut next = Some(first);
         while let Some(Finished {
+            position,
             line,
             class,
             refused: refusal,
         }) = next
         {
-            counts.add(&line.user_id, class, &ids, &plans, &mut answered);
+            counts.add(position, class, &plans);
             if line.status != job.done_status() {
                 bar.suspend(|| {
                     eprintln!(

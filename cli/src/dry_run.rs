@@ -7,7 +7,7 @@
 
 use crate::args::BulkArgs;
 use crate::ids::Ids;
-use crate::job::{Job, Plan};
+use crate::job::{Job, Plan, Plans};
 use futures::StreamExt;
 use runalloy_embedded::{Client, escape_controls};
 use serde::Serialize;
@@ -91,11 +91,11 @@ pub async fn run(
     job: Job,
     args: &BulkArgs,
     ids: &Ids,
-    plans: &[Option<Plan>],
+    plans: &Plans,
     skipped: u64,
 ) -> ExitCode {
     let started = Instant::now();
-    let mut lines = futures::stream::iter(crate::bulk::todo(plans))
+    let mut lines = futures::stream::iter(plans.todo())
         .map(|(i, plan)| look(client, job, ids.get(i).to_owned(), plan))
         .buffer_unordered(usize::from(args.concurrency));
     let (mut found, mut gone, mut unreadable, mut verify) = (0u64, 0u64, 0u64, 0u64);

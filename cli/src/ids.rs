@@ -6,37 +6,36 @@ use hashbrown::HashTable;
 use std::hash::BuildHasher;
 use std::io::{BufRead, BufReader};
 
-/// Bytes per chunk of id text: ids are appended to the last chunk until it
-/// is full, so the text never moves once stored and its buffer never
-/// doubles.
-const CHUNK: usize = 1 << 20;
+/// Bytes per chunk of id text: ids are appended to the last chunk while
+/// they fit, so the text never moves once stored and no buffer doubles.
+const CHUNK_BITS: u32 = 20;
+const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// The ids of one run: unique, in input order, stored compactly.
 ///
-/// A million ids of 24 bytes take about 43 MB here, against about 150 MB as
-/// a set of `String`s: their bytes sit in 1 MiB chunks, each id is one
-/// `u64` naming its chunk, offset and length, and duplicates are found
-/// with a hash table of 4-byte positions whose entries are compared with
-/// the stored bytes, so a hash collision never merges two ids.
+/// A million ids of 24 bytes take about 29 MB here while a run goes on,
+/// against about 150 MB as a set of `String`s. Their bytes sit in 1 MiB
+/// chunks, each ended by a newline (which no id contains); each id is the
+/// `u32` offset of its first byte; and while the ids are read (and the
+/// report matched to them), duplicates are found with a hash table of
+/// 4-byte positions whose entries are compared with the stored bytes, so a
+/// hash collision never merges two ids. [`Ids::seal`] drops the table.
 pub struct Ids {
     chunks: Vec<String>,
-    /// Per id: chunk (bits 32..), offset in the chunk (bits 11..32) and
-    /// length (bits 0..11, at most `MAX_USER_ID_BYTES`).
-    spans: Vec<u64>,
+    /// Per id: chunk (the high bits) and offset in it (the low
+    /// `CHUNK_BITS`), so at most 4 GiB of ids.
+    starts: Vec<u32>,
     table: HashTable<u32>,
     hasher: std::collections::hash_map::RandomState,
     /// Ids read, duplicates included.
     pub read: u64,
 }
 
-const LEN_BITS: u32 = 11;
-const OFFSET_BITS: u32 = 21;
-
 impl Ids {
     fn new() -> Self {
         Self {
             chunks: Vec::new(),
-            spans: Vec::new(),
+            starts: Vec::new(),
             table: HashTable::new(),
             hasher: Default::default(),
             read: 0,
@@ -45,28 +44,46 @@ impl Ids {
 
     /// Distinct ids.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.starts.len()
     }
 
     /// The id at `position` (in input order).
     pub fn get(&self, position: usize) -> &str {
-        span_text(&self.chunks, self.spans[position])
+        text_at(&self.chunks, self.starts[position])
     }
 
     /// Every distinct id, in input order.
     #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.spans.iter().map(|&span| span_text(&self.chunks, span))
+        self.starts
+            .iter()
+            .map(|&start| text_at(&self.chunks, start))
     }
 
-    /// The position of `id`, if it was read.
+    /// The position of `id`, if it was read. Always `None` after
+    /// [`Ids::seal`].
     pub fn position(&self, id: &str) -> Option<usize> {
-        let (chunks, spans) = (&self.chunks, &self.spans);
+        let (chunks, starts) = (&self.chunks, &self.starts);
         self.table
             .find(self.hasher.hash_one(id), |&i| {
-                span_text(chunks, spans[i as usize]) == id
+                text_at(chunks, starts[i as usize]) == id
             })
             .map(|&i| i as usize)
+    }
+
+    /// Makes room for `more` ids without growing.
+    fn reserve(&mut self, more: usize) {
+        self.starts.reserve_exact(more);
+        let (chunks, starts, hasher) = (&self.chunks, &self.starts, &self.hasher);
+        self.table.reserve(more, |&i| {
+            hasher.hash_one(text_at(chunks, starts[i as usize]))
+        });
+    }
+
+    /// Frees the lookup table, once nothing needs to find an id by its text
+    /// (the report is matched, and outcomes carry their position).
+    pub fn seal(&mut self) {
+        self.table = HashTable::new();
     }
 
     fn add(&mut self, id: &str, place: impl Fn() -> String) -> Result<(), String> {
@@ -78,39 +95,36 @@ impl Ids {
         if self.position(id).is_some() {
             return Ok(());
         }
-        let index = u32::try_from(self.spans.len())
+        let index = u32::try_from(self.starts.len())
             .map_err(|_| format!("{}: more than {} distinct ids", place(), u32::MAX))?;
+        // `check_user_id` bounds an id at 1,024 bytes, far less than a chunk.
         if self
             .chunks
             .last()
-            .is_none_or(|c| c.len() + id.len() > c.capacity())
+            .is_none_or(|c| c.len() + id.len() + 1 > CHUNK)
         {
-            self.chunks.push(String::with_capacity(CHUNK.max(id.len())));
+            self.chunks.push(String::with_capacity(CHUNK));
         }
         let chunk = self.chunks.len() - 1;
+        let start = u32::try_from((chunk << CHUNK_BITS) | self.chunks[chunk].len())
+            .map_err(|_| format!("{}: more than 4 GiB of ids", place()))?;
         let text = &mut self.chunks[chunk];
-        let offset = text.len();
         text.push_str(id);
-        // `check_user_id` bounds the length at 1,024 bytes, and a chunk
-        // holds 1 MiB, so both fit their bits.
-        self.spans.push(
-            ((chunk as u64) << (LEN_BITS + OFFSET_BITS))
-                | ((offset as u64) << LEN_BITS)
-                | id.len() as u64,
-        );
-        let (chunks, spans, hasher) = (&self.chunks, &self.spans, &self.hasher);
+        text.push('\n');
+        self.starts.push(start);
+        let (chunks, starts, hasher) = (&self.chunks, &self.starts, &self.hasher);
         self.table.insert_unique(hasher.hash_one(id), index, |&i| {
-            hasher.hash_one(span_text(chunks, spans[i as usize]))
+            hasher.hash_one(text_at(chunks, starts[i as usize]))
         });
         Ok(())
     }
 }
 
-fn span_text(chunks: &[String], span: u64) -> &str {
-    let chunk = (span >> (LEN_BITS + OFFSET_BITS)) as usize;
-    let offset = ((span >> LEN_BITS) & ((1 << OFFSET_BITS) - 1)) as usize;
-    let len = (span & ((1 << LEN_BITS) - 1)) as usize;
-    &chunks[chunk][offset..offset + len]
+/// The id starting at `start`: up to its newline.
+fn text_at(chunks: &[String], start: u32) -> &str {
+    let chunk = &chunks[(start >> CHUNK_BITS) as usize];
+    let rest = &chunk[(start as usize) & (CHUNK - 1)..];
+    rest.split_once('\n').map_or(rest, |(id, _)| id)
 }
 
 /// Reads every id once, from the arguments, a file or standard input (`-`),
@@ -123,8 +137,15 @@ pub fn read_ids(args: &BulkArgs) -> Result<Ids, String> {
             read_lines(std::io::stdin().lock(), "standard input", &mut ids)?;
         }
         Some(path) => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+            let mut file = std::fs::File::open(path).map_err(cannot)?;
+            // A file can be read twice: count its lines first, so that the
+            // table and offsets are sized once rather than grown by
+            // doubling, which briefly holds the old and the new copy.
+            if file.metadata().map_err(cannot)?.is_file() {
+                ids.reserve(count_lines(&mut file).map_err(cannot)?);
+                std::io::Seek::rewind(&mut file).map_err(cannot)?;
+            }
             read_lines(BufReader::new(file), &path.display().to_string(), &mut ids)?;
         }
         None => {
@@ -134,6 +155,21 @@ pub fn read_ids(args: &BulkArgs) -> Result<Ids, String> {
         }
     }
     Ok(ids)
+}
+
+/// The lines of `file` (a last one without a newline included).
+fn count_lines(file: &mut std::fs::File) -> std::io::Result<usize> {
+    use std::io::Read;
+    let (mut lines, mut last) = (0, b'\n');
+    let mut block = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            return Ok(lines + usize::from(last != b'\n'));
+        }
+        lines += block[..n].iter().filter(|&&b| b == b'\n').count();
+        last = block[n - 1];
+    }
 }
 
 /// One id per line. A leading byte-order mark and `\r\n` endings are
@@ -194,5 +230,9 @@ mod tests {
             assert!(id.ends_with(&i.to_string()));
             assert_eq!(ids.position(id), Some(i));
         }
+        let mut sealed = ids;
+        sealed.seal();
+        assert_eq!(sealed.position(sealed.get(0)), None);
+        assert!(sealed.get(2_999).ends_with("2999"));
     }
 }

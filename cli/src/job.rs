@@ -4,6 +4,7 @@
 
 use crate::report::{Line, Recorded};
 use runalloy_embedded::{Client, OffboardProgress};
+use std::cell::Cell;
 
 /// The work of a bulk run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,68 @@ pub enum Plan {
     VerifyOnly,
 }
 
+/// What is left for each id of a run, by position, in one byte each: the
+/// plan, and whether its outcome has come (a `Cell`, so that outcomes are
+/// marked while the ids to do are still being taken).
+pub struct Plans(Vec<Cell<u8>>);
+
+const TODO: u8 = 1;
+const VERIFY_ONLY: u8 = 1 << 1;
+const WORKFLOWS_DONE: u8 = 1 << 2;
+const LOGS_DONE: u8 = 1 << 3;
+const ANSWERED: u8 = 1 << 7;
+
+impl Plans {
+    pub fn new(plans: impl Iterator<Item = Option<Plan>>) -> Self {
+        let byte = |plan: Option<Plan>| match plan {
+            None => 0,
+            Some(Plan::VerifyOnly) => TODO | VERIFY_ONLY,
+            Some(Plan::Steps(done)) => {
+                let workflows = if done.workflows { WORKFLOWS_DONE } else { 0 };
+                let logs = if done.logs { LOGS_DONE } else { 0 };
+                TODO | workflows | logs
+            }
+        };
+        Self(plans.map(|p| Cell::new(byte(p))).collect())
+    }
+
+    /// The ids with something to do.
+    pub fn count(&self) -> usize {
+        self.0.iter().filter(|b| b.get() & TODO != 0).count()
+    }
+
+    /// The positions of the ids with something to do, and what.
+    pub fn todo(&self) -> impl Iterator<Item = (usize, Plan)> + '_ {
+        self.0.iter().enumerate().filter_map(|(i, byte)| {
+            let byte = byte.get();
+            (byte & TODO != 0).then(|| {
+                let plan = if byte & VERIFY_ONLY != 0 {
+                    Plan::VerifyOnly
+                } else {
+                    Plan::Steps(
+                        OffboardProgress::default()
+                            .workflows_done(byte & WORKFLOWS_DONE != 0)
+                            .logs_done(byte & LOGS_DONE != 0),
+                    )
+                };
+                (i, plan)
+            })
+        })
+    }
+
+    /// Marks the outcome of the id at `position`: false if it had nothing
+    /// to do, or already had its outcome.
+    pub fn answer(&self, position: usize) -> bool {
+        match self.0.get(position) {
+            Some(byte) if byte.get() & (TODO | ANSWERED) == TODO => {
+                byte.set(byte.get() | ANSWERED);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// How one id ended, for the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
@@ -39,6 +102,8 @@ pub enum Class {
 
 /// One id's outcome.
 pub struct Finished {
+    /// The id's position in the run's ids.
+    pub position: usize,
     pub line: Line,
     pub class: Class,
     /// The error, when it was the key's refusal: every other id would be
@@ -76,7 +141,14 @@ impl Job {
 
     /// Does what `plan` says for `user_id`, then (with `verify`) reads the
     /// user back.
-    pub async fn run(self, client: &Client, user_id: String, plan: Plan, verify: bool) -> Finished {
+    pub async fn run(
+        self,
+        client: &Client,
+        position: usize,
+        user_id: String,
+        plan: Plan,
+        verify: bool,
+    ) -> Finished {
         let (mut line, refused) = match (self, plan) {
             (_, Plan::VerifyOnly) => {
                 let mut line = Line::new(&user_id, self.done_status(), None);
@@ -109,6 +181,7 @@ impl Job {
         }
         let class = classify(self, &line, matches!(plan, Plan::VerifyOnly));
         Finished {
+            position,
             line,
             class,
             refused,

@@ -215,26 +215,56 @@ pub struct Recorded {
     pub progress: OffboardProgress,
 }
 
+impl Recorded {
+    /// One byte: 0 for no line, else the fields as bits.
+    fn pack(self) -> u8 {
+        1 | u8::from(self.erased) << 1
+            | u8::from(self.offboarded) << 2
+            | u8::from(self.verified) << 3
+            | u8::from(self.progress.workflows) << 4
+            | u8::from(self.progress.logs) << 5
+    }
+
+    fn unpack(byte: u8) -> Option<Self> {
+        let bit = |n: u8| byte & (1 << n) != 0;
+        bit(0).then(|| Recorded {
+            erased: bit(1),
+            offboarded: bit(2),
+            verified: bit(3),
+            progress: OffboardProgress::default()
+                .workflows_done(bit(4))
+                .logs_done(bit(5)),
+        })
+    }
+}
+
 /// What an existing report holds.
 #[derive(Debug)]
 pub struct Previous {
     /// Every target line, in order.
     pub targets: Vec<Target>,
     /// By position in this run's ids: each one's last line, matched
-    /// exactly as it was sent. Lines for ids not in this run are not kept.
-    pub recorded: Vec<Option<Recorded>>,
+    /// exactly as it was sent, in a byte (see [`Previous::recorded`]). Lines
+    /// for ids not in this run are not kept.
+    recorded: Vec<u8>,
     /// Whether the report had id lines but no target line (an older
     /// version's report).
     pub untargeted: bool,
 }
 
 impl Previous {
-    fn new(ids: &Ids) -> Self {
+    /// Nothing recorded, for `ids`.
+    pub fn new(ids: &Ids) -> Self {
         Self {
             targets: Vec::new(),
-            recorded: vec![None; ids.len()],
+            recorded: vec![0; ids.len()],
             untargeted: false,
         }
+    }
+
+    /// What the report last recorded for the id at `position`.
+    pub fn recorded(&self, position: usize) -> Option<Recorded> {
+        Recorded::unpack(self.recorded[position])
     }
 }
 
@@ -343,7 +373,7 @@ fn read_line(line: &[u8], number: usize, ids: &Ids, previous: &mut Previous) {
                 .logs_done(done(&id.logs) && id.workflows.is_some()),
         };
         if let Some(i) = ids.position(&id.user_id) {
-            previous.recorded[i] = Some(recorded);
+            previous.recorded[i] = recorded.pack();
         }
     } else {
         tracing::warn!(line = number, "skipping a report line that does not parse");

@@ -1,7 +1,7 @@
 //! The counts of a bulk run, its summary line, and its exit code.
 
 use crate::ids::Ids;
-use crate::job::{Class, Job, Plan};
+use crate::job::{Class, Job, Plans};
 use runalloy_embedded::FlowStats;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -31,22 +31,12 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Counts `class` once, for `user_id`, which must be one with a plan
-    /// that has no outcome yet (`answered`, by position in `ids`).
-    pub fn add(
-        &mut self,
-        user_id: &str,
-        class: Class,
-        ids: &Ids,
-        plans: &[Option<Plan>],
-        answered: &mut [bool],
-    ) {
-        match ids.position(user_id) {
-            Some(i) if plans[i].is_some() && !answered[i] => answered[i] = true,
-            _ => {
-                self.stray += 1;
-                return;
-            }
+    /// Counts `class` once, for the id at `position`, which must be one
+    /// with a plan and no outcome yet.
+    pub fn add(&mut self, position: usize, class: Class, plans: &Plans) {
+        if !plans.answer(position) {
+            self.stray += 1;
+            return;
         }
         match class {
             Class::Deleted => self.deleted += 1,
