@@ -10,7 +10,9 @@
 //! shared machines, ratios less so.
 //!
 //! Run with `cargo bench -p runalloy-embedded-cli --bench erase_throughput`.
-//! `ERASE_BENCH_IDS` and `ERASE_BENCH_ROUNDS` override the defaults.
+//! `ERASE_BENCH_IDS` and `ERASE_BENCH_ROUNDS` override the defaults, and
+//! `ERASE_BENCH_OTHER_CLIS` (paths, `:`-separated) adds other builds of the
+//! CLI to the same rounds, to compare versions side by side.
 
 #[path = "../../benches/support/mod.rs"]
 mod support;
@@ -140,12 +142,13 @@ async fn library(base: &str, ids: Vec<String>) -> usize {
         .await
 }
 
-async fn cli(base: &str, ids: Vec<String>, dir: &std::path::Path) -> usize {
+/// Erases with the CLI at `exe`.
+async fn cli(exe: &std::path::Path, base: &str, ids: Vec<String>, dir: &std::path::Path) -> usize {
     let ids_file = dir.join("ids.txt");
     let report = dir.join("report.jsonl");
     std::fs::write(&ids_file, ids.join("\n")).unwrap();
     let _ = std::fs::remove_file(&report);
-    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_runalloy-embedded"))
+    let status = tokio::process::Command::new(exe)
         .args(["users", "erase", "--concurrency", &CONCURRENCY.to_string()])
         .arg("--report")
         .arg(&report)
@@ -165,27 +168,42 @@ async fn cli(base: &str, ids: Vec<String>, dir: &std::path::Path) -> usize {
         .count()
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Contender {
     PlainReqwest,
     Library,
     Cli,
+    /// Another build of the CLI, from `ERASE_BENCH_OTHER_CLIS`.
+    OtherCli(std::path::PathBuf),
 }
 
-async fn round(who: Contender, n: usize, dir: &std::path::Path) -> Duration {
+impl std::fmt::Display for Contender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Contender::OtherCli(path) => write!(f, "Cli {}", path.display()),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+async fn round(who: &Contender, n: usize, dir: &std::path::Path) -> Duration {
     let (mut stand_in, ids) = StandIn::start(n).await;
     let base = stand_in.base_url.clone();
     let started = Instant::now();
     let erased = match who {
         Contender::PlainReqwest => plain_reqwest(&base, ids).await,
         Contender::Library => library(&base, ids).await,
-        Contender::Cli => cli(&base, ids, dir).await,
+        Contender::Cli => {
+            let exe = std::path::Path::new(env!("CARGO_BIN_EXE_runalloy-embedded"));
+            cli(exe, &base, ids, dir).await
+        }
+        Contender::OtherCli(exe) => cli(exe, &base, ids, dir).await,
     };
     let took = started.elapsed();
-    assert_eq!(erased, n, "{who:?} erased {erased} of {n}");
+    assert_eq!(erased, n, "{who} erased {erased} of {n}");
     let (users_left, logs_deleted) = stand_in.stats().await;
-    assert_eq!(users_left, 0, "{who:?} left users behind");
-    assert_eq!(logs_deleted, n, "{who:?} left logs behind");
+    assert_eq!(users_left, 0, "{who} left users behind");
+    assert_eq!(logs_deleted, n, "{who} left logs behind");
     let _ = stand_in.child.kill().await;
     took
 }
@@ -216,9 +234,17 @@ fn main() {
     let only = std::env::var("ERASE_BENCH_ONLY")
         .unwrap_or_default()
         .to_lowercase();
+    // ERASE_BENCH_OTHER_CLIS=/path/a:/path/b adds other builds of the CLI
+    // (an older commit's, say) to the same rounds.
+    let others = std::env::var_os("ERASE_BENCH_OTHER_CLIS").unwrap_or_default();
     let contenders: Vec<Contender> = [Contender::PlainReqwest, Contender::Library, Contender::Cli]
         .into_iter()
-        .filter(|c| only.is_empty() || format!("{c:?}").to_lowercase().contains(&only))
+        .chain(
+            std::env::split_paths(&others)
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Contender::OtherCli),
+        )
+        .filter(|c| only.is_empty() || c.to_string().to_lowercase().contains(&only))
         .collect();
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); contenders.len()];
     runtime.block_on(async {
@@ -228,8 +254,8 @@ fn main() {
             for k in 0..contenders.len() {
                 let i = (k + r) % contenders.len();
                 let who = &contenders[i];
-                let took = round(*who, n, dir.path()).await;
-                println!("round {}: {who:?}: {n} ids in {took:.2?}", r + 1);
+                let took = round(who, n, dir.path()).await;
+                println!("round {}: {who}: {n} ids in {took:.2?}", r + 1);
                 times[i].push(took);
             }
         }
@@ -251,8 +277,8 @@ fn main() {
         let mut sorted = ratios.clone();
         sorted.sort_by(f64::total_cmp);
         println!(
-            "  {:<14} median {:>7.0} ids/s   throughput ratio to plain reqwest: median {:.3} (rounds: {})",
-            format!("{who:?}"),
+            "  {:<28} median {:>7.0} ids/s   throughput ratio to plain reqwest: median {:.3} (rounds: {})",
+            who.to_string(),
             per_sec(median(times[i].clone())),
             sorted[sorted.len() / 2],
             ratios
