@@ -443,7 +443,7 @@ impl ClientBuilder {
 
         // The key and the version are not default headers: the transport
         // adds them to each request for the base URL's origin (see
-        // `transport.rs`), so that the inner client carries neither.
+        // `send/mod.rs`), so that the inner client carries neither.
         let authorization = key.bearer_header()?;
         let user_agent = match &self.user_agent_suffix {
             Some(suffix) => format!("{USER_AGENT} {suffix}"),

@@ -91,7 +91,7 @@ fn lying_length() -> common::Reply {
 async fn a_lying_content_length_is_a_cut_body_not_a_4_gb_buffer() {
     let server = TestServer::always(lying_length()).await;
     // No limit: only the bytes that arrive are held (the buffer starts at
-    // most 64 KiB; transport.rs unit-tests the reservation).
+    // most 64 KiB; send/body.rs unit-tests the reservation).
     let c = common::builder(&server.url())
         .max_response_bytes(usize::MAX)
         .build()
