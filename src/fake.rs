@@ -100,6 +100,8 @@ struct Store {
 struct Faults {
     /// The share of requests answered 500, and the seed that picks them.
     share: Option<(f64, u64)>,
+    /// The share answered 429 without `Retry-After`, and its seed.
+    throttle_share: Option<(f64, u64)>,
     /// `METHOD /path` answered 500 every time.
     always: Vec<String>,
     /// Users whose delete is confirmed but not done.
@@ -340,6 +342,14 @@ impl FakeAlloy {
         self.shared.faults().share = Some((share.clamp(0.0, 1.0), seed));
     }
 
+    /// Answers `share` (0 to 1) of the requests that pass the key, version
+    /// and rate checks with `429 {"message": "Too Many Requests"}` and no
+    /// `Retry-After`, doing nothing: a noisy gateway, with no limit behind
+    /// it. Counted in [`FakeAlloy::requests_throttled`].
+    pub fn throttle_share(&self, share: f64, seed: u64) {
+        self.shared.faults().throttle_share = Some((share.clamp(0.0, 1.0), seed));
+    }
+
     /// Answers every `method` request to `path` (no query) with a 500,
     /// doing nothing.
     pub fn fail_always(&self, method: &str, path: &str) {
@@ -349,11 +359,12 @@ impl FakeAlloy {
             .push(format!("{} {path}", method.to_ascii_uppercase()));
     }
 
-    /// Ends every fault set by [`FakeAlloy::fail_share`] and
-    /// [`FakeAlloy::fail_always`].
+    /// Ends every fault set by [`FakeAlloy::fail_share`],
+    /// [`FakeAlloy::throttle_share`] and [`FakeAlloy::fail_always`].
     pub fn clear_faults(&self) {
         let mut faults = self.shared.faults();
         faults.share = None;
+        faults.throttle_share = None;
         faults.always.clear();
     }
 
@@ -504,6 +515,13 @@ fn fault(shared: &Shared, method: &axum::http::Method, uri: &axum::http::Uri) ->
         received.push(format!("{method} {uri}"));
     }
     let served = shared.served.load(Ordering::Relaxed);
+    if faults
+        .throttle_share
+        .is_some_and(|(share, seed)| unit_interval(seed.rotate_left(17) ^ served) < share)
+    {
+        shared.throttled.fetch_add(1, Ordering::Relaxed);
+        return Some(message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"));
+    }
     let by_share = faults
         .share
         .is_some_and(|(share, seed)| unit_interval(seed ^ served) < share);

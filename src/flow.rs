@@ -15,7 +15,11 @@
 //!     API accepted in the second before it (counting the responses still in
 //!     flight, so it is set when the hold ends), unless 429s were under an
 //!     eighth of those responses: then they were sporadic, not a limit
-//!     reached, and only their `Retry-After` is honoured. On a later
+//!     reached, and only their `Retry-After` is honoured. One to three 429s
+//!     without `Retry-After` among the client's first 20 responses set no
+//!     pace either: a noisy gateway's stray refusal looks like a limit
+//!     there, so after the hold slow start begins again and the next
+//!     throttle decides. On a later
 //!     throttle, `BETA` times the current pace. Only throttles of requests sent after the
 //!     previous drop count, so one burst of 429s already in flight is one
 //!     drop, not many;
@@ -78,6 +82,12 @@ const SCALE: f64 = 0.004;
 /// reached in slow start refuses a quarter or more of them; one 429 among
 /// the first ten successes is 9%.
 const SATURATED_SHARE: f64 = 0.125;
+/// A first throttle of one to three 429s without `Retry-After`, among fewer
+/// responses than this since the client started, is thin evidence of a
+/// limit: a gateway's stray 429s among the first few responses look like
+/// one. It sets no pace: after its hold, slow start begins again, and the
+/// next throttle, with more responses to judge by, decides.
+const THIN_EVIDENCE: f64 = 20.0;
 /// How long a sporadic verdict lasts.
 const SPORADIC_MEMORY: Duration = Duration::from_secs(10);
 /// The pace drops at most once in this long.
@@ -151,6 +161,8 @@ pub(crate) struct FlowControl {
     in_flight: AtomicU64,
     window_open: tokio::sync::Notify,
     throttled: AtomicU64,
+    /// Successful responses so far.
+    succeeded_total: AtomicU64,
     /// Paced attempts queue here, first come first served; only the head
     /// sleeps, and it computes its turn from the pace when it wakes.
     queue: tokio::sync::Mutex<()>,
@@ -179,6 +191,9 @@ struct Pacer {
     /// Until then, a 429 without `Retry-After` while unpaced is taken as
     /// sporadic, as the last one was.
     sporadic_until: Instant,
+    /// Whether the throttle that set `pending` came without `Retry-After`,
+    /// as a gateway's stray 429 does.
+    pending_unexplained: bool,
 }
 
 /// A turn to send, taken from [`FlowControl::acquire`]. During slow start
@@ -224,6 +239,7 @@ impl FlowControl {
             in_flight: AtomicU64::new(0),
             window_open: tokio::sync::Notify::new(),
             throttled: AtomicU64::new(0),
+            succeeded_total: AtomicU64::new(0),
             queue: tokio::sync::Mutex::new(()),
             state: Mutex::new(Pacer {
                 rate: None,
@@ -234,6 +250,7 @@ impl FlowControl {
                 hold_until: now,
                 held_back: Duration::ZERO,
                 sporadic_until: now,
+                pending_unexplained: false,
             }),
             accepted: BucketCount::new(now),
             refused: BucketCount::new(now),
@@ -285,7 +302,15 @@ impl FlowControl {
                 {
                     let accepted = self.accepted.around(bucket);
                     let refused = self.refused.around(bucket);
-                    pacer.set_first_pace(accepted, refused, now);
+                    // Thin evidence: the run has only just begun.
+                    let answered = self.succeeded_total.load(Ordering::Relaxed)
+                        + self.throttled.load(Ordering::Relaxed);
+                    let early = (answered as f64) < THIN_EVIDENCE;
+                    if pacer.set_first_pace(accepted, refused, early, now) {
+                        self.window_halves
+                            .store(2 * INITIAL_WINDOW, Ordering::Relaxed);
+                        self.slow_start.store(true, Ordering::Relaxed);
+                    }
                 }
                 let wake = pacer.next_slot.max(pacer.hold_until);
                 if now >= wake {
@@ -363,6 +388,7 @@ impl FlowControl {
             }
             (None, None) => {
                 pacer.pending = Some(self.accepted.bucket(now));
+                pacer.pending_unexplained = wait.is_none();
                 pacer.last_drop = now;
                 tracing::debug!("throttled: holding the whole client back");
             }
@@ -415,6 +441,7 @@ impl FlowControl {
     /// Records a response that did not throttle.
     pub(crate) fn succeeded(&self, turn: Turn<'_>) {
         let now = Instant::now();
+        self.succeeded_total.fetch_add(1, Ordering::Relaxed);
         self.accepted.record(now);
         if turn.in_window.is_some()
             && self.window_halves.fetch_add(1, Ordering::Relaxed) + 1 >= 2 * SLOW_START_END
@@ -468,14 +495,15 @@ impl FlowControl {
 
 impl Pacer {
     /// The first pace, from what the API accepted around the first
-    /// throttle.
-    fn set_first_pace(&mut self, accepted: f64, refused: f64, now: Instant) {
+    /// throttle. Returns true when the evidence was too thin to set one and
+    /// slow start should begin again.
+    fn set_first_pace(&mut self, accepted: f64, refused: f64, early: bool, now: Instant) -> bool {
         self.pending = None;
         if accepted < 1.0 {
             // Nothing succeeded around it: no measure to pace by. Stay
             // unpaced after the hold; the next throttle will find some.
             tracing::debug!("throttled before any success: the hold alone applies");
-            return;
+            return false;
         }
         if refused < SATURATED_SHARE * (accepted + refused) {
             // A 429 here and there among many successes is not a limit
@@ -483,7 +511,20 @@ impl Pacer {
             // pacing by it would slow the client for nothing.
             self.sporadic_until = now + SPORADIC_MEMORY;
             tracing::debug!(accepted, refused, "sporadic 429s: not pacing");
-            return;
+            return false;
+        }
+        if early && self.pending_unexplained && refused < 4.0 {
+            // One to three 429s without Retry-After among the very first
+            // responses: a noisy gateway's stray refusals look like a limit
+            // here (a limit reached in slow start refuses every request in
+            // flight, more than that). Judge by the next ones, after a
+            // fresh slow start.
+            tracing::debug!(
+                accepted,
+                refused,
+                "throttled too early to tell: slow start again"
+            );
+            return true;
         }
         let from = accepted;
         self.last_max = from;
@@ -495,6 +536,7 @@ impl Pacer {
             pace = self.rate.unwrap_or_default(),
             "paced from what the API accepted"
         );
+        false
     }
 }
 
@@ -630,6 +672,39 @@ mod tests {
         let turn = flow.acquire(None).await.unwrap();
         flow.throttled(turn, None);
         assert!(!flow.stats().holding);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_among_the_first_responses_sets_no_pace_and_slow_starts_again() {
+        let flow = FlowControl::new(None);
+        succeed(&flow, 3).await;
+        let turn = flow.acquire(None).await.unwrap();
+        flow.throttled(turn, None);
+        assert!(flow.stats().holding);
+        assert!(!flow.slow_start.load(Ordering::Relaxed));
+        // After the hold: no pace from 3 successes and 1 refusal (a 25%
+        // share, which would otherwise read as a limit reached), and slow
+        // start from its first window again.
+        let turn = flow.acquire(None).await.unwrap();
+        assert_eq!(flow.stats().pace, None);
+        assert!(flow.slow_start.load(Ordering::Relaxed));
+        assert_eq!(
+            flow.window_halves.load(Ordering::Relaxed),
+            2 * INITIAL_WINDOW
+        );
+        flow.succeeded(turn);
+        // Four refusals at once are a limit reached, early or not.
+        let flow = FlowControl::new(None);
+        succeed(&flow, 5).await;
+        let mut turns = Vec::new();
+        for _ in 0..4 {
+            turns.push(flow.acquire(None).await.unwrap());
+        }
+        for turn in turns {
+            flow.throttled(turn, None);
+        }
+        succeed(&flow, 1).await;
+        assert!(flow.stats().pace.is_some());
     }
 
     #[tokio::test(start_paused = true)]
