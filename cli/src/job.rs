@@ -149,7 +149,7 @@ impl Job {
         plan: Plan,
         verify: bool,
     ) -> Finished {
-        let (mut line, refused) = match (self, plan) {
+        let (mut line, mut refused) = match (self, plan) {
             (_, Plan::VerifyOnly) => {
                 let mut line = Line::new(&user_id, self.done_status(), None);
                 line.logs = "done_earlier";
@@ -176,6 +176,7 @@ impl Job {
                     line.status = "failed";
                     line.stopped_at = Some("verify");
                     line.set_error(&e);
+                    refused = refusal(Some(&e));
                 }
             }
         }

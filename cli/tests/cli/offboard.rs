@@ -463,3 +463,40 @@ async fn a_resume_with_verify_reads_back_only_the_ids_not_yet_verified() {
     assert!(summary(&stderr).contains("3 skipped as erased"), "{stderr}");
     assert_eq!(fake.received().len(), before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_refused_while_verifying_stops_the_run() {
+    use common::{TestServer, json};
+    // Deletes are confirmed; the read-back of a user is refused, as after a
+    // revoked key.
+    let server = TestServer::start(|_, r| match (r.method.as_str(), r.path()) {
+        ("GET", "/users") => json(200, r#"{"data":[]}"#),
+        ("GET", _) => json(401, r#"{"message":"Unauthorized"}"#),
+        (_, path) if path.ends_with("/logs") => json(200, r#"{"message":"Success"}"#),
+        _ => json(200, r#"{"success":true}"#),
+    })
+    .await;
+    let ids: Vec<String> = (0..50).map(|i| format!("user-{i}")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_ids(dir.path(), &ids);
+    let args = [
+        "--verify",
+        "--concurrency",
+        "4",
+        "--from-file",
+        file.to_str().unwrap(),
+    ];
+    let (code, _, stderr) = run(users("erase", &server.url(), &args)).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("error: stopped at the first refused key"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not attempted"), "{stderr}");
+    let reads = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path() != "/users")
+        .count();
+    assert!((1..=4).contains(&reads), "{reads} read-backs sent");
+}
