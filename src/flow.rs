@@ -19,8 +19,14 @@
 //!     without `Retry-After` among the client's first 20 responses set no
 //!     pace either: a noisy gateway's stray refusal looks like a limit
 //!     there, so after the hold slow start begins again and the next
-//!     throttle decides. On a later
-//!     throttle, `BETA` times the current pace. Only throttles of requests sent after the
+//!     throttle decides. Fewer than two successes around the first
+//!     throttle (another client with the same key is spending the limit)
+//!     are no measure either: the client probes instead, from what got
+//!     through, doubling the pace every half second until the next throttle.
+//!     On a later throttle, `BETA` times the share of the current pace
+//!     that the API took in the last second (all of it, for a client
+//!     alone at its limit; half, say, when other workers with the same
+//!     key take the rest). Only throttles of requests sent after the
 //!     previous drop count, so one burst of 429s already in flight is one
 //!     drop, not many;
 //!   - while requests succeed it climbs back along
@@ -30,7 +36,15 @@
 //!
 //! - **A slow start**, until the first throttle: at most two attempts in
 //!   flight at first, half an attempt more per success, so the first 429s
-//!   find few requests in flight rather than the whole concurrency.
+//!   find few requests in flight rather than the whole concurrency. It
+//!   begins again when the pace has grown far past the last throttle (4
+//!   times, or 16 for a probe) and is dropped: the API has no limit near
+//!   it any more, and the whole concurrency should not leave at once to
+//!   find where it is now.
+//!
+//! Several processes sharing one key (a fleet of workers) share its limit
+//! with no coordination beyond the API's answers: `cli/benches/fleet.rs`
+//! measures 2, 4 and 8 of them against one token bucket.
 //!
 //! The adaptive part is the AWS SDKs' adaptive retry mode (botocore's
 //! `retries/adaptive.py`, aws-smithy-runtime's `client_rate_limiter.rs`),
@@ -88,6 +102,22 @@ const SATURATED_SHARE: f64 = 0.125;
 /// one. It sets no pace: after its hold, slow start begins again, and the
 /// next throttle, with more responses to judge by, decides.
 const THIN_EVIDENCE: f64 = 20.0;
+/// Fewer successes than this around the first throttle are no measure to
+/// pace by: a client that shares its key with busy others may have had
+/// next to none through, and a pace set from one success would starve it.
+const FEW_ACCEPTED: f64 = 2.0;
+/// A drop counts the share of the last second's responses that were
+/// refused once there are at least this many.
+const SHARE_EVIDENCE: f64 = 4.0;
+/// One drop takes the pace down to no less than this share of it (before
+/// `BETA`).
+const MIN_SHARE: f64 = 0.25;
+/// A probe doubles the pace this often until the next throttle.
+const PROBE_DOUBLING: Duration = Duration::from_millis(500);
+/// A probe that grows this far past the rate last throttled without a
+/// throttle ends: no limit is near, and the client is unpaced again (in
+/// slow start).
+const PROBE_RELEASE: f64 = 16.0;
 /// How long a sporadic verdict lasts.
 const SPORADIC_MEMORY: Duration = Duration::from_secs(10);
 /// The pace drops at most once in this long.
@@ -183,8 +213,11 @@ struct Pacer {
     /// The rate before the last drop (CUBIC's `W_max`).
     last_max: f64,
     last_drop: Instant,
-    /// The earliest time the next attempt may leave.
+    /// The earliest time the next attempt may leave, at the pace when the
+    /// last one left.
     next_slot: Instant,
+    /// When the last paced attempt left.
+    last_turn: Instant,
     /// Nothing leaves before this.
     hold_until: Instant,
     held_back: Duration,
@@ -194,6 +227,9 @@ struct Pacer {
     /// Whether the throttle that set `pending` came without `Retry-After`,
     /// as a gateway's stray 429 does.
     pending_unexplained: bool,
+    /// While probing: the pace it started from, and when. The pace doubles
+    /// every `PROBE_DOUBLING` until the next throttle.
+    probe: Option<(f64, Instant)>,
 }
 
 /// A turn to send, taken from [`FlowControl::acquire`]. During slow start
@@ -247,10 +283,12 @@ impl FlowControl {
                 last_max: 0.0,
                 last_drop: now,
                 next_slot: now,
+                last_turn: now,
                 hold_until: now,
                 held_back: Duration::ZERO,
                 sporadic_until: now,
                 pending_unexplained: false,
+                probe: None,
             }),
             accepted: BucketCount::new(now),
             refused: BucketCount::new(now),
@@ -307,15 +345,23 @@ impl FlowControl {
                         + self.throttled.load(Ordering::Relaxed);
                     let early = (answered as f64) < THIN_EVIDENCE;
                     if pacer.set_first_pace(accepted, refused, early, now) {
-                        self.window_halves
-                            .store(2 * INITIAL_WINDOW, Ordering::Relaxed);
-                        self.slow_start.store(true, Ordering::Relaxed);
+                        self.restart_slow_start();
                     }
                 }
-                let wake = pacer.next_slot.max(pacer.hold_until);
+                // A pace that rose since the last turn counts at once: at
+                // one request every few seconds, waiting out the old
+                // interval would keep a probe from growing.
+                let slot = match pacer.rate {
+                    Some(rate) => pacer
+                        .next_slot
+                        .min(pacer.last_turn + Duration::from_secs_f64(1.0 / rate)),
+                    None => pacer.next_slot,
+                };
+                let wake = slot.max(pacer.hold_until);
                 if now >= wake {
                     if let Some(rate) = pacer.rate {
                         pacer.next_slot = now + Duration::from_secs_f64(1.0 / rate);
+                        pacer.last_turn = now;
                     }
                     return Some(Turn {
                         sent_at: now,
@@ -365,6 +411,14 @@ impl FlowControl {
         }
     }
 
+    /// Slow start again from its first window: the next attempts probe
+    /// the API a few at a time instead of all at once.
+    fn restart_slow_start(&self) {
+        self.window_halves
+            .store(2 * INITIAL_WINDOW, Ordering::Relaxed);
+        self.slow_start.store(true, Ordering::Relaxed);
+    }
+
     fn end_slow_start(&self) {
         if self.slow_start.swap(false, Ordering::Relaxed) {
             self.window_open.notify_waiters();
@@ -403,13 +457,31 @@ impl FlowControl {
                 // The pace may have grown past what the API accepts while
                 // a full bucket hid it; when the last second held no hold,
                 // what it accepted is the better measure.
+                // Not during a probe: its pace has just doubled, and what
+                // was accepted in the last second lags far behind it.
                 let measured = match pacer.hold_until.checked_add(Duration::from_secs(1)) {
-                    Some(quiet) if quiet <= now => {
+                    Some(quiet) if quiet <= now && pacer.probe.is_none() => {
                         self.accepted.last_second(self.accepted.bucket(now))
                     }
                     _ => rate,
                 };
-                let from = rate.min(measured.max(MIN_RATE));
+                // What share of this pace the API took in the last second:
+                // against a limit spent by other clients with the same key
+                // as well, it refuses much of it, and one drop of `BETA`
+                // at a time would take many seconds (and 429s) to get
+                // under it.
+                let bucket = self.accepted.bucket(now);
+                let (took, refused) = (
+                    self.accepted.last_second(bucket),
+                    self.refused.last_second(bucket),
+                );
+                let share = if took + refused >= SHARE_EVIDENCE {
+                    (took / (took + refused)).max(MIN_SHARE)
+                } else {
+                    1.0
+                };
+                let from = (rate * share).min(measured).max(MIN_RATE);
+                pacer.probe = None;
                 pacer.last_max = from;
                 pacer.rate = Some((from * BETA).max(MIN_RATE));
                 pacer.last_drop = now;
@@ -453,15 +525,32 @@ impl FlowControl {
             return;
         }
         let mut pacer = self.pacer();
+        if let Some((from, started)) = pacer.probe {
+            let since = now.saturating_duration_since(started).as_secs_f64();
+            let probed = from * (since / PROBE_DOUBLING.as_secs_f64()).exp2();
+            if probed > pacer.last_max * PROBE_RELEASE {
+                pacer.rate = None;
+                pacer.probe = None;
+                drop(pacer);
+                self.restart_slow_start();
+                tracing::debug!("probed far without a throttle: unpaced, in slow start");
+            } else {
+                pacer.rate = Some(probed);
+            }
+            return;
+        }
         if pacer.rate.is_some() {
             let since = now.saturating_duration_since(pacer.last_drop).as_secs_f64();
             let k = ((1.0 - BETA) / SCALE).cbrt();
             let cubic = pacer.last_max * (1.0 + SCALE * (since - k).powi(3));
             if cubic > pacer.last_max * RELEASE_FACTOR {
                 // Far past anything the API throttled: unpaced again, until
-                // it throttles again.
+                // it throttles again, in slow start, so that the whole
+                // concurrency does not leave at once to find where.
                 pacer.rate = None;
-                tracing::debug!("no throttle for a while: unpaced");
+                drop(pacer);
+                self.restart_slow_start();
+                tracing::debug!("no throttle for a while: unpaced, in slow start");
             } else {
                 pacer.rate = Some(cubic.max(MIN_RATE));
             }
@@ -499,12 +588,6 @@ impl Pacer {
     /// slow start should begin again.
     fn set_first_pace(&mut self, accepted: f64, refused: f64, early: bool, now: Instant) -> bool {
         self.pending = None;
-        if accepted < 1.0 {
-            // Nothing succeeded around it: no measure to pace by. Stay
-            // unpaced after the hold; the next throttle will find some.
-            tracing::debug!("throttled before any success: the hold alone applies");
-            return false;
-        }
         if refused < SATURATED_SHARE * (accepted + refused) {
             // A 429 here and there among many successes is not a limit
             // being reached (a flaky proxy, a short spike elsewhere):
@@ -525,6 +608,20 @@ impl Pacer {
                 "throttled too early to tell: slow start again"
             );
             return true;
+        }
+        if accepted < FEW_ACCEPTED {
+            // Too few successes around it to pace by: other clients with
+            // the same key may be spending the limit. Probe from what got
+            // through, doubling every half second, until the next throttle; a
+            // slow start would send a burst into the empty bucket.
+            let from = accepted.max(1.0);
+            self.rate = Some(from);
+            self.last_max = from;
+            self.last_drop = now;
+            self.next_slot = now;
+            self.probe = Some((from, now));
+            tracing::debug!(accepted, "throttled with few successes: probing");
+            return false;
         }
         let from = accepted;
         self.last_max = from;
@@ -705,6 +802,82 @@ mod tests {
         }
         succeed(&flow, 1).await;
         assert!(flow.stats().pace.is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_with_few_successes_probes_doubling_every_half_second() {
+        // Another client with the same key spends the limit: one of this
+        // one's requests got through before the first 429 (and two, all
+        // the slow-start window, were refused).
+        let flow = FlowControl::new(None);
+        succeed(&flow, 1).await;
+        let mut turns = Vec::new();
+        for _ in 0..2 {
+            turns.push(flow.acquire(None).await.unwrap());
+        }
+        for turn in turns {
+            flow.throttled(turn, Some(Duration::from_secs(1)));
+        }
+        // After the hold: a pace of what got through (1 a second), not a
+        // slow start's burst into the empty bucket.
+        let at = Instant::now();
+        let first = flow.acquire(None).await.unwrap();
+        assert_eq!(Instant::now() - at, Duration::from_secs(1));
+        assert_eq!(flow.stats().pace, Some(1.0));
+        assert!(!flow.slow_start.load(Ordering::Relaxed));
+        // Doubling every half second while nothing is refused, and the next
+        // turn comes at the pace of now, not of when the last one left.
+        tokio::time::advance(Duration::from_millis(500)).await;
+        flow.succeeded(first);
+        assert_eq!(flow.stats().pace, Some(2.0));
+        succeed(&flow, 1).await;
+        assert_eq!(Instant::now() - at, Duration::from_millis(1500));
+        tokio::time::advance(Duration::from_millis(500)).await;
+        succeed(&flow, 1).await;
+        let pace = flow.stats().pace.unwrap();
+        assert!((pace - 4.0).abs() < 0.1, "{pace}");
+        // The next throttle ends the probe with a drop.
+        let turn = flow.acquire(None).await.unwrap();
+        flow.throttled(turn, Some(Duration::from_secs(1)));
+        let dropped = flow.stats().pace.unwrap();
+        assert!(dropped < pace * BETA, "{dropped} {pace}");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        succeed(&flow, 1).await;
+        let later = flow.stats().pace.unwrap();
+        assert!(later < pace, "no longer doubling: {later}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_drop_takes_the_share_refused_into_account() {
+        let flow = FlowControl::new(None);
+        reach_a_limit(&flow).await;
+        // Paced from t = 1 s; seven turns by t = 1.86 s.
+        let mut turns = Vec::new();
+        for _ in 0..7 {
+            turns.push(flow.acquire(None).await.unwrap());
+        }
+        let last = turns.pop().unwrap();
+        let mut turns = turns.into_iter();
+        for turn in turns.by_ref().take(4) {
+            flow.succeeded(turn);
+        }
+        let paced = flow.stats().pace.unwrap();
+        // Two refused within a second of the first pace: no drop yet.
+        for turn in turns {
+            flow.throttled(turn, Some(Duration::from_secs(1)));
+        }
+        assert_eq!(flow.stats().pace, Some(paced));
+        // The next refusal drops the pace, by the share the API took in
+        // the last second (4 of 7), not by `BETA` alone: other clients with
+        // the same key took the rest.
+        tokio::time::advance(Duration::from_millis(350)).await;
+        flow.throttled(last, Some(Duration::from_secs(1)));
+        let dropped = flow.stats().pace.unwrap();
+        let expected = paced * 4.0 / 7.0 * BETA;
+        assert!(
+            (dropped - expected).abs() < 0.01,
+            "{dropped}, not {expected} (from {paced})"
+        );
     }
 
     #[tokio::test(start_paused = true)]
