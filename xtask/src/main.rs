@@ -55,9 +55,6 @@ enum Spec {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Generate the crate from rehearsal edits of the spec and check each of
-    /// `spec diff`'s verdicts against cargo-semver-checks (which must be
-    /// installed). Exits 1 if any disagrees with the rules.
     /// Restate a 3.0 spec as the vendor's tooling would export it in OpenAPI
     /// 3.1 (nullable as a type list, schema examples as lists, one-value
     /// enums as `const`), to rehearse a 3.1 upgrade.
@@ -67,6 +64,9 @@ enum Spec {
         /// Where to write the 3.1 spec (YAML).
         output: PathBuf,
     },
+    /// Generate the crate from rehearsal edits of the spec and check each of
+    /// `spec diff`'s verdicts against cargo-semver-checks (which must be
+    /// installed). Exits 1 if any disagrees with the rules.
     SemverProof {
         /// The scratch folder for the copies and their build (kept, so that
         /// a second run is quick); `target/semver-proof` by default.
