@@ -30,13 +30,6 @@ use std::time::{Duration, Instant};
 
 const KEY: &str = "goodput-key";
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// One request of the careful plain loop: retried up to 3 times, after its
 /// own `Retry-After` (or 1 s); the body of its success.
 async fn plain_send(
@@ -126,9 +119,9 @@ async fn library(
 
 fn main() {
     let benching = std::env::args().any(|a| a == "--bench");
-    let rate: f64 = env_or("GOODPUT_RATE", 50.0);
-    let ids: usize = env_or("GOODPUT_IDS", if benching { 500 } else { 20 });
-    let concurrency: usize = env_or("GOODPUT_CONCURRENCY", 32);
+    let rate: f64 = support::env_or("GOODPUT_RATE", 50.0);
+    let ids: usize = support::env_or("GOODPUT_IDS", if benching { 500 } else { 20 });
+    let concurrency: usize = support::env_or("GOODPUT_CONCURRENCY", 32);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -114,9 +114,9 @@ const SHARE_EVIDENCE: f64 = 4.0;
 const MIN_SHARE: f64 = 0.25;
 /// A probe doubles the pace this often until the next throttle.
 const PROBE_DOUBLING: Duration = Duration::from_millis(500);
-/// A probe that grows this far past the rate last throttled without a
-/// throttle ends: no limit is near, and the client is unpaced again (in
-/// slow start).
+/// A probe that grows this far past where it started without a throttle
+/// ends: no limit is near, and the client is unpaced again (in slow
+/// start).
 const PROBE_RELEASE: f64 = 16.0;
 /// How long a sporadic verdict lasts.
 const SPORADIC_MEMORY: Duration = Duration::from_secs(10);
@@ -525,35 +525,37 @@ impl FlowControl {
             return;
         }
         let mut pacer = self.pacer();
-        if let Some((from, started)) = pacer.probe {
-            let since = now.saturating_duration_since(started).as_secs_f64();
-            let probed = from * (since / PROBE_DOUBLING.as_secs_f64()).exp2();
-            if probed > pacer.last_max * PROBE_RELEASE {
-                pacer.rate = None;
-                pacer.probe = None;
-                drop(pacer);
-                self.restart_slow_start();
-                tracing::debug!("probed far without a throttle: unpaced, in slow start");
-            } else {
-                pacer.rate = Some(probed);
+        // The pace now, and how far it may grow without a throttle before
+        // no limit is near any more.
+        let (pace, ceiling) = match (pacer.probe, pacer.rate) {
+            (Some((from, started)), _) => {
+                let since = now.saturating_duration_since(started).as_secs_f64();
+                (
+                    from * (since / PROBE_DOUBLING.as_secs_f64()).exp2(),
+                    pacer.last_max * PROBE_RELEASE,
+                )
             }
-            return;
-        }
-        if pacer.rate.is_some() {
-            let since = now.saturating_duration_since(pacer.last_drop).as_secs_f64();
-            let k = ((1.0 - BETA) / SCALE).cbrt();
-            let cubic = pacer.last_max * (1.0 + SCALE * (since - k).powi(3));
-            if cubic > pacer.last_max * RELEASE_FACTOR {
-                // Far past anything the API throttled: unpaced again, until
-                // it throttles again, in slow start, so that the whole
-                // concurrency does not leave at once to find where.
-                pacer.rate = None;
-                drop(pacer);
-                self.restart_slow_start();
-                tracing::debug!("no throttle for a while: unpaced, in slow start");
-            } else {
-                pacer.rate = Some(cubic.max(MIN_RATE));
+            (None, Some(_)) => {
+                let since = now.saturating_duration_since(pacer.last_drop).as_secs_f64();
+                let k = ((1.0 - BETA) / SCALE).cbrt();
+                (
+                    pacer.last_max * (1.0 + SCALE * (since - k).powi(3)),
+                    pacer.last_max * RELEASE_FACTOR,
+                )
             }
+            (None, None) => return,
+        };
+        if pace > ceiling {
+            // Far past anything the API throttled: unpaced again, until it
+            // throttles again, in slow start, so that the whole concurrency
+            // does not leave at once to find where.
+            pacer.rate = None;
+            pacer.probe = None;
+            drop(pacer);
+            self.restart_slow_start();
+            tracing::debug!("no throttle for a while: unpaced, in slow start");
+        } else {
+            pacer.rate = Some(pace.max(MIN_RATE));
         }
     }
 
@@ -609,27 +611,24 @@ impl Pacer {
             );
             return true;
         }
-        if accepted < FEW_ACCEPTED {
-            // Too few successes around it to pace by: other clients with
-            // the same key may be spending the limit. Probe from what got
-            // through, doubling every half second, until the next throttle; a
-            // slow start would send a burst into the empty bucket.
-            let from = accepted.max(1.0);
-            self.rate = Some(from);
-            self.last_max = from;
-            self.last_drop = now;
-            self.next_slot = now;
-            self.probe = Some((from, now));
-            tracing::debug!(accepted, "throttled with few successes: probing");
-            return false;
-        }
-        let from = accepted;
+        // Too few successes around it to pace by (other clients with the
+        // same key may be spending the limit): probe from what got through,
+        // doubling every half second, until the next throttle; a slow start
+        // would send a burst into the empty bucket.
+        let probing = accepted < FEW_ACCEPTED;
+        let from = if probing { accepted.max(1.0) } else { accepted };
         self.last_max = from;
-        self.rate = Some((from * BETA).max(MIN_RATE));
+        self.rate = Some(if probing {
+            from
+        } else {
+            (from * BETA).max(MIN_RATE)
+        });
+        self.probe = probing.then_some((from, now));
         self.last_drop = now;
         self.next_slot = now;
         tracing::debug!(
             accepted,
+            probing,
             pace = self.rate.unwrap_or_default(),
             "paced from what the API accepted"
         );

@@ -1,5 +1,7 @@
 //! What the benchmarks share: the plain reqwest client a careful user would
-//! build, with the same headers the library sends.
+//! build, with the same headers the library sends, and their settings from
+//! the environment. Each bench uses part of it.
+#![allow(dead_code)]
 
 use runalloy_embedded::API_VERSION;
 
@@ -13,4 +15,13 @@ pub fn plain_client(key: &str) -> reqwest::Client {
         .default_headers(headers)
         .build()
         .unwrap()
+}
+
+/// The environment variable `name` parsed, or `default` when it is unset or
+/// does not parse.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

@@ -25,13 +25,6 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 const KEY: &str = "bench-key";
 const CONCURRENCY: usize = 64;
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// The child process: a stand-in holding `n` users. It prints its base URL
 /// and the ids, then answers `stats` on stdin with what is left.
 fn serve(n: usize) {
@@ -222,8 +215,8 @@ fn main() {
     // `cargo bench` passes `--bench`; anything else (such as `cargo test
     // --benches`, which passes no `--bench`) runs a quick smoke round.
     let benching = std::env::args().any(|a| a == "--bench");
-    let n = env_or("ERASE_BENCH_IDS", if benching { 20_000 } else { 500 });
-    let rounds = env_or("ERASE_BENCH_ROUNDS", if benching { 7 } else { 1 });
+    let n = support::env_or("ERASE_BENCH_IDS", if benching { 20_000 } else { 500 });
+    let rounds = support::env_or("ERASE_BENCH_ROUNDS", if benching { 7 } else { 1 });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -20,17 +20,13 @@
 //! `FLEET_BENCH_KEEP_LOGS=dir` keeps each worker's standard error there (with
 //! `RUST_LOG=runalloy_embedded=debug`, the flow control's decisions).
 
+#[path = "../../benches/support/mod.rs"]
+mod support;
+
 use runalloy_embedded::fake::{FakeAlloy, RateLimit};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "bench-key";
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Fleet {
     processes: usize,
@@ -141,9 +137,9 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let ids = env_or("FLEET_BENCH_IDS", if benching { 60 } else { 10 });
-    let rate = env_or("FLEET_BENCH_RATE", 40.0);
-    let rounds = env_or("FLEET_BENCH_ROUNDS", if benching { 2 } else { 1 });
+    let ids = support::env_or("FLEET_BENCH_IDS", if benching { 60 } else { 10 });
+    let rate = support::env_or("FLEET_BENCH_RATE", 40.0);
+    let rounds = support::env_or("FLEET_BENCH_ROUNDS", if benching { 2 } else { 1 });
     let split = std::env::var_os("FLEET_BENCH_SPLIT").is_some();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
