@@ -9,7 +9,10 @@
 use crate::send::CallSummary;
 use crate::{ApiFailure, Client, Error, api};
 use progenitor_client::ResponseValue;
-use serde_json::Value;
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+use std::fmt;
 
 /// What a 2xx body says about the operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,34 +25,157 @@ pub(crate) enum Verdict {
     Unconfirmed,
 }
 
+/// How one operation's body confirms it: by what one top-level field of a
+/// JSON object holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rule {
+    field: &'static str,
+    judge: fn(Option<Kind>) -> Verdict,
+}
+
 /// The rule of `delete-a-user` and `delete-a-credential`: `"success": true`,
 /// written by the server.
-pub(crate) fn success_flag(body: &Value) -> Verdict {
-    match body.get("success") {
-        Some(Value::Bool(true)) => Verdict::Confirmed,
-        Some(Value::Bool(false)) => Verdict::Refused,
+pub(crate) const SUCCESS_FLAG: Rule = Rule {
+    field: "success",
+    judge: |kind| match kind {
+        Some(Kind::True) => Verdict::Confirmed,
+        Some(Kind::False) => Verdict::Refused,
         _ => Verdict::Unconfirmed,
-    }
-}
+    },
+};
 
 /// The rule of `delete-logs-for-a-user` and
 /// `disable-all-workflows-for-a-user`: the documented object with a
 /// `message` string (`{"message": "Success"}`).
-pub(crate) fn message(body: &Value) -> Verdict {
-    match body.get("message") {
-        Some(Value::String(_)) => Verdict::Confirmed,
+pub(crate) const MESSAGE: Rule = Rule {
+    field: "message",
+    judge: |kind| match kind {
+        Some(Kind::String) => Verdict::Confirmed,
         _ => Verdict::Unconfirmed,
-    }
-}
+    },
+};
 
 /// The rule of the lists an erase or offboarding acts on
 /// (`list-all-users`, `list-user-credentials`): the documented object with a
 /// `data` list. `{}` decodes as an empty list, which would read as "nothing
 /// to delete" when the server said nothing at all.
-pub(crate) fn data_list(body: &Value) -> Verdict {
-    match body.get("data") {
-        Some(Value::Array(_)) => Verdict::Confirmed,
+pub(crate) const DATA_LIST: Rule = Rule {
+    field: "data",
+    judge: |kind| match kind {
+        Some(Kind::Array) => Verdict::Confirmed,
         _ => Verdict::Unconfirmed,
+    },
+};
+
+impl Rule {
+    /// The verdict on `body`: unconfirmed unless it is one JSON object
+    /// whose field says so. A repeated field counts by its last value, as
+    /// in `serde_json::Value`.
+    pub(crate) fn judge(&self, body: &[u8]) -> Verdict {
+        let mut reader = serde_json::Deserializer::from_slice(body);
+        match FieldKind(self.field).deserialize(&mut reader) {
+            Ok(kind) if reader.end().is_ok() => (self.judge)(kind),
+            _ => Verdict::Unconfirmed,
+        }
+    }
+}
+
+/// What kind of JSON value a field holds; read without building the value,
+/// so that a long `data` list costs no memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    True,
+    False,
+    String,
+    Array,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KindVisitor;
+        impl<'de> Visitor<'de> for KindVisitor {
+            type Value = Kind;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Kind, E> {
+                Ok(if v { Kind::True } else { Kind::False })
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Kind, E> {
+                Ok(Kind::String)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Kind, E> {
+                Ok(Kind::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Kind, E> {
+                Ok(Kind::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Kind, E> {
+                Ok(Kind::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Kind, E> {
+                Ok(Kind::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Kind, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Kind::Array)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Kind::Other)
+            }
+        }
+        d.deserialize_any(KindVisitor)
+    }
+}
+
+/// Reads a top-level JSON object for the kind of its field `.0` (`None`
+/// when absent); anything but an object is an error.
+struct FieldKind(&'static str);
+
+impl<'de> DeserializeSeed<'de> for FieldKind {
+    type Value = Option<Kind>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Kind>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldKind {
+    type Value = Option<Kind>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a JSON object with `{}`", self.0)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Kind>, A::Error> {
+        let mut kind = None;
+        while let Some(is_field) = map.next_key_seed(IsKey(self.0))? {
+            if is_field {
+                kind = Some(map.next_value::<Kind>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(kind)
+    }
+}
+
+/// A key, read as whether it is `.0`: no key is copied.
+struct IsKey(&'static str);
+
+impl<'de> DeserializeSeed<'de> for IsKey {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IsKey {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
     }
 }
 
@@ -64,7 +190,7 @@ impl Client {
     pub(crate) async fn call_confirmed<'a, F, Fut, T, E>(
         &'a self,
         operation: F,
-        rule: fn(&Value) -> Verdict,
+        rule: Rule,
     ) -> Result<T, Error>
     where
         F: FnOnce(&'a api::Client) -> Fut,
@@ -82,8 +208,7 @@ impl Client {
             }
             Err(e) => return Err(e),
         };
-        let verdict = serde_json::from_slice::<Value>(&body)
-            .map_or(Verdict::Unconfirmed, |parsed| rule(&parsed));
+        let verdict = rule.judge(&body);
         match verdict {
             Verdict::Confirmed => Ok(value.into_inner()),
             Verdict::Refused => Err(Error::Rejected(ApiFailure::boxed(
@@ -121,38 +246,65 @@ fn unconfirmed(
 
 #[cfg(test)]
 mod tests {
-    use super::{Verdict, data_list, message, success_flag};
-    use serde_json::json;
+    use super::{DATA_LIST, MESSAGE, SUCCESS_FLAG, Verdict};
 
     #[test]
     fn only_the_documented_body_confirms() {
         use Verdict::*;
-        let table = [
-            (json!({"success": true}), Confirmed, Unconfirmed),
-            (json!({"success": false}), Refused, Unconfirmed),
-            (json!({"success": "true"}), Unconfirmed, Unconfirmed),
-            (json!({}), Unconfirmed, Unconfirmed),
-            (json!(null), Unconfirmed, Unconfirmed),
-            (json!([]), Unconfirmed, Unconfirmed),
-            (json!({"message": "Success"}), Unconfirmed, Confirmed),
-            (json!({"message": "ok"}), Unconfirmed, Confirmed),
-            (json!({"message": null}), Unconfirmed, Unconfirmed),
-            (json!({"message": 1}), Unconfirmed, Unconfirmed),
-            (json!("Success"), Unconfirmed, Unconfirmed),
+        let table: [(&str, Verdict, Verdict); 16] = [
+            (r#"{"success": true}"#, Confirmed, Unconfirmed),
+            (r#"{"success": false}"#, Refused, Unconfirmed),
+            (r#"{"success": "true"}"#, Unconfirmed, Unconfirmed),
+            (
+                r#"{"success": true, "success": false}"#,
+                Refused,
+                Unconfirmed,
+            ),
+            (r#"{"succ\u0065ss": true}"#, Confirmed, Unconfirmed),
+            (r#"{"success": true} trailing"#, Unconfirmed, Unconfirmed),
+            (r#"{"success": true"#, Unconfirmed, Unconfirmed),
+            ("{}", Unconfirmed, Unconfirmed),
+            ("null", Unconfirmed, Unconfirmed),
+            ("[]", Unconfirmed, Unconfirmed),
+            ("", Unconfirmed, Unconfirmed),
+            (r#"{"message": "Success"}"#, Unconfirmed, Confirmed),
+            (
+                r#"{"message": "ok", "other": {"a": [1, {"b": null}]}}"#,
+                Unconfirmed,
+                Confirmed,
+            ),
+            (r#"{"message": null}"#, Unconfirmed, Unconfirmed),
+            (r#"{"message": 1}"#, Unconfirmed, Unconfirmed),
+            (r#""Success""#, Unconfirmed, Unconfirmed),
         ];
         for (body, by_flag, by_message) in table {
-            assert_eq!(success_flag(&body), by_flag, "success_flag({body})");
-            assert_eq!(message(&body), by_message, "message({body})");
+            assert_eq!(
+                SUCCESS_FLAG.judge(body.as_bytes()),
+                by_flag,
+                "success flag of {body}"
+            );
+            assert_eq!(
+                MESSAGE.judge(body.as_bytes()),
+                by_message,
+                "message of {body}"
+            );
         }
         for (body, listed) in [
-            (json!({"data": []}), Confirmed),
-            (json!({"data": [{"credentialId": "c-1"}]}), Confirmed),
-            (json!({}), Unconfirmed),
-            (json!({"data": null}), Unconfirmed),
-            (json!({"data": {}}), Unconfirmed),
-            (json!([]), Unconfirmed),
+            (r#"{"data": []}"#, Confirmed),
+            (
+                r#"{"data": [{"credentialId": "c-1"}], "cursor": null}"#,
+                Confirmed,
+            ),
+            ("{}", Unconfirmed),
+            (r#"{"data": null}"#, Unconfirmed),
+            (r#"{"data": {}}"#, Unconfirmed),
+            ("[]", Unconfirmed),
         ] {
-            assert_eq!(data_list(&body), listed, "data_list({body})");
+            assert_eq!(
+                DATA_LIST.judge(body.as_bytes()),
+                listed,
+                "data list of {body}"
+            );
         }
     }
 }

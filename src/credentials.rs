@@ -26,7 +26,7 @@ impl Client {
         check_user_id(user_id)?;
         self.call_confirmed(
             |api| api.list_user_credentials().user_id(user_id).send(),
-            crate::confirm::data_list,
+            crate::confirm::DATA_LIST,
         )
         .await
     }
@@ -56,7 +56,7 @@ impl Client {
                     .credential_id(credential_id)
                     .send()
             },
-            crate::confirm::success_flag,
+            crate::confirm::SUCCESS_FLAG,
         )
         .await
     }

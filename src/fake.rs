@@ -489,7 +489,7 @@ fn throttle(shared: &Shared) -> Option<Response> {
 /// `delete-logs-for-a-user`): the stand-in reads the query, as such a server
 /// might, and wants the same value there as in the path.
 fn missing_query_copy(method: &axum::http::Method, uri: &axum::http::Uri) -> Option<Response> {
-    let segments = || uri.path().split('/').skip(1);
+    let segments = || crate::spec::segments(uri.path());
     let op = crate::OPERATIONS
         .iter()
         .find(|op| op.method == method.as_str() && op.path_fits(segments()))?;
@@ -773,7 +773,7 @@ async fn any_operation(
     let path = uri.path();
     let Some(op) = crate::OPERATIONS
         .iter()
-        .find(|op| op.method == method.as_str() && op.path_fits(path.split('/').skip(1)))
+        .find(|op| op.method == method.as_str() && op.path_fits(crate::spec::segments(path)))
     else {
         return message(StatusCode::NOT_FOUND, &format!("Cannot {method} {path}"));
     };

@@ -221,7 +221,7 @@ impl Client {
         check_user_id(user_id)?;
         self.call_confirmed(
             |api| api.delete_a_user().user_id(user_id).send(),
-            confirm::success_flag,
+            confirm::SUCCESS_FLAG,
         )
         .await
     }
@@ -240,7 +240,7 @@ impl Client {
         check_user_id(user_id)?;
         self.call_confirmed(
             |api| api.delete_logs_for_a_user().user_id(user_id).send(),
-            confirm::message,
+            confirm::MESSAGE,
         )
         .await
     }

@@ -28,7 +28,7 @@ impl Client {
                     .user_id(user_id)
                     .send()
             },
-            crate::confirm::message,
+            crate::confirm::MESSAGE,
         )
         .await
     }

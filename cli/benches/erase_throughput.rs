@@ -12,7 +12,9 @@
 //! Run with `cargo bench -p runalloy-embedded-cli --bench erase_throughput`.
 //! `ERASE_BENCH_IDS` and `ERASE_BENCH_ROUNDS` override the defaults, and
 //! `ERASE_BENCH_OTHER_CLIS` (paths, `:`-separated) adds other builds of the
-//! CLI to the same rounds, to compare versions side by side.
+//! CLI to the same rounds, to compare versions side by side, and
+//! `ERASE_BENCH_BASE_URL` sends every round to a server already running
+//! there (such as nginx) instead of the stand-in.
 
 #[path = "../../benches/support/mod.rs"]
 mod support;
@@ -179,9 +181,28 @@ impl std::fmt::Display for Contender {
     }
 }
 
-async fn round(who: &Contender, n: usize, dir: &std::path::Path) -> Duration {
-    let (mut stand_in, ids) = StandIn::start(n).await;
-    let base = stand_in.base_url.clone();
+/// Where a round sends its requests.
+enum Server {
+    /// A fresh stand-in per round, whose state is checked afterwards.
+    StandIn,
+    /// A server that someone else runs, at this base URL (such as the
+    /// nginx in `benches/README.md`, which answers every delete with its
+    /// documented confirmation and keeps no state).
+    External(String),
+}
+
+async fn round(who: &Contender, n: usize, dir: &std::path::Path, server: &Server) -> Duration {
+    let (stand_in, ids, base) = match server {
+        Server::StandIn => {
+            let (stand_in, ids) = StandIn::start(n).await;
+            let base = stand_in.base_url.clone();
+            (Some(stand_in), ids, base)
+        }
+        Server::External(base) => {
+            let ids = (0..n).map(|i| format!("user-{i}")).collect();
+            (None, ids, base.clone())
+        }
+    };
     let started = Instant::now();
     let erased = match who {
         Contender::PlainReqwest => plain_reqwest(&base, ids).await,
@@ -194,10 +215,12 @@ async fn round(who: &Contender, n: usize, dir: &std::path::Path) -> Duration {
     };
     let took = started.elapsed();
     assert_eq!(erased, n, "{who} erased {erased} of {n}");
-    let (users_left, logs_deleted) = stand_in.stats().await;
-    assert_eq!(users_left, 0, "{who} left users behind");
-    assert_eq!(logs_deleted, n, "{who} left logs behind");
-    let _ = stand_in.child.kill().await;
+    if let Some(mut stand_in) = stand_in {
+        let (users_left, logs_deleted) = stand_in.stats().await;
+        assert_eq!(users_left, 0, "{who} left users behind");
+        assert_eq!(logs_deleted, n, "{who} left logs behind");
+        let _ = stand_in.child.kill().await;
+    }
     took
 }
 
@@ -239,6 +262,12 @@ fn main() {
         )
         .filter(|c| only.is_empty() || c.to_string().to_lowercase().contains(&only))
         .collect();
+    // ERASE_BENCH_BASE_URL=http://127.0.0.1:18080 sends every round to a
+    // server already running there instead of a fresh stand-in.
+    let server = match std::env::var("ERASE_BENCH_BASE_URL") {
+        Ok(base) if !base.is_empty() => Server::External(base),
+        _ => Server::StandIn,
+    };
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); contenders.len()];
     runtime.block_on(async {
         for r in 0..rounds {
@@ -247,7 +276,7 @@ fn main() {
             for k in 0..contenders.len() {
                 let i = (k + r) % contenders.len();
                 let who = &contenders[i];
-                let took = round(who, n, dir.path()).await;
+                let took = round(who, n, dir.path(), &server).await;
                 println!("round {}: {who}: {n} ids in {took:.2?}", r + 1);
                 times[i].push(took);
             }

@@ -148,17 +148,18 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
     if args.dry_run {
         return crate::dry_run::run(client, job, &args, &ids, &plans, skipped).await;
     }
-    if needs_target && let Err(e) = report::write(&mut *sink, &target.to_json()) {
+    if needs_target && let Err(e) = report::write(&mut *sink, target.to_json().as_bytes()) {
         eprintln!("error: cannot write the report: {e}; nothing was deleted");
         return ExitCode::from(1);
     }
 
     let started = Instant::now();
     let bar = progress_bar(todo_len, job.done_status());
+    let hidden = bar.is_hidden();
     let stopping = Arc::new(AtomicBool::new(false));
     let interrupt = Arc::new(Notify::new());
     let signals = tokio::spawn(watch_signals(stopping.clone(), interrupt.clone()));
-    let ticker = (!bar.is_hidden()).then(|| {
+    let ticker = (!hidden).then(|| {
         let (bar, client) = (bar.clone(), client.clone());
         tokio::spawn(async move {
             loop {
@@ -187,7 +188,7 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
     };
     let mut counts = Counts::default();
     let mut refused: Option<String> = None;
-    let mut batch = String::new();
+    let mut batch = Vec::new();
     let mut grace_ends: Option<tokio::time::Instant> = None;
     loop {
         let next = tokio::select! {
@@ -229,8 +230,12 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
                     stopping.store(true, Ordering::SeqCst);
                 }
             }
-            batch.push_str(&line.to_json());
-            bar.inc(1);
+            line.append_json(&mut batch);
+            // A hidden bar (stderr is not a terminal) still takes a lock per
+            // call; it has no one to show the count to.
+            if !hidden {
+                bar.inc(1);
+            }
             next = outcomes.next().now_or_never().flatten();
         }
         if let Err(e) = report::write(&mut *sink, &batch) {

@@ -190,16 +190,19 @@ impl Line {
             .map(|f| f.body_excerpt.clone());
     }
 
-    /// The line as JSON, newline included.
-    pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string(self).unwrap_or_else(|e| {
-            format!(
+    /// Appends the line as JSON, newline included, to `out`: the run's
+    /// batch of lines, so that each line costs no buffer of its own.
+    pub fn append_json(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        if let Err(e) = serde_json::to_writer(&mut *out, self) {
+            out.truncate(start);
+            let text = format!(
                 r#"{{"userId":{:?},"status":"failed","error":"report: {e}"}}"#,
                 self.user_id
-            )
-        });
-        text.push('\n');
-        text
+            );
+            out.extend_from_slice(text.as_bytes());
+        }
+        out.push(b'\n');
     }
 }
 
@@ -386,7 +389,7 @@ pub fn is_done(step: &str) -> bool {
 }
 
 /// Writes `text` and flushes it.
-pub fn write(sink: &mut dyn Write, text: &str) -> io::Result<()> {
-    sink.write_all(text.as_bytes())?;
+pub fn write(sink: &mut dyn Write, text: &[u8]) -> io::Result<()> {
+    sink.write_all(text)?;
     sink.flush()
 }

@@ -35,7 +35,7 @@ pub(crate) use record::{CallSummary, recorded};
 use crate::api;
 use crate::flow::FlowControl;
 use crate::retry::RetryPolicy;
-use paths::{check_path, copy_path_parameters_to_query, encode_parameters_strictly};
+use paths::prepare_path;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use record::record;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
@@ -66,6 +66,27 @@ pub struct Transport {
     pub(crate) origin: url::Origin,
 }
 
+/// Whether `url` has `origin`, compared field by field: `Url::origin`
+/// allocates a copy of the scheme and host for every request.
+fn same_origin(url: &reqwest::Url, origin: &url::Origin) -> bool {
+    use url::Host;
+    let url::Origin::Tuple(scheme, host, port) = origin else {
+        // An opaque origin equals only itself, never a URL's.
+        return false;
+    };
+    url.scheme() == scheme
+        && url.port_or_known_default() == Some(*port)
+        && match (url.host(), host) {
+            (Some(Host::Domain(a)), Host::Domain(b)) => a == b,
+            (Some(Host::Ipv4(a)), Host::Ipv4(b)) => a == *b,
+            (Some(Host::Ipv6(a)), Host::Ipv6(b)) => a == *b,
+            _ => false,
+        }
+}
+
+/// The header progenitor adds, which Alloy does not read.
+const STRAY_VERSION_HEADER: HeaderName = HeaderName::from_static("api-version");
+
 /// The header that carries the API version.
 const API_VERSION_HEADER: HeaderName = HeaderName::from_static("x-api-version");
 
@@ -82,18 +103,15 @@ impl ClientHooks<Transport> for api::Client {
         });
         // progenitor sends `api-version: <info.version>`; Alloy's header is
         // `x-api-version`, added below.
-        request.headers_mut().remove("api-version");
+        request.headers_mut().remove(STRAY_VERSION_HEADER);
         let transport = self.inner();
         if let Some(op) = operation {
-            let base_segments = transport.base_segments;
-            check_path(base_segments, request.url(), op)
+            prepare_path(transport.base_segments, request.url_mut(), op)
                 .map_err(progenitor_client::Error::InvalidRequest)?;
-            encode_parameters_strictly(base_segments, request.url_mut(), op);
-            copy_path_parameters_to_query(base_segments, request.url_mut(), op);
         }
         // Generated requests always go to the base URL; the check keeps the
         // key on it even if that ever changes.
-        if request.url().origin() == transport.origin {
+        if same_origin(request.url(), &transport.origin) {
             let headers = request.headers_mut();
             headers.insert(AUTHORIZATION, transport.authorization.clone());
             headers.insert(

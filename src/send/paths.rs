@@ -3,31 +3,62 @@
 //! and parameters the vendor also declares in the query are copied there.
 
 use crate::spec::Operation;
-use std::borrow::Cow;
 
-/// Refuses a URL whose path no longer matches the operation's template.
+/// Checks a request's path against `op`'s template and finishes it: refuses
+/// a path that no longer fits, encodes each path parameter strictly, and
+/// copies the parameters the vendor also declares in the query there.
+///
+/// One pass over the segments does the checking and finds what needs
+/// changing; most requests need nothing changed but the query copy, so they
+/// allocate nothing else. The hooks run this on every request.
+pub(super) fn prepare_path(
+    base_segments: usize,
+    url: &mut reqwest::Url,
+    op: &Operation,
+) -> Result<(), String> {
+    let mut needs_encoding = false;
+    let mut copies: Vec<(&'static str, String)> = Vec::new();
+    let segments = crate::spec::segments(url.path()).skip(base_segments);
+    let fits = op.match_path(segments, |name, segment| {
+        needs_encoding |= !is_unreserved(segment);
+        if let Some(name) = op.also_in_query.iter().find(|n| **n == name) {
+            let value = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+            copies.push((name, value.into_owned()));
+        }
+    });
+    if !fits {
+        return Err(misfit(url, op));
+    }
+    if needs_encoding {
+        encode_parameters_strictly(base_segments, url, op);
+    }
+    copy_to_query(url, &copies);
+    Ok(())
+}
+
+/// Why a URL whose path no longer matches the operation's template is
+/// refused.
 ///
 /// The URL parser resolves `.` and `..` segments and reads `\` as `/`, and an
 /// empty parameter leaves an empty segment, so such ids would reach another
 /// endpoint (`DELETE /users/..` becomes `DELETE /`). Comparing the final path
 /// with the template catches all of them, for every operation.
-pub(super) fn check_path(
-    base_segments: usize,
-    url: &reqwest::Url,
-    op: &Operation,
-) -> Result<(), String> {
-    let matches = op.path_fits(url_segments(url, base_segments));
-    if matches {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}: a path parameter is empty, `.` or `..`, or contains `\\`, \
-             so the request would go to `{}` instead of `{}`",
-            op.id,
-            url.path(),
-            op.path
-        ))
-    }
+fn misfit(url: &reqwest::Url, op: &Operation) -> String {
+    format!(
+        "{}: a path parameter is empty, `.` or `..`, or contains `\\`, \
+         so the request would go to `{}` instead of `{}`",
+        op.id,
+        url.path(),
+        op.path
+    )
+}
+
+/// Whether every byte of `segment` is in RFC 3986's unreserved set, so that
+/// strict encoding leaves it as it is.
+fn is_unreserved(segment: &str) -> bool {
+    segment
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// Characters left as they are in a path parameter: RFC 3986's unreserved
@@ -44,37 +75,18 @@ const PATH_PARAMETER: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHA
 /// progenitor escapes only `/`, `?`, `#`, `%` and space, so `victim;x` would
 /// leave as `/users/victim;x`, which servers that read `;` (or `,`, `=`,
 /// `@`) as structure route to `victim`. The parameter is decoded once (undoing
-/// progenitor's and the URL parser's escapes) and encoded again. Runs after
-/// [`check_path`], so the segments line up with the template.
-pub(super) fn encode_parameters_strictly(
-    base_segments: usize,
-    url: &mut reqwest::Url,
-    op: &Operation,
-) {
+/// progenitor's and the URL parser's escapes) and encoded again. Called by
+/// [`prepare_path`] once the path fits, so the segments line up with the
+/// template.
+fn encode_parameters_strictly(base_segments: usize, url: &mut reqwest::Url, op: &Operation) {
     // Each URL segment beside its template segment; the base URL's own
     // segments have none.
     let templates =
-        || std::iter::repeat_n(None, base_segments).chain(op.path.split('/').skip(1).map(Some));
-    let is_parameter = |t: Option<&str>| t.is_some_and(|t| t.starts_with('{'));
-    // `Cow::from` borrows, and allocates nothing, when no byte needs
-    // encoding: so it is for most ids (hex, uuids).
-    let needs_encoding = |segment: &str| {
-        let encoded = percent_encoding::percent_encode(segment.as_bytes(), PATH_PARAMETER);
-        matches!(Cow::from(encoded), Cow::Owned(_))
-    };
-    let needed = url
-        .path()
-        .split('/')
-        .skip(1)
-        .zip(templates())
-        .any(|(segment, t)| is_parameter(t) && needs_encoding(segment));
-    if !needed {
-        return;
-    }
+        std::iter::repeat_n(None, base_segments).chain(crate::spec::segments(op.path).map(Some));
     let mut path = String::with_capacity(url.path().len() + 16);
-    for (segment, t) in url.path().split('/').skip(1).zip(templates()) {
+    for (segment, t) in crate::spec::segments(url.path()).zip(templates) {
         path.push('/');
-        if is_parameter(t) {
+        if t.is_some_and(|t| t.starts_with('{')) {
             let raw: Vec<u8> = percent_encoding::percent_decode_str(segment).collect();
             path.extend(percent_encoding::percent_encode(&raw, PATH_PARAMETER));
         } else {
@@ -84,34 +96,18 @@ pub(super) fn encode_parameters_strictly(
     url.set_path(&path);
 }
 
-/// Adds each of the operation's [`Operation::also_in_query`] parameters to
-/// the query, with the value its path segment carries (decoded, then
-/// encoded again as a query value). The vendor's document declares these
-/// in the query of a path that names them, so the value goes in both places
-/// and a server that reads either finds it. Runs after [`check_path`].
-pub(super) fn copy_path_parameters_to_query(
-    base_segments: usize,
-    url: &mut reqwest::Url,
-    op: &Operation,
-) {
-    if op.also_in_query.is_empty() {
+/// Adds each `(name, value)` of `copies` to the query: the operation's
+/// [`Operation::also_in_query`] parameters, with the value their path
+/// segment carries (decoded, then encoded again as a query value). The
+/// vendor's document declares these in the query of a path that names
+/// them, so the value goes in both places and a server that reads either
+/// finds it.
+fn copy_to_query(url: &mut reqwest::Url, copies: &[(&str, String)]) {
+    if copies.is_empty() {
         return;
     }
-    let pairs: Vec<(&str, String)> = op
-        .also_in_query
-        .iter()
-        .filter_map(|name| {
-            let value = op.path_value(url_segments(url, base_segments), name)?;
-            Some((*name, value.into_owned()))
-        })
-        .collect();
     let mut query = url.query_pairs_mut();
-    for (name, value) in &pairs {
+    for (name, value) in copies {
         query.append_pair(name, value);
     }
-}
-
-/// The URL's path segments after the base URL's own.
-fn url_segments(url: &reqwest::Url, base_segments: usize) -> impl Iterator<Item = &str> {
-    url.path().split('/').skip(1 + base_segments)
 }
