@@ -69,7 +69,8 @@ enum Spec {
     /// installed). Exits 1 if any disagrees with the rules.
     SemverProof {
         /// The scratch folder for the copies and their build (kept, so that
-        /// a second run is quick); `target/semver-proof` by default.
+        /// a second run is quick); `semver-proof` in the target directory
+        /// (`$CARGO_TARGET_DIR`, or `target/`) by default.
         #[arg(long, value_name = "DIR")]
         work: Option<PathBuf>,
     },
@@ -117,7 +118,11 @@ fn main() -> ExitCode {
         Spec::RestateOpenapi31 { input, output } => restate_openapi_31(&input, &output),
         Spec::SemverProof { work } => {
             let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-            let work = work.unwrap_or_else(|| root.join("target/semver-proof"));
+            // Beside the build's own artifacts: in the target directory
+            // cargo was told to use, if any.
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| root.join("target"), PathBuf::from);
+            let work = work.unwrap_or_else(|| target.join("semver-proof"));
             run_semver_proof(semver_proof::Workspace { root, work })
         }
     }
