@@ -26,6 +26,8 @@ use crate::diff::diff_specs;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 /// One rehearsal: an edit of the spec and the verdicts it must get.
 pub struct Rehearsal {
@@ -283,12 +285,17 @@ impl Workspace {
         Ok(dest)
     }
 
-    fn target_dir(&self) -> PathBuf {
-        self.work.join("target")
+    /// Lane `lane`'s target directory. Lane 0's is `target`, which
+    /// `.ci/run`'s `check-release` shares.
+    fn target_dir(&self, lane: usize) -> PathBuf {
+        match lane {
+            0 => self.work.join("target"),
+            _ => self.work.join(format!("target-{lane}")),
+        }
     }
 
-    /// `cargo check --example caller_2025_09` in `copy`.
-    fn caller_compiles(&self, copy: &Path) -> Result<bool, Problem> {
+    /// `cargo check --example caller_2025_09` in `copy`, in lane `lane`.
+    fn caller_compiles(&self, copy: &Path, lane: usize) -> Result<bool, Problem> {
         let out = run(
             Command::new("cargo")
                 .args([
@@ -301,7 +308,7 @@ impl Workspace {
                 ])
                 .arg("--manifest-path")
                 .arg(copy.join("Cargo.toml"))
-                .env("CARGO_TARGET_DIR", self.target_dir()),
+                .env("CARGO_TARGET_DIR", self.target_dir(lane)),
             "cargo check",
         )?;
         if !out.status.success() {
@@ -310,8 +317,14 @@ impl Workspace {
         Ok(out.status.success())
     }
 
-    /// `cargo-semver-checks`' verdict on `current` against `baseline`.
-    fn semver_checks(&self, baseline: &Path, current: &Path) -> Result<String, Problem> {
+    /// `cargo-semver-checks`' verdict on `current` against `baseline`, in
+    /// lane `lane`.
+    fn semver_checks(
+        &self,
+        baseline: &Path,
+        current: &Path,
+        lane: usize,
+    ) -> Result<String, Problem> {
         let out = run(
             Command::new("cargo")
                 .args(["semver-checks", "check-release", "--release-type", "minor"])
@@ -322,7 +335,7 @@ impl Workspace {
                 .arg(current.join("Cargo.toml"))
                 .arg("--baseline-root")
                 .arg(baseline)
-                .env("CARGO_TARGET_DIR", self.target_dir()),
+                .env("CARGO_TARGET_DIR", self.target_dir(lane)),
             "cargo semver-checks",
         )?;
         let text = String::from_utf8_lossy(&out.stderr).into_owned()
@@ -336,54 +349,107 @@ impl Workspace {
         }
     }
 
-    /// Runs every rehearsal; `progress` hears of each as it finishes.
+    /// Runs every rehearsal; `progress` hears of each, in the table's
+    /// order, as soon as it and those before it have finished.
+    ///
+    /// Rehearsals run in lanes side by side, one per core (at most
+    /// [`MAX_LANES`]): generating and documenting a copy keeps one core
+    /// busy. Each lane has its own copy and its own target directory, since
+    /// cargo lets one build at a time use a target directory.
     pub fn prove(&self, mut progress: impl FnMut(&Verdict)) -> Result<Vec<Verdict>, Problem> {
         let spec = self.spec()?;
         let baseline = self.copy("baseline", &spec)?;
-        if !self.caller_compiles(&baseline)? {
+        if !self.caller_compiles(&baseline, 0)? {
             return Err(Problem::Read {
                 file: "xtask/proof/caller_2025_09.rs".to_owned(),
                 why: "does not compile against the checked-in spec".to_owned(),
             });
         }
-        let mut verdicts = Vec::new();
-        for rehearsal in REHEARSALS {
-            let mut edited = spec.clone();
-            (rehearsal.edit)(&mut edited);
-            if edited == spec {
-                return Err(Problem::Read {
-                    file: "xtask/src/semver_proof.rs".to_owned(),
-                    why: format!("the rehearsal `{}` changed nothing", rehearsal.name),
+        let lanes = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_LANES);
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let mut verdicts: Vec<Option<Verdict>> = vec![None; REHEARSALS.len()];
+        let mut reported = 0;
+        let (sender, finished) = mpsc::channel();
+        std::thread::scope(|scope| {
+            for lane in 0..lanes {
+                let sender = sender.clone();
+                let (spec, baseline, next, stop) = (&spec, &baseline, &next, &stop);
+                scope.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(rehearsal) = REHEARSALS.get(i) else {
+                            break;
+                        };
+                        let verdict = self.rehearse(spec, baseline, rehearsal, lane);
+                        if verdict.is_err() {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        if sender.send((i, verdict)).is_err() {
+                            break;
+                        }
+                    }
                 });
             }
-            let ours = diff_specs(spec.clone(), edited.clone())
-                .map_err(|(_, why)| Problem::Read {
-                    file: rehearsal.name.to_owned(),
-                    why,
-                })?
-                .semver()
-                .to_owned();
-            // One folder for every edited copy: only the spec changes, so
-            // cargo reuses the build script and every dependency.
-            let current = self.copy("current", &edited)?;
-            let theirs = self.semver_checks(&baseline, &current)?;
-            let caller_compiles = if rehearsal.is_addition() {
-                Some(self.caller_compiles(&current)?)
-            } else {
-                None
-            };
-            let verdict = Verdict {
-                name: rehearsal.name,
-                ours,
-                theirs,
-                caller_compiles,
-            };
-            progress(&verdict);
-            verdicts.push(verdict);
+            drop(sender);
+            for (i, verdict) in finished {
+                verdicts[i] = Some(verdict?);
+                while let Some(Some(done)) = verdicts.get(reported) {
+                    progress(done);
+                    reported += 1;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(verdicts.into_iter().flatten().collect())
+    }
+
+    /// One rehearsal, in lane `lane`.
+    fn rehearse(
+        &self,
+        spec: &Value,
+        baseline: &Path,
+        rehearsal: &Rehearsal,
+        lane: usize,
+    ) -> Result<Verdict, Problem> {
+        let mut edited = spec.clone();
+        (rehearsal.edit)(&mut edited);
+        if edited == *spec {
+            return Err(Problem::Read {
+                file: "xtask/src/semver_proof.rs".to_owned(),
+                why: format!("the rehearsal `{}` changed nothing", rehearsal.name),
+            });
         }
-        Ok(verdicts)
+        let ours = diff_specs(spec.clone(), edited.clone())
+            .map_err(|(_, why)| Problem::Read {
+                file: rehearsal.name.to_owned(),
+                why,
+            })?
+            .semver()
+            .to_owned();
+        // One folder per lane for every edited copy: only the spec changes,
+        // so cargo reuses the build script and every dependency.
+        let current = self.copy(&format!("current-{lane}"), &edited)?;
+        let theirs = self.semver_checks(baseline, &current, lane)?;
+        let caller_compiles = if rehearsal.is_addition() {
+            Some(self.caller_compiles(&current, lane)?)
+        } else {
+            None
+        };
+        Ok(Verdict {
+            name: rehearsal.name,
+            ours,
+            theirs,
+            caller_compiles,
+        })
     }
 }
+
+/// The most rehearsals run at once. Each lane's first run builds every
+/// dependency into a target directory of its own.
+pub const MAX_LANES: usize = 2;
 
 /// The manifest with `version = "1.0.0"` and a workspace of its own.
 fn as_version_1(manifest: &str) -> String {
