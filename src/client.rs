@@ -298,6 +298,8 @@ impl ClientBuilder {
     }
 
     /// How long one attempt may take, body included (30 s by default).
+    /// It is also the timeout of requests sent directly on the generated
+    /// client's `reqwest::Client`.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.attempt_timeout = timeout;
         self
@@ -471,6 +473,11 @@ impl ClientBuilder {
         let http = http
             .user_agent(user_agent)
             .connect_timeout(self.connect_timeout)
+            // Every attempt's timeout, unless the call's deadline leaves
+            // less (the send path then sets it on the request). Set here
+            // rather than on every request, which would give every request
+            // a map of extensions to hold it.
+            .timeout(self.attempt_timeout)
             // The key must never travel to another origin, so only
             // same-origin redirects are followed.
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {

@@ -142,7 +142,12 @@ impl Transport {
                 Some(copy) => (copy, Some(original)),
                 None => (original, None),
             };
-            *current.timeout_mut() = Some(attempts.send(Instant::now()));
+            // The client's own timeout is the attempt timeout; a deadline
+            // that leaves less sets this attempt's.
+            let timeout = attempts.send(Instant::now());
+            if timeout < self.attempt_timeout {
+                *current.timeout_mut() = Some(timeout);
+            }
             let sends = attempts.sends();
 
             let started = Instant::now();

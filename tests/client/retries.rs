@@ -93,6 +93,29 @@ async fn a_slow_server_is_a_timeout_within_bounded_time() {
     );
 }
 
+/// The client's own timeout is the attempt timeout; a deadline that leaves
+/// less must cut the attempt itself, not wait out the attempt timeout.
+#[tokio::test]
+async fn a_deadline_shorter_than_the_attempt_timeout_cuts_the_attempt() {
+    let server =
+        TestServer::always(Reply::Delay(Duration::from_secs(10), Box::new(ok_delete()))).await;
+    let c = common::builder(&server.url())
+        .timeout(Duration::from_secs(30))
+        .retry_policy(fast_retries().deadline(Duration::from_millis(400)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = c.delete_user("u").await.unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.attempts(), 1, "{err:?}");
+    assert_eq!(server.requests().len(), 1);
+    assert!(
+        took >= Duration::from_millis(350) && took < Duration::from_secs(2),
+        "took {took:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_overall_deadline_bounds_the_call() {
     let server = TestServer::always(with_header(json(503, "{}"), "retry-after", "1")).await;
