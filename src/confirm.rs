@@ -30,14 +30,15 @@ pub(crate) enum Verdict {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rule {
     field: &'static str,
-    judge: fn(Option<Kind>) -> Verdict,
+    /// The verdict on what kind of value the field holds (`None`: absent).
+    verdict: fn(Option<Kind>) -> Verdict,
 }
 
 /// The rule of `delete-a-user` and `delete-a-credential`: `"success": true`,
 /// written by the server.
 pub(crate) const SUCCESS_FLAG: Rule = Rule {
     field: "success",
-    judge: |kind| match kind {
+    verdict: |kind| match kind {
         Some(Kind::True) => Verdict::Confirmed,
         Some(Kind::False) => Verdict::Refused,
         _ => Verdict::Unconfirmed,
@@ -49,7 +50,7 @@ pub(crate) const SUCCESS_FLAG: Rule = Rule {
 /// `message` string (`{"message": "Success"}`).
 pub(crate) const MESSAGE: Rule = Rule {
     field: "message",
-    judge: |kind| match kind {
+    verdict: |kind| match kind {
         Some(Kind::String) => Verdict::Confirmed,
         _ => Verdict::Unconfirmed,
     },
@@ -61,7 +62,7 @@ pub(crate) const MESSAGE: Rule = Rule {
 /// to delete" when the server said nothing at all.
 pub(crate) const DATA_LIST: Rule = Rule {
     field: "data",
-    judge: |kind| match kind {
+    verdict: |kind| match kind {
         Some(Kind::Array) => Verdict::Confirmed,
         _ => Verdict::Unconfirmed,
     },
@@ -74,7 +75,7 @@ impl Rule {
     pub(crate) fn judge(&self, body: &[u8]) -> Verdict {
         let mut reader = serde_json::Deserializer::from_slice(body);
         match FieldKind(self.field).deserialize(&mut reader) {
-            Ok(kind) if reader.end().is_ok() => (self.judge)(kind),
+            Ok(kind) if reader.end().is_ok() => (self.verdict)(kind),
             _ => Verdict::Unconfirmed,
         }
     }

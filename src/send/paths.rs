@@ -20,7 +20,7 @@ pub(super) fn prepare_path(
     let mut copies: Vec<(&'static str, String)> = Vec::new();
     let segments = crate::spec::segments(url.path()).skip(base_segments);
     let fits = op.match_path(segments, |name, segment| {
-        needs_encoding |= !is_unreserved(segment);
+        needs_encoding |= !is_strictly_encoded(segment);
         if let Some(name) = op.also_in_query.iter().find(|n| **n == name) {
             let value = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
             copies.push((name, value.into_owned()));
@@ -53,12 +53,14 @@ fn misfit(url: &reqwest::Url, op: &Operation) -> String {
     )
 }
 
-/// Whether every byte of `segment` is in RFC 3986's unreserved set, so that
-/// strict encoding leaves it as it is.
-fn is_unreserved(segment: &str) -> bool {
-    segment
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+/// Whether strict encoding ([`PATH_PARAMETER`]) leaves `segment` as it is.
+/// `Cow::from` borrows, and allocates nothing, when no byte needs encoding.
+fn is_strictly_encoded(segment: &str) -> bool {
+    let encoded = percent_encoding::percent_encode(segment.as_bytes(), PATH_PARAMETER);
+    matches!(
+        std::borrow::Cow::from(encoded),
+        std::borrow::Cow::Borrowed(_)
+    )
 }
 
 /// Characters left as they are in a path parameter: RFC 3986's unreserved

@@ -217,7 +217,7 @@ pub struct Workspace {
 }
 
 /// The features `cargo-semver-checks` sees: every public item, none of the
-/// TLS back ends (`.ci/run` checks the release with the same).
+/// TLS back ends (`.ci/semver-checks` checks the release with the same).
 pub const SEMVER_FEATURES: &[&str] = &["--only-explicit-features", "--features", "fake"];
 
 fn run(command: &mut Command, what: &str) -> Result<std::process::Output, Problem> {
@@ -286,7 +286,7 @@ impl Workspace {
     }
 
     /// Lane `lane`'s target directory. Lane 0's is `target`, which
-    /// `.ci/run`'s `check-release` shares.
+    /// `.ci/semver-checks`' `check-release` shares.
     fn target_dir(&self, lane: usize) -> PathBuf {
         match lane {
             0 => self.work.join("target"),
