@@ -24,8 +24,8 @@
 mod support;
 
 use futures::StreamExt;
-use runalloy_embedded::Client;
 use runalloy_embedded::fake::{FakeAlloy, RateLimit};
+use runalloy_embedded::{Client, RetryPolicy};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "goodput-key";
@@ -93,7 +93,10 @@ async fn library(
     cap: Option<f64>,
     offboard: bool,
 ) -> usize {
-    let mut builder = Client::builder().api_key(KEY).base_url(base);
+    let mut builder = Client::builder()
+        .api_key(KEY)
+        .base_url(base)
+        .retry_policy(RetryPolicy::default().retry_throttled_until_deadline(true));
     if let Some(rate) = cap {
         builder = builder.max_requests_per_second(rate);
     }

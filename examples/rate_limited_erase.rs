@@ -6,8 +6,8 @@
 //! the run.
 
 use futures::StreamExt;
-use runalloy_embedded::Client;
 use runalloy_embedded::fake::{FakeAlloy, RateLimit};
+use runalloy_embedded::{Client, RetryPolicy};
 use std::time::Instant;
 
 #[tokio::main]
@@ -24,9 +24,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let users: Vec<String> = (0..ids)
         .map(|i| fake.insert_user(&format!("leaver-{i}@example.com"), None))
         .collect();
+    // A bulk run waits out throttles until each call's deadline, rather
+    // than count them against its attempts.
     let client = Client::builder()
         .api_key("demo-key")
         .base_url(fake.base_url())
+        .retry_policy(RetryPolicy::default().retry_throttled_until_deadline(true))
         .build()?;
     println!(
         "erasing {ids} users from a stand-in that allows {limit} requests a second ({} requests)",

@@ -144,7 +144,7 @@ impl Client {
         let (result, summary, body) = send::recorded(call).await;
         let result = match result {
             Ok(value) => Ok(value),
-            Err(error) => Err(Error::from_generated(error, summary).await),
+            Err(error) => Err(Error::from_generated(error, summary, body.as_deref()).await),
         };
         (result, summary, body)
     }

@@ -29,19 +29,131 @@ pub enum PartOutcome {
     Failed(Error),
 }
 
+/// What happened to one part, without the error: a [`PartOutcome`]'s
+/// status, serialised as `deleted`, `done`, `already_gone`, `done_earlier`,
+/// `skipped`, `unconfirmed` or `failed`.
+///
+/// ```
+/// use runalloy_embedded::PartStatus;
+///
+/// assert_eq!(serde_json::to_string(&PartStatus::AlreadyGone).unwrap(), r#""already_gone""#);
+/// assert_eq!(PartStatus::AlreadyGone.as_str(), "already_gone");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PartStatus {
+    /// See [`PartOutcome::Deleted`].
+    Deleted,
+    /// See [`PartOutcome::Done`].
+    Done,
+    /// See [`PartOutcome::AlreadyGone`].
+    AlreadyGone,
+    /// See [`PartOutcome::DoneEarlier`].
+    DoneEarlier,
+    /// See [`PartOutcome::Skipped`].
+    Skipped,
+    /// See [`PartOutcome::Unconfirmed`].
+    Unconfirmed,
+    /// See [`PartOutcome::Failed`].
+    Failed,
+}
+
+impl PartStatus {
+    /// The status as it is serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartStatus::Deleted => "deleted",
+            PartStatus::Done => "done",
+            PartStatus::AlreadyGone => "already_gone",
+            PartStatus::DoneEarlier => "done_earlier",
+            PartStatus::Skipped => "skipped",
+            PartStatus::Unconfirmed => "unconfirmed",
+            PartStatus::Failed => "failed",
+        }
+    }
+}
+
+/// The whole of an erase or an offboarding: done, unconfirmed (a success
+/// status that confirmed nothing stopped it) or failed. Serialised as
+/// `erased` (`offboarded` for an offboarding), `unconfirmed` or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OutcomeStatus {
+    /// Every step is done.
+    Done,
+    /// What stopped it was a success status that confirmed nothing.
+    Unconfirmed,
+    /// A step failed.
+    Failed,
+}
+
+impl OutcomeStatus {
+    /// `erased`, `unconfirmed` or `failed`, as an erase reports it.
+    pub fn as_erase_str(self) -> &'static str {
+        self.named("erased")
+    }
+
+    /// `offboarded`, `unconfirmed` or `failed`, as an offboarding reports
+    /// it.
+    pub fn as_offboard_str(self) -> &'static str {
+        self.named("offboarded")
+    }
+
+    fn named(self, done: &'static str) -> &'static str {
+        match self {
+            OutcomeStatus::Done => done,
+            OutcomeStatus::Unconfirmed => "unconfirmed",
+            OutcomeStatus::Failed => "failed",
+        }
+    }
+}
+
+/// An error as an outcome serialises it: what `Display` says (no path,
+/// query value or body), the HTTP status and the requests sent.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ErrorSummary {
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_status: Option<u16>,
+    attempts: u32,
+}
+
+impl ErrorSummary {
+    pub(crate) fn of(error: Option<&Error>) -> Option<Self> {
+        error.map(|e| Self {
+            message: e.to_string(),
+            http_status: e.status().map(|s| s.as_u16()),
+            attempts: e.attempts(),
+        })
+    }
+}
+
+impl serde::Serialize for PartOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.status().serialize(serializer)
+    }
+}
+
 impl PartOutcome {
+    /// What happened, without the error.
+    pub fn status(&self) -> PartStatus {
+        match self {
+            PartOutcome::Deleted => PartStatus::Deleted,
+            PartOutcome::Done => PartStatus::Done,
+            PartOutcome::AlreadyGone => PartStatus::AlreadyGone,
+            PartOutcome::DoneEarlier => PartStatus::DoneEarlier,
+            PartOutcome::Skipped => PartStatus::Skipped,
+            PartOutcome::Unconfirmed(_) => PartStatus::Unconfirmed,
+            PartOutcome::Failed(_) => PartStatus::Failed,
+        }
+    }
+
     /// `deleted`, `done`, `already_gone`, `done_earlier`, `skipped`,
     /// `unconfirmed` or `failed`.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            PartOutcome::Deleted => "deleted",
-            PartOutcome::Done => "done",
-            PartOutcome::AlreadyGone => "already_gone",
-            PartOutcome::DoneEarlier => "done_earlier",
-            PartOutcome::Skipped => "skipped",
-            PartOutcome::Unconfirmed(_) => "unconfirmed",
-            PartOutcome::Failed(_) => "failed",
-        }
+        self.status().as_str()
     }
 
     /// Whether it is done: deleted, done, already gone, or done by an
@@ -84,6 +196,12 @@ impl PartOutcome {
 }
 
 /// The outcome of erasing one user.
+///
+/// It serialises as the command line's report line does, so that a service
+/// can answer "what happened to this erasure" with it:
+/// `{"userId": "u-1", "status": "erased", "logs": "deleted", "user": "deleted"}`,
+/// with an `error` (`message`, `httpStatus`, `attempts`) when one stopped
+/// it.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct EraseOutcome {
@@ -106,22 +224,45 @@ impl EraseOutcome {
         self.logs.error().or_else(|| self.user.error())
     }
 
-    /// `erased`; `unconfirmed` when a delete answered with a success status
-    /// but did not confirm it; otherwise `failed`.
-    pub fn status(&self) -> &'static str {
+    /// Done (erased); unconfirmed when a delete answered with a success
+    /// status but did not confirm it; otherwise failed.
+    pub fn status(&self) -> OutcomeStatus {
         status_of([&self.logs, &self.user])
     }
 }
 
-/// `erased` if every step is done; else `unconfirmed` if what stopped it
-/// was a success status that confirmed nothing; else `failed`.
-pub(crate) fn status_of<'a>(steps: impl IntoIterator<Item = &'a PartOutcome>) -> &'static str {
-    let mut status = "erased";
+impl serde::Serialize for EraseOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Line<'a> {
+            user_id: &'a str,
+            status: &'static str,
+            logs: &'a PartOutcome,
+            user: &'a PartOutcome,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error: Option<ErrorSummary>,
+        }
+        Line {
+            user_id: &self.user_id,
+            status: self.status().as_erase_str(),
+            logs: &self.logs,
+            user: &self.user,
+            error: ErrorSummary::of(self.error()),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// Done if every step is done; else unconfirmed if what stopped it was a
+/// success status that confirmed nothing; else failed.
+pub(crate) fn status_of<'a>(steps: impl IntoIterator<Item = &'a PartOutcome>) -> OutcomeStatus {
+    let mut status = OutcomeStatus::Done;
     for step in steps {
         match step {
-            PartOutcome::Failed(_) => return "failed",
-            PartOutcome::Unconfirmed(_) => status = "unconfirmed",
-            PartOutcome::Skipped if status == "erased" => status = "failed",
+            PartOutcome::Failed(_) => return OutcomeStatus::Failed,
+            PartOutcome::Unconfirmed(_) => status = OutcomeStatus::Unconfirmed,
+            PartOutcome::Skipped if status == OutcomeStatus::Done => status = OutcomeStatus::Failed,
             _ => {}
         }
     }
@@ -170,10 +311,10 @@ impl Client {
         if shaped {
             Ok(())
         } else {
+            // Not the body: a list of users is personal data.
             Err(Error::NotTheApi(format!(
-                "GET {}/users answered 200, but not with the API's {{\"data\": [...]}}; body starts: {:?}",
+                "GET {}/users answered 200, but not with the API's {{\"data\": [...]}}",
                 self.base_url(),
-                crate::error::excerpt(body.as_deref().unwrap_or_default())
             )))
         }
     }
@@ -208,6 +349,11 @@ impl Client {
     /// client's one connection pool. Yields one outcome per id, in the order
     /// they finish. Ids are pulled lazily, so memory stays flat however many
     /// there are; a failed id never stops the others.
+    ///
+    /// Under a rate limit, build the client with
+    /// [`RetryPolicy::retry_throttled_until_deadline`](crate::RetryPolicy::retry_throttled_until_deadline),
+    /// so that a throttled delete waits for its turn rather than use up its
+    /// attempts.
     ///
     /// ```no_run
     /// # async fn demo(client: runalloy_embedded::Client) {

@@ -1,5 +1,6 @@
 //! The one error type every call returns, and how generated errors map to it.
 
+use crate::deadline::DeadlineExceeded;
 use crate::send::CallSummary;
 use reqwest::StatusCode;
 use std::fmt;
@@ -20,6 +21,13 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// `retry_after()`, `attempts()`, `is_timeout()`...) that keep working when
 /// new variants arrive. No variant holds the API key.
 ///
+/// Its `Display` and `Debug` name the operation and its path template
+/// (`get-a-user GET /users/{userId}`), the status and the API's `message`:
+/// never the concrete path, a query value or a body, which may hold
+/// personal data. The caller knows which id it passed; the body's start is
+/// kept in [`ApiFailure::body_excerpt`] for a program that chooses to read
+/// it.
+///
 /// ```
 /// use runalloy_embedded::{Client, Error};
 ///
@@ -27,7 +35,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// assert!(matches!(err, Error::InvalidInput(_)));
 /// assert_eq!(err.to_string(), "invalid input: the API key is empty; nothing was sent");
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The caller's input was refused before anything was sent.
@@ -61,12 +69,18 @@ pub enum Error {
     /// `204`, gave none. What
     /// happened on the server is unknown; treat it as not done.
     #[error(
-        "{}: HTTP {}: the API did not confirm it; body {:?} after {} attempt(s)",
-        .0.operation, .0.status, .0.body_excerpt, .0.attempts
+        "{}: HTTP {}: the API did not confirm it ({}) after {} attempt(s)",
+        Named(.0.operation), .0.status, BodySize(&.0.body_excerpt), .0.attempts
     )]
     Unconfirmed(Box<ApiFailure>),
-    /// No response in time: a per-attempt timeout or the overall deadline.
-    #[error("{operation}: timed out after {attempts} attempt(s): {}", chain(.source))]
+    /// The call's deadline ended it: the next wait (a `Retry-After`, the
+    /// backoff, a turn from flow control) would have ended past it, so the
+    /// call stopped at once rather than sleep into the deadline.
+    #[error("{0}")]
+    DeadlineExceeded(Box<DeadlineExceeded>),
+    /// No response in time: the attempt's timeout, or the overall deadline
+    /// during an attempt.
+    #[error("{}: timed out after {attempts} attempt(s): {}", Named(.operation), chain(.source))]
     #[non_exhaustive]
     Timeout {
         /// The spec's operation id.
@@ -77,7 +91,7 @@ pub enum Error {
         source: BoxError,
     },
     /// The connection failed: refused, reset, closed early, DNS, TLS.
-    #[error("{operation}: transport failure after {attempts} attempt(s): {}", chain(.source))]
+    #[error("{}: transport failure after {attempts} attempt(s): {}", Named(.operation), chain(.source))]
     #[non_exhaustive]
     Transport {
         /// The spec's operation id.
@@ -89,7 +103,8 @@ pub enum Error {
     },
     /// A 2xx arrived whose body is not what the spec describes.
     #[error(
-        "{operation}: HTTP {status}: the response body could not be decoded ({source}); body starts: {excerpt:?}"
+        "{}: HTTP {status}: the response body ({}) could not be decoded: {source} after {attempts} attempt(s)",
+        Named(.operation), BodySize(.excerpt)
     )]
     #[non_exhaustive]
     Undecodable {
@@ -97,10 +112,14 @@ pub enum Error {
         operation: &'static str,
         /// The response status.
         status: StatusCode,
-        /// The first characters of the body.
+        /// The first characters of the body (never shown by `Display` or
+        /// `Debug`).
         excerpt: String,
-        /// Why decoding failed.
+        /// Why decoding failed: where in the body, and what kind of fault,
+        /// never the values it held.
         source: BoxError,
+        /// Requests sent.
+        attempts: u32,
     },
     /// The base URL answered, but not as Alloy's API does, so nothing that
     /// depends on its answers (such as reading a 404 as "already gone") was
@@ -109,11 +128,14 @@ pub enum Error {
     NotTheApi(String),
     /// After its delete was confirmed, the user could still be read: `GET
     /// /users/{userId}` answered 200 (see [`Client::verify_user_gone`](crate::Client::verify_user_gone)).
-    #[error("{}: still readable after delete (GET /users/{{userId}} answered 200)", crate::escape_controls(.0))]
-    StillReadable(String),
+    #[error(
+        "the user is still readable after its delete was confirmed (get-a-user GET /users/{{userId}} answered 200)"
+    )]
+    StillReadable,
     /// The response body was larger than the client accepts.
     #[error(
-        "{operation}: HTTP {status}: the response body exceeded {limit} bytes and was not read"
+        "{}: HTTP {status}: the response body exceeded {limit} bytes and was not read after {attempts} attempt(s)",
+        Named(.operation)
     )]
     #[non_exhaustive]
     ResponseTooLarge {
@@ -123,11 +145,71 @@ pub enum Error {
         status: StatusCode,
         /// The configured limit.
         limit: usize,
+        /// Requests sent.
+        attempts: u32,
     },
 }
 
+/// What `Debug` shows: the variant and what `Display` says, which holds no
+/// path, query value or body.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Error::InvalidInput(_) => "InvalidInput",
+            Error::Unauthorized(_) => "Unauthorized",
+            Error::NotFound(_) => "NotFound",
+            Error::RateLimited(_) => "RateLimited",
+            Error::Server(_) => "Server",
+            Error::Api(_) => "Api",
+            Error::Rejected(_) => "Rejected",
+            Error::Unconfirmed(_) => "Unconfirmed",
+            Error::DeadlineExceeded(_) => "DeadlineExceeded",
+            Error::Timeout { .. } => "Timeout",
+            Error::Transport { .. } => "Transport",
+            Error::Undecodable { .. } => "Undecodable",
+            Error::NotTheApi(_) => "NotTheApi",
+            Error::StillReadable => "StillReadable",
+            Error::ResponseTooLarge { .. } => "ResponseTooLarge",
+        };
+        f.debug_struct("Error")
+            .field("kind", &kind)
+            .field("status", &self.status().map(|s| s.as_u16()))
+            .field("attempts", &self.attempts())
+            .field("message", &self.to_string())
+            .finish()
+    }
+}
+
+/// An operation id, shown with its method and path template
+/// (`get-a-user GET /users/{userId}`) when the spec has it.
+pub(crate) struct Named(pub(crate) &'static str);
+
+impl fmt::Display for Named {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match crate::OPERATIONS.iter().find(|op| op.id == self.0) {
+            Some(op) => write!(f, "{} {} {}", op.id, op.method, op.path),
+            None => f.write_str(self.0),
+        }
+    }
+}
+
+/// A body's size, in place of the body.
+struct BodySize<'a>(&'a str);
+
+impl fmt::Display for BodySize<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.chars().count() {
+            0 => f.write_str("empty body"),
+            n if n >= EXCERPT_CHARS => write!(f, "body of {n}+ characters, not shown"),
+            n => write!(f, "body of {n} characters, not shown"),
+        }
+    }
+}
+
 /// What the API answered when it refused a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Display` and `Debug` show the body's size, never the body.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiFailure {
     /// The spec's operation id, such as `delete-a-user`.
@@ -144,12 +226,30 @@ pub struct ApiFailure {
     pub attempts: u32,
 }
 
+impl fmt::Debug for ApiFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiFailure")
+            .field("operation", &self.operation)
+            .field("status", &self.status)
+            .field("message", &self.message)
+            .field("retry_after", &self.retry_after)
+            .field(
+                "body_excerpt",
+                &format_args!("<{}>", BodySize(&self.body_excerpt)),
+            )
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
 impl fmt::Display for ApiFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: HTTP {}", self.operation, self.status)?;
+        write!(f, "{}: HTTP {}", Named(self.operation), self.status)?;
         match &self.message {
             Some(message) => write!(f, ": {}", escape_controls(message))?,
-            None if !self.body_excerpt.is_empty() => write!(f, ": body {:?}", self.body_excerpt)?,
+            None if !self.body_excerpt.is_empty() => {
+                write!(f, " ({})", BodySize(&self.body_excerpt))?
+            }
             None => {}
         }
         if let Some(wait) = self.retry_after {
@@ -200,6 +300,7 @@ impl Error {
             Error::Undecodable { status, .. } | Error::ResponseTooLarge { status, .. } => {
                 Some(*status)
             }
+            Error::DeadlineExceeded(cut) => cut.last_response.as_ref().map(|f| f.status),
             other => other.api_failure().map(|f| f.status),
         }
     }
@@ -209,22 +310,39 @@ impl Error {
         self.api_failure().and_then(|f| f.message.as_deref())
     }
 
-    /// The server's `Retry-After`, when it sent one.
+    /// The server's `Retry-After`, when it sent one (also when the
+    /// deadline could not hold it).
     pub fn retry_after(&self) -> Option<Duration> {
-        self.api_failure().and_then(|f| f.retry_after)
+        match self {
+            Error::DeadlineExceeded(cut) => cut.last_response.as_ref().and_then(|f| f.retry_after),
+            other => other.api_failure().and_then(|f| f.retry_after),
+        }
     }
 
-    /// Attempts made; 0 when nothing was sent.
+    /// Requests sent; 0 when nothing was sent.
     pub fn attempts(&self) -> u32 {
         match self {
-            Error::Timeout { attempts, .. } | Error::Transport { attempts, .. } => *attempts,
+            Error::Timeout { attempts, .. }
+            | Error::Transport { attempts, .. }
+            | Error::Undecodable { attempts, .. }
+            | Error::ResponseTooLarge { attempts, .. } => *attempts,
+            Error::DeadlineExceeded(cut) => cut.attempts,
             other => other.api_failure().map_or(0, |f| f.attempts),
         }
     }
 
-    /// Whether the call ran out of time.
+    /// Whether the call ran out of time: an attempt's timeout, or the
+    /// deadline ([`Error::DeadlineExceeded`]).
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout { .. })
+        matches!(self, Error::Timeout { .. } | Error::DeadlineExceeded(_))
+    }
+
+    /// What the deadline cut short, when it ended the call.
+    pub fn deadline_exceeded(&self) -> Option<&DeadlineExceeded> {
+        match self {
+            Error::DeadlineExceeded(cut) => Some(cut),
+            _ => None,
+        }
     }
 
     /// Whether no connection could be made (refused, DNS, TLS handshake),
@@ -279,7 +397,7 @@ impl Error {
     /// Whether a user whose delete was confirmed could still be read
     /// ([`Error::StillReadable`]).
     pub fn is_still_readable(&self) -> bool {
-        matches!(self, Error::StillReadable(_))
+        matches!(self, Error::StillReadable)
     }
 
     /// Whether the input was refused before anything was sent.
@@ -312,16 +430,47 @@ impl Error {
     pub(crate) async fn from_generated<E>(
         error: progenitor_client::Error<E>,
         call: CallSummary,
+        body: Option<&[u8]>,
     ) -> Self {
         use progenitor_client::Error as G;
         let operation = call.operation;
         let attempts = call.attempts;
+        if let Some(cut) = call.cut {
+            let last_response = match (cut.answered, call.status) {
+                (true, Some(status)) => Some(*ApiFailure::boxed(
+                    operation,
+                    status,
+                    &reqwest::header::HeaderMap::new(),
+                    body.unwrap_or_default(),
+                    attempts,
+                )),
+                _ => None,
+            }
+            .map(|mut failure| {
+                // The wait the API asked for is the one the cut names.
+                if let crate::Wait::RetryAfter(wait) = cut.wait {
+                    failure.retry_after = Some(wait);
+                }
+                failure
+            });
+            return Error::DeadlineExceeded(Box::new(DeadlineExceeded {
+                operation,
+                wait: cut.wait,
+                left: cut.left,
+                attempts,
+                last_response,
+            }));
+        }
         let transport = |source: reqwest::Error| {
+            // reqwest's errors name the URL, which holds ids and query
+            // values.
+            let source = source.without_url();
             if let Some(limit) = crate::send::body_limit_exceeded(&source) {
                 Error::ResponseTooLarge {
                     operation,
                     status: call.status.unwrap_or_default(),
                     limit,
+                    attempts,
                 }
             } else if source.is_timeout() {
                 Error::Timeout {
@@ -346,7 +495,8 @@ impl Error {
                 operation,
                 status: call.status.unwrap_or_default(),
                 excerpt: excerpt(&body),
-                source: Box::new(source),
+                source: Box::new(DecodeFault::of(&source)),
+                attempts,
             },
             G::ErrorResponse(value) => {
                 Error::from_response(operation, value.status(), value.headers(), &[], attempts)
@@ -359,6 +509,33 @@ impl Error {
                     Err(e) => transport(e),
                 }
             }
+        }
+    }
+}
+
+/// Why a body did not decode, without the values it held: serde's own
+/// message quotes them (`invalid type: string "jane@example.com"`).
+#[derive(Debug, thiserror::Error)]
+#[error("{kind} at line {line} column {column}")]
+pub(crate) struct DecodeFault {
+    kind: &'static str,
+    line: usize,
+    column: usize,
+}
+
+impl DecodeFault {
+    pub(crate) fn of(error: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let kind = match error.classify() {
+            Category::Io => "an I/O error",
+            Category::Syntax => "not JSON",
+            Category::Data => "JSON that does not fit the spec's schema",
+            Category::Eof => "JSON cut short",
+        };
+        Self {
+            kind,
+            line: error.line(),
+            column: error.column(),
         }
     }
 }

@@ -77,6 +77,7 @@
 //! then one load, and a per-100-ms success count); `benches/` measures no
 //! difference.
 
+use crate::deadline::Wait;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -171,6 +172,28 @@ pub(crate) fn token_bucket(rate: f64, burst: NonZeroU32) -> Option<Governor> {
         .filter(|p| !p.is_zero())?;
     let quota = governor::Quota::with_period(period)?.allow_burst(burst);
     Some(governor::RateLimiter::direct(quota))
+}
+
+/// Waits for a turn from the fixed cap. A turn that would come at or after
+/// `deadline` is not waited for: the wait is returned at once.
+///
+/// Not governor's `until_ready`, which cannot be bounded without sleeping
+/// until the bound.
+async fn capped_turn(governor: &Governor, deadline: Option<Instant>) -> Result<(), Wait> {
+    use governor::clock::Clock;
+    loop {
+        let Err(not_until) = governor.check() else {
+            return Ok(());
+        };
+        let wait = not_until.wait_time_from(governor.clock().now());
+        let now = Instant::now();
+        if let Some(deadline) = deadline
+            && now.checked_add(wait).is_none_or(|wake| wake >= deadline)
+        {
+            return Err(Wait::RateCap(wait));
+        }
+        tokio::time::sleep(wait).await;
+    }
 }
 
 /// The per-client controller. Lives behind an `Arc` in the transport.
@@ -301,38 +324,37 @@ impl FlowControl {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits for this attempt's turn, or returns `None` if the turn would
-    /// come after `deadline`.
-    pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Option<Turn<'_>> {
+    /// Waits for this attempt's turn. When the turn would come after
+    /// `deadline`, returns at once the wait that does not fit; when other
+    /// calls hold every turn (how long for is not known), it waits until
+    /// `deadline` and returns [`Wait::Queued`].
+    pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Result<Turn<'_>, Wait> {
         if let Some((governor, _)) = &self.fixed {
-            governor.until_ready().await;
+            capped_turn(governor, deadline).await?;
         }
         if self.slow_start.load(Ordering::Relaxed) {
             let start = self.slow_start_turn();
-            match deadline {
-                Some(deadline) => {
-                    if let Some(turn) = tokio::time::timeout_at(deadline, start).await.ok()? {
-                        return Some(turn);
-                    }
-                }
-                None => {
-                    if let Some(turn) = start.await {
-                        return Some(turn);
-                    }
-                }
+            let turn = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, start)
+                    .await
+                    .map_err(|_| Wait::Queued)?,
+                None => start.await,
+            };
+            if let Some(turn) = turn {
+                return Ok(turn);
             }
         }
         if !self.engaged.load(Ordering::Relaxed) {
-            return Some(Turn::now());
+            return Ok(Turn::now());
         }
         let _head = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, self.queue.lock())
                 .await
-                .ok()?,
+                .map_err(|_| Wait::Queued)?,
             None => self.queue.lock().await,
         };
         loop {
-            let wake = {
+            let (wake, why) = {
                 let mut pacer = self.pacer();
                 let now = Instant::now();
                 if let Some(bucket) = pacer.pending
@@ -357,21 +379,25 @@ impl FlowControl {
                         .min(pacer.last_turn + Duration::from_secs_f64(1.0 / rate)),
                     None => pacer.next_slot,
                 };
-                let wake = slot.max(pacer.hold_until);
-                if now >= wake {
+                if now >= slot && now >= pacer.hold_until {
                     if let Some(rate) = pacer.rate {
                         pacer.next_slot = now + Duration::from_secs_f64(1.0 / rate);
                         pacer.last_turn = now;
                     }
-                    return Some(Turn {
+                    return Ok(Turn {
                         sent_at: now,
                         in_window: None,
                     });
                 }
-                wake
+                if pacer.hold_until >= slot {
+                    let hold = pacer.hold_until;
+                    (hold, Wait::RetryAfter(hold - now))
+                } else {
+                    (slot, Wait::Pace(slot - now))
+                }
             };
             if deadline.is_some_and(|d| wake >= d) {
-                return None;
+                return Err(why);
             }
             // Wake at least every 100 ms: the pace may rise meanwhile.
             tokio::time::sleep_until(wake.min(Instant::now() + Duration::from_millis(100))).await;
@@ -919,7 +945,69 @@ mod tests {
         succeed(&flow, 10).await;
         let turn = flow.acquire(None).await.unwrap();
         flow.throttled(turn, Some(Duration::from_secs(5)));
-        let deadline = Instant::now() + Duration::from_secs(2);
-        assert!(flow.acquire(Some(deadline)).await.is_none());
+        let asked = Instant::now();
+        let deadline = asked + Duration::from_secs(2);
+        assert_eq!(
+            flow.acquire(Some(deadline)).await.unwrap_err(),
+            Wait::RetryAfter(Duration::from_secs(5))
+        );
+        assert_eq!(
+            Instant::now(),
+            asked,
+            "refused at once, not at the deadline"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paced_turn_past_the_deadline_is_refused_at_once() {
+        let flow = FlowControl::new(None);
+        reach_a_limit(&flow).await;
+        // After the hold, paced at 7 a second: the turn after the next is
+        // 1/7 s away.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let first = flow.acquire(None).await.unwrap();
+        flow.succeeded(first);
+        let asked = Instant::now();
+        let Err(Wait::Pace(wait)) = flow.acquire(Some(asked + Duration::from_millis(50))).await
+        else {
+            panic!("not refused for the pace");
+        };
+        assert!((0.13..0.15).contains(&wait.as_secs_f64()), "{wait:?}");
+        assert_eq!(Instant::now(), asked);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_window_waits_until_the_deadline_then_says_queued() {
+        let flow = FlowControl::new(None);
+        let _held = [
+            flow.acquire(None).await.unwrap(),
+            flow.acquire(None).await.unwrap(),
+        ];
+        let asked = Instant::now();
+        let deadline = asked + Duration::from_secs(2);
+        assert_eq!(
+            flow.acquire(Some(deadline)).await.unwrap_err(),
+            Wait::Queued
+        );
+        assert_eq!(Instant::now(), deadline);
+    }
+
+    #[tokio::test]
+    async fn a_capped_turn_past_the_deadline_is_refused_at_once() {
+        // The cap's clock is the real one (governor's), so real time here.
+        let flow = FlowControl::new(Some(1.0));
+        flow.acquire(None).await.unwrap();
+        let asked = std::time::Instant::now();
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let Err(Wait::RateCap(wait)) = flow.acquire(Some(deadline)).await else {
+            panic!("not refused for the cap");
+        };
+        assert!(wait > Duration::from_millis(900), "{wait:?}");
+        assert!(asked.elapsed() < Duration::from_millis(100));
+        // A deadline that leaves room waits for the turn.
+        let flow = FlowControl::new(Some(20.0));
+        flow.acquire(None).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        assert!(flow.acquire(Some(deadline)).await.is_ok());
     }
 }

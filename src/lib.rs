@@ -6,6 +6,7 @@ mod api_key;
 mod client;
 mod confirm;
 mod credentials;
+mod deadline;
 mod erase;
 mod error;
 #[cfg(feature = "fake")]
@@ -21,7 +22,8 @@ mod workflows;
 
 pub use api_key::ApiKey;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, USER_AGENT};
-pub use erase::{EraseOutcome, PartOutcome};
+pub use deadline::{DeadlineExceeded, Wait};
+pub use erase::{EraseOutcome, OutcomeStatus, PartOutcome, PartStatus};
 pub use error::{ApiFailure, BoxError, Error, escape_controls};
 pub use flow::FlowStats;
 pub use offboard::{OffboardOutcome, OffboardProgress};

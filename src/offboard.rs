@@ -2,7 +2,8 @@
 //! then erase it (logs, then the user). Each step is reported as the erase
 //! reports its parts.
 
-use crate::{Client, EraseOutcome, Error, PartOutcome};
+use crate::erase::ErrorSummary;
+use crate::{Client, EraseOutcome, Error, OutcomeStatus, PartOutcome};
 
 /// What an earlier offboarding of a user already did, so that a resumed one
 /// sends only what is left: a step recorded as done is not sent again and
@@ -62,6 +63,11 @@ impl OffboardProgress {
 }
 
 /// The outcome of offboarding one user, step by step.
+///
+/// It serialises as the command line's report line does: `userId`,
+/// `status` (`offboarded`, `unconfirmed` or `failed`), `workflows`,
+/// `credentialsListed`, `credentials` (each `credentialId` with its
+/// `outcome`), `logs`, `user`, and an `error` when one stopped it.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct OffboardOutcome {
@@ -91,9 +97,10 @@ impl OffboardOutcome {
             && self.erase.is_erased()
     }
 
-    /// `erased` when every step is done; `unconfirmed` when what stopped it
-    /// was a success status that confirmed nothing; otherwise `failed`.
-    pub fn status(&self) -> &'static str {
+    /// Done (offboarded) when every step is done; unconfirmed when what
+    /// stopped it was a success status that confirmed nothing; otherwise
+    /// failed.
+    pub fn status(&self) -> OutcomeStatus {
         crate::erase::status_of(
             [&self.workflows, &self.credentials_listed]
                 .into_iter()
@@ -109,6 +116,48 @@ impl OffboardOutcome {
             .chain(self.credentials.iter().map(|(_, c)| c))
             .find_map(PartOutcome::error)
             .or_else(|| self.erase.error())
+    }
+}
+
+impl serde::Serialize for OffboardOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Credential<'a> {
+            credential_id: &'a str,
+            outcome: &'a PartOutcome,
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Line<'a> {
+            user_id: &'a str,
+            status: &'static str,
+            workflows: &'a PartOutcome,
+            credentials_listed: &'a PartOutcome,
+            credentials: Vec<Credential<'a>>,
+            logs: &'a PartOutcome,
+            user: &'a PartOutcome,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error: Option<ErrorSummary>,
+        }
+        Line {
+            user_id: &self.user_id,
+            status: self.status().as_offboard_str(),
+            workflows: &self.workflows,
+            credentials_listed: &self.credentials_listed,
+            credentials: self
+                .credentials
+                .iter()
+                .map(|(credential_id, outcome)| Credential {
+                    credential_id,
+                    outcome,
+                })
+                .collect(),
+            logs: &self.erase.logs,
+            user: &self.erase.user,
+            error: ErrorSummary::of(self.error()),
+        }
+        .serialize(serializer)
     }
 }
 
@@ -187,11 +236,11 @@ impl Client {
                             }
                             None => (
                                 String::new(),
-                                PartOutcome::Failed(Error::NotTheApi(format!(
-                                    "GET /credentials/users/{} listed a credential without a \
-                                     credentialId, so it cannot be deleted",
-                                    crate::escape_controls(user_id)
-                                ))),
+                                PartOutcome::Failed(Error::NotTheApi(
+                                    "GET /credentials/users/{userId} listed a credential \
+                                     without a credentialId, so it cannot be deleted"
+                                        .to_owned(),
+                                )),
                             ),
                         };
                         let failed = !outcome.is_done();

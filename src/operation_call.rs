@@ -257,7 +257,8 @@ fn to_json<T: serde::Serialize>(operation: &'static str, value: T) -> Result<Val
         operation,
         status: reqwest::StatusCode::OK,
         excerpt: String::new(),
-        source: Box::new(source),
+        source: Box::new(crate::error::DecodeFault::of(&source)),
+        attempts: 1,
     })
 }
 

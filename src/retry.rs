@@ -13,10 +13,19 @@ use std::time::Duration;
 /// `min(max_delay, base_delay * 2^(retry - 1))`. A `Retry-After` header up to
 /// `max_retry_after` is honoured instead; a longer one ends the retries.
 ///
-/// A throttled response (429, or 503 with `Retry-After`) is different: the
-/// server did not process it, so its retry does not count against
-/// `max_attempts`. It waits, with every other call of the client, for the
-/// client's flow control to give it a turn, and only `deadline` ends it.
+/// `max_attempts` counts every request sent, throttled ones (429, or 503
+/// with `Retry-After`) included, so [`RetryPolicy::none`] sends exactly
+/// one. A throttled response also holds back every other call of the
+/// client until its `Retry-After` has passed. A bulk job that should keep
+/// waiting out throttles for as long as its deadline allows sets
+/// [`RetryPolicy::retry_throttled_until_deadline`].
+///
+/// The `deadline` bounds the whole call, from the moment it is made: every
+/// attempt and every wait (a turn from flow control, a held `Retry-After`,
+/// the fixed cap's pacing, the backoff). A wait that would end past it is
+/// not begun: the call fails at once with
+/// [`Error::DeadlineExceeded`](crate::Error::DeadlineExceeded), which says
+/// which wait did not fit.
 ///
 /// ```
 /// use std::time::Duration;
@@ -27,6 +36,7 @@ use std::time::Duration;
 ///     .deadline(Duration::from_secs(30));
 /// assert_eq!(policy.max_attempts, 5);
 /// assert_eq!(policy.base_delay, Duration::from_millis(500));
+/// assert!(!policy.retry_throttled_until_deadline);
 /// ```
 ///
 /// Its fields are public to read; it is built from [`RetryPolicy::default`]
@@ -35,8 +45,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
-    /// Attempts in all, the first included. `1` disables retries, except
-    /// of throttled responses, which only the deadline ends.
+    /// Requests sent in all, the first and throttled ones included. `1`
+    /// sends one request and never retries.
     pub max_attempts: u32,
     /// The first backoff's upper bound.
     pub base_delay: Duration,
@@ -45,8 +55,13 @@ pub struct RetryPolicy {
     /// The longest `Retry-After` the client will wait for.
     pub max_retry_after: Duration,
     /// The whole call, every attempt and wait included, ends by then,
-    /// counted from when its first request leaves.
+    /// counted from when the call is made.
     pub deadline: Duration,
+    /// Whether throttled responses (429, or 503 with `Retry-After`) are
+    /// retried beyond `max_attempts`, until the deadline: the server did
+    /// not process them, and a bulk job would rather wait its turn than
+    /// fail. Off by default.
+    pub retry_throttled_until_deadline: bool,
 }
 
 impl Default for RetryPolicy {
@@ -57,6 +72,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(60),
             deadline: Duration::from_secs(120),
+            retry_throttled_until_deadline: false,
         }
     }
 }
@@ -90,16 +106,32 @@ impl RetryPolicy {
         self
     }
 
-    /// The whole call's deadline, counted from when its first request
-    /// leaves. `Duration::MAX` means none.
+    /// The whole call's deadline, counted from when the call is made.
+    /// `Duration::MAX` means none.
     #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
     }
 
-    /// A policy that never retries, except a throttled response, which
-    /// waits for its turn until the deadline.
+    /// Retries throttled responses (429, or 503 with `Retry-After`) beyond
+    /// `max_attempts`, until the deadline, each when flow control gives it
+    /// a turn. For bulk jobs under a rate limit; the command line's bulk
+    /// runs set it.
+    ///
+    /// ```
+    /// let bulk = runalloy_embedded::RetryPolicy::default().retry_throttled_until_deadline(true);
+    /// assert!(bulk.retry_throttled_until_deadline);
+    /// ```
+    #[must_use]
+    pub fn retry_throttled_until_deadline(mut self, retry: bool) -> Self {
+        self.retry_throttled_until_deadline = retry;
+        self
+    }
+
+    /// A policy that sends one request and never retries: a 429 comes back
+    /// as [`Error::RateLimited`](crate::Error::RateLimited), with its
+    /// `Retry-After` readable.
     ///
     /// ```
     /// assert_eq!(runalloy_embedded::RetryPolicy::none().max_attempts, 1);

@@ -189,7 +189,7 @@ impl Client {
     /// ```
     pub async fn verify_user_gone(&self, user_id: &str) -> Result<(), Error> {
         match self.get_user(user_id).await {
-            Ok(_) => Err(Error::StillReadable(user_id.to_owned())),
+            Ok(_) => Err(Error::StillReadable),
             Err(e) if e.is_api_not_found() => Ok(()),
             Err(e) => Err(e),
         }

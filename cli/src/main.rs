@@ -98,10 +98,13 @@ async fn run(cli: Cli) -> ExitCode {
 
 fn client(cli: &Cli) -> Result<Client, Error> {
     let mut builder = Client::builder().from_env()?;
+    // Under a rate limit a command waits its turn rather than fail: a
+    // throttled request is retried until the call's deadline, beyond the
+    // attempts that failures use up.
+    let mut retry = RetryPolicy::default().retry_throttled_until_deadline(true);
     if let Some(timeout) = cli.timeout {
         // Leave every attempt its full timeout: a deadline shorter than the
         // attempts would cut them silently.
-        let mut retry = RetryPolicy::default();
         let needed = timeout.saturating_mul(retry.max_attempts);
         if needed > retry.deadline {
             tracing::info!(
@@ -110,11 +113,9 @@ fn client(cli: &Cli) -> Result<Client, Error> {
             );
             retry.deadline = needed;
         }
-        builder = builder
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .retry_policy(retry);
+        builder = builder.timeout(timeout).connect_timeout(timeout);
     }
+    builder = builder.retry_policy(retry);
     if let Command::Users(Users::Erase(args) | Users::Offboard(args)) = &cli.command
         && let Some(rate) = args.max_rate
     {

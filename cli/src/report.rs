@@ -115,15 +115,17 @@ impl Line {
             .into_iter()
             .find(|(_, part)| !part.is_done())
             .map(|(step, _)| step);
-        Self::new(&outcome.user_id, outcome.status(), outcome.error()).steps(outcome, stopped_at)
+        Self::new(
+            &outcome.user_id,
+            outcome.status().as_erase_str(),
+            outcome.error(),
+        )
+        .steps(outcome, stopped_at)
     }
 
     /// The line for an offboarding: `offboarded` when every step is done.
     pub fn offboard(outcome: &OffboardOutcome) -> Self {
-        let status = match outcome.status() {
-            "erased" => "offboarded",
-            other => other,
-        };
+        let status = outcome.status().as_offboard_str();
         let credentials_done = outcome.credentials_listed.is_done()
             && outcome.credentials.iter().all(|(_, c)| c.is_done());
         let stopped_at = if !outcome.workflows.is_done() {

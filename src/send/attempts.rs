@@ -1,6 +1,6 @@
-//! The attempt loop: send, judge the outcome, and either give it to the
-//! caller or try again, within the call's deadline and `max_attempts`, each
-//! attempt when flow control gives it a turn.
+//! The attempt loop: wait for a turn, send, judge the outcome, and either
+//! give it to the caller or try again, within the call's deadline and
+//! `max_attempts`.
 //!
 //! The decisions live in [`Attempts`], which sees outcomes and instants but
 //! no network and no clock of its own, so they are tested with scripted
@@ -11,7 +11,7 @@ use super::Transport;
 use super::body::{buffer, limit_for_this_call};
 use super::classify::{self, Failure, Outcome, Verdict, classify};
 use super::record::record;
-use crate::flow::Turn;
+use crate::deadline::{Cut, Wait};
 use crate::retry::RetryPolicy;
 use reqwest::{Method, Request, Response};
 use std::time::Duration;
@@ -25,7 +25,8 @@ pub(crate) struct Attempts<'p> {
     attempt_timeout: Duration,
     /// `None` when the deadline is too far to represent (`Duration::MAX`).
     deadline: Option<Instant>,
-    /// Attempts that used up `max_attempts` (throttled ones do not).
+    /// Attempts that used up `max_attempts`: all of them, unless the
+    /// policy retries throttled ones until the deadline.
     counted: u32,
     /// Every send.
     sends: u32,
@@ -41,11 +42,14 @@ pub(crate) enum Next {
     /// Wait for a turn (flow control holds throttled calls), then send
     /// again.
     AwaitTurn,
+    /// Another attempt was allowed, but its wait ends past the deadline:
+    /// end the call now and say so.
+    Cut(Wait),
 }
 
 impl<'p> Attempts<'p> {
-    /// A call whose first request leaves at `now`: the deadline counts from
-    /// then.
+    /// A call made at `now`: the deadline counts from then, before any
+    /// wait for a turn.
     pub(crate) fn start(
         policy: &'p RetryPolicy,
         method: Method,
@@ -67,14 +71,17 @@ impl<'p> Attempts<'p> {
         self.deadline
     }
 
+    /// What is left of the deadline at `now`.
+    pub(crate) fn left(&self, now: Instant) -> Duration {
+        self.deadline
+            .map_or(Duration::MAX, |d| d.saturating_duration_since(now))
+    }
+
     /// Counts a send at `now`, and gives its timeout: the attempt timeout,
     /// or what is left of the deadline if that is less.
     pub(crate) fn send(&mut self, now: Instant) -> Duration {
         self.sends += 1;
-        let remaining = self
-            .deadline
-            .map_or(Duration::MAX, |d| d.saturating_duration_since(now));
-        self.attempt_timeout.min(remaining)
+        self.attempt_timeout.min(self.left(now))
     }
 
     /// Sends so far, throttled ones included.
@@ -86,54 +93,104 @@ impl<'p> Attempts<'p> {
     /// when the request cannot be sent again (a streamed body).
     pub(crate) fn after(&mut self, outcome: &Outcome<'_>, now: Instant, resendable: bool) -> Next {
         let verdict = classify(self.policy, &self.method, outcome, self.counted);
-        if verdict != Verdict::Throttled {
+        let counts = verdict != Verdict::Throttled || !self.policy.retry_throttled_until_deadline;
+        if counts {
             self.counted += 1;
         }
         match verdict {
             _ if !resendable => Next::Stop,
             Verdict::Final => Next::Stop,
-            Verdict::Throttled => Next::AwaitTurn,
-            Verdict::Retry(_) if self.counted >= self.policy.max_attempts => Next::Stop,
-            Verdict::Retry(wait) => {
-                let wakes = now.checked_add(wait);
-                if let Some(deadline) = self.deadline
-                    && wakes.is_none_or(|at| at >= deadline)
-                {
-                    tracing::debug!(
-                        wait_ms = wait.as_millis() as u64,
-                        "no time left for another attempt"
-                    );
-                    return Next::Stop;
-                }
-                Next::Sleep(wait)
+            Verdict::Throttled | Verdict::Retry(_) if self.counted >= self.policy.max_attempts => {
+                Next::Stop
             }
+            // Flow control holds the throttle's `Retry-After` for every
+            // call, and refuses a turn past the deadline; a `Retry-After`
+            // that cannot fit is said as the API said it.
+            Verdict::Throttled => match asked_to_wait(outcome) {
+                Some(wait) if !self.fits(now, wait) => Next::Cut(Wait::RetryAfter(wait)),
+                _ => Next::AwaitTurn,
+            },
+            Verdict::Retry(wait) if self.fits(now, wait) => Next::Sleep(wait),
+            Verdict::Retry(wait) => Next::Cut(match asked_to_wait(outcome) {
+                Some(_) => Wait::RetryAfter(wait),
+                None => Wait::Backoff(wait),
+            }),
         }
     }
+
+    /// Whether a wait of `wait` from `now` ends before the deadline.
+    fn fits(&self, now: Instant, wait: Duration) -> bool {
+        match (self.deadline, now.checked_add(wait)) {
+            (None, _) => true,
+            (Some(deadline), Some(wakes)) => wakes < deadline,
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// The `Retry-After` of a response, if it sent one.
+fn asked_to_wait(outcome: &Outcome<'_>) -> Option<Duration> {
+    match outcome {
+        Outcome::Response { headers, .. } => classify::retry_after(headers),
+        Outcome::Failed(_) => None,
+    }
+}
+
+/// A response standing in for the one no request could fetch: the deadline
+/// came first. It carries the cut, which the `post` hook turns into the
+/// error; no caller ever reads it as an answer.
+fn stand_in(cut: Cut) -> Response {
+    let mut response = http::Response::new(reqwest::Body::from(""));
+    *response.status_mut() = reqwest::StatusCode::GATEWAY_TIMEOUT;
+    response.extensions_mut().insert(cut);
+    Response::from(response)
+}
+
+/// `result`, carrying `cut` when it is a response: the last answer, which
+/// the error keeps. A transport error is given as it is: it says what went
+/// wrong better than the wait that followed it.
+fn cut_short(result: reqwest::Result<Response>, cut: Cut) -> reqwest::Result<Response> {
+    result.map(|mut response| {
+        response.extensions_mut().insert(Cut {
+            answered: true,
+            ..cut
+        });
+        response
+    })
 }
 
 impl Transport {
     /// Sends `request`, retrying as the policy says, within its deadline,
     /// each attempt when the flow controller gives it a turn.
     ///
-    /// A throttled response (`429`, or `503` with `Retry-After`) slows the
-    /// whole client and is retried when the controller allows, without
-    /// using up the call's attempts: the server did not process it. Only the
-    /// deadline ends those retries. The deadline starts when the first
-    /// attempt leaves, so time spent queued for a first turn (at most the
-    /// concurrency over the pace) does not count against it.
+    /// The deadline counts from here, so every wait for a turn counts
+    /// against it. A throttled response (`429`, or `503` with
+    /// `Retry-After`) slows the whole client; it is retried like any other
+    /// failure, and beyond `max_attempts` when the policy retries throttled
+    /// responses until the deadline.
     pub(super) async fn send(
         &self,
         client: &reqwest::Client,
         request: Request,
     ) -> reqwest::Result<Response> {
         let span = tracing::Span::current();
-        let mut turn = self.flow.acquire(None).await.unwrap_or_else(Turn::now);
         let mut attempts = Attempts::start(
             &self.retry,
             request.method().clone(),
             self.attempt_timeout,
             Instant::now(),
         );
+        let mut turn = match self.flow.acquire(attempts.deadline()).await {
+            Ok(turn) => turn,
+            Err(wait) => {
+                tracing::debug!(%wait, "no turn before the deadline");
+                return Ok(stand_in(Cut {
+                    wait,
+                    left: attempts.left(Instant::now()),
+                    answered: false,
+                }));
+            }
+        };
         let mut original = request;
         loop {
             // Keep a copy for the next attempt; a body that cannot be copied
@@ -190,9 +247,23 @@ impl Transport {
                     Outcome::Failed(Failure::of(error))
                 }
             };
-            let next = attempts.after(&outcome, Instant::now(), spare.is_some());
-            let (Some(spare), Next::Sleep(_) | Next::AwaitTurn) = (spare, next) else {
-                return result;
+            let now = Instant::now();
+            let next = attempts.after(&outcome, now, spare.is_some());
+            let spare = match (spare, next) {
+                (_, Next::Cut(wait)) => {
+                    tracing::debug!(%wait, "the wait would end past the deadline");
+                    let left = attempts.left(now);
+                    return cut_short(
+                        result,
+                        Cut {
+                            wait,
+                            left,
+                            answered: true,
+                        },
+                    );
+                }
+                (Some(spare), Next::Sleep(_) | Next::AwaitTurn) => spare,
+                _ => return result,
             };
             if let Next::Sleep(wait) = next {
                 tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
@@ -201,10 +272,18 @@ impl Transport {
             // A throttled attempt waits here, with every other call, for the
             // hold the server asked for and then for its paced turn.
             turn = match self.flow.acquire(attempts.deadline()).await {
-                Some(turn) => turn,
-                None => {
-                    tracing::debug!("no turn before the deadline");
-                    return result;
+                Ok(turn) => turn,
+                Err(wait) => {
+                    tracing::debug!(%wait, "no turn before the deadline");
+                    let left = attempts.left(Instant::now());
+                    return cut_short(
+                        result,
+                        Cut {
+                            wait,
+                            left,
+                            answered: true,
+                        },
+                    );
                 }
             };
             original = spare;
@@ -301,8 +380,31 @@ mod tests {
     }
 
     #[test]
-    fn throttled_attempts_do_not_use_up_max_attempts() {
+    fn throttled_attempts_use_up_max_attempts() {
         let p = policy();
+        let none = HeaderMap::new();
+        let (decisions, attempts) = play(
+            &p,
+            Method::GET,
+            &[(Some(429), &none, 0); 3],
+            Failure::default(),
+        );
+        assert_eq!(decisions, [Next::AwaitTurn, Next::AwaitTurn, Next::Stop]);
+        assert_eq!(attempts.sends(), 3);
+        // `none()`: one request, and its 429 is the answer.
+        let one = RetryPolicy::none();
+        let (decisions, _) = play(
+            &one,
+            Method::GET,
+            &[(Some(429), &retry_after(1), 0)],
+            Failure::default(),
+        );
+        assert_eq!(decisions, [Next::Stop]);
+    }
+
+    #[test]
+    fn throttled_attempts_retried_until_the_deadline_do_not_use_up_max_attempts() {
+        let p = policy().retry_throttled_until_deadline(true);
         let none = HeaderMap::new();
         let mut script = vec![(Some(429), &none, 0); 10];
         script.extend([
@@ -381,7 +483,25 @@ mod tests {
             &[(Some(500), &three, 0), (Some(502), &eight, 4)],
             Failure::default(),
         );
-        assert_eq!(decisions, [Next::Sleep(3 * SEC), Next::Stop]);
+        assert_eq!(
+            decisions,
+            [Next::Sleep(3 * SEC), Next::Cut(Wait::RetryAfter(8 * SEC))]
+        );
+        // A backoff that does not fit is a cut too, named as a backoff.
+        let slow = policy().base_delay(100 * SEC).max_delay(100 * SEC);
+        let none = HeaderMap::new();
+        let (decisions, _) = play(
+            &slow,
+            Method::GET,
+            &[(Some(500), &none, 0), (Some(500), &none, 9)],
+            Failure::default(),
+        );
+        // (The backoff is random: one that fits in the second left sleeps.)
+        match decisions[1] {
+            Next::Cut(Wait::Backoff(wait)) => assert!(wait >= SEC, "{wait:?}"),
+            Next::Sleep(wait) => assert!(wait < SEC, "{wait:?}"),
+            other => panic!("{other:?}"),
+        }
         // A hold longer than max_retry_after (60 s) ends the call at once.
         let (decisions, _) = play(
             &p,

@@ -33,6 +33,7 @@ pub use record::capture_last_body;
 pub(crate) use record::{CallSummary, recorded};
 
 use crate::api;
+use crate::deadline::Cut;
 use crate::flow::FlowControl;
 use crate::retry::RetryPolicy;
 use paths::prepare_path;
@@ -122,12 +123,34 @@ impl ClientHooks<Transport> for api::Client {
         Ok(())
     }
 
+    async fn post<E>(
+        &self,
+        result: &reqwest::Result<Response>,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        // The deadline cut the call: the response (a stand-in, or the last
+        // answer) is not the outcome; the cut is.
+        let cut = result
+            .as_ref()
+            .ok()
+            .and_then(|response| response.extensions().get::<Cut>().copied());
+        let Some(cut) = cut else {
+            return Ok(());
+        };
+        record(|r| r.cut.set(Some(cut)));
+        Err(progenitor_client::Error::Custom(
+            cut.describe(crate::spec::spec_id(info.operation_id)),
+        ))
+    }
+
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+        let operation = crate::spec::operation(info.operation_id);
+        // The path template, never the concrete path: it holds ids.
         let span = tracing::debug_span!(
             "alloy",
-            operation = crate::spec::spec_id(info.operation_id),
+            operation = operation.map_or(info.operation_id, |op| op.id),
             method = %request.method(),
-            path = request.url().path(),
+            url.template = operation.map_or("", |op| op.path),
             attempt = tracing::field::Empty,
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,

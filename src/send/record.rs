@@ -3,6 +3,7 @@
 //! error mapping and `capture_last_body` can read what progenitor does not
 //! hand back.
 
+use crate::deadline::Cut;
 use bytes::Bytes;
 use reqwest::StatusCode;
 use std::cell::Cell;
@@ -18,6 +19,8 @@ pub(crate) struct CallRecord {
     pub(crate) operation: Cell<&'static str>,
     pub(crate) attempts: Cell<u32>,
     pub(crate) status: Cell<Option<StatusCode>>,
+    /// Set when the call's deadline cut a wait short.
+    pub(crate) cut: Cell<Option<Cut>>,
     /// The last response body read, as the API sent it.
     pub(crate) body: Cell<Option<Bytes>>,
 }
@@ -28,6 +31,8 @@ pub(crate) struct CallSummary {
     pub operation: &'static str,
     pub attempts: u32,
     pub status: Option<StatusCode>,
+    /// Set when the call's deadline cut a wait short.
+    pub cut: Option<Cut>,
 }
 
 /// Runs `call` while recording what the transport does for it; returns
@@ -41,6 +46,7 @@ pub(crate) async fn recorded<F: Future>(call: F) -> (F::Output, CallSummary, Opt
                     operation: r.operation.get(),
                     attempts: r.attempts.get(),
                     status: r.status.get(),
+                    cut: r.cut.get(),
                 };
                 (summary, r.body.take())
             });

@@ -16,7 +16,7 @@ async fn a_401_reaches_the_caller_as_its_message_never_as_success() {
     assert_eq!(err.attempts(), 1);
     assert_eq!(
         err.to_string(),
-        "unauthorized: delete-a-user: HTTP 401 Unauthorized: Unauthorized after 1 attempt(s)"
+        "unauthorized: delete-a-user DELETE /users/{userId}: HTTP 401 Unauthorized: Unauthorized after 1 attempt(s)"
     );
     assert_eq!(server.requests().len(), 1, "a 401 is not retried");
 }
@@ -29,7 +29,7 @@ async fn an_undocumented_404_keeps_its_message() {
     assert_eq!(err.message(), Some("User not found"));
     assert_eq!(
         err.to_string(),
-        "not found: get-a-user: HTTP 404 Not Found: User not found after 1 attempt(s)"
+        "not found: get-a-user GET /users/{userId}: HTTP 404 Not Found: User not found after 1 attempt(s)"
     );
     assert_eq!(server.requests().len(), 1, "a 404 is not retried");
 }
@@ -85,7 +85,16 @@ async fn success_false_from_delete_is_an_error() {
     let err = client(&server.url()).delete_user("u-1").await.unwrap_err();
     assert!(matches!(err, Error::Rejected(_)), "{err:?}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
-    assert!(err.to_string().contains(r#"{\"success\":false}"#), "{err}");
+    // The body is kept for a program to read, never shown.
+    assert_eq!(
+        err.to_string(),
+        "the API did not do it: delete-a-user DELETE /users/{userId}: HTTP 200 OK \
+         (body of 17 characters, not shown) after 1 attempt(s)"
+    );
+    assert_eq!(
+        err.api_failure().unwrap().body_excerpt,
+        r#"{"success":false}"#
+    );
 }
 
 #[tokio::test]
@@ -167,7 +176,7 @@ async fn an_undocumented_2xx_is_reported_with_its_status() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(204));
     assert_eq!(
         err.to_string(),
-        "request failed: get-a-user: HTTP 204 No Content after 1 attempt(s)"
+        "request failed: get-a-user GET /users/{userId}: HTTP 204 No Content after 1 attempt(s)"
     );
     assert_eq!(server.requests().len(), 1);
 }

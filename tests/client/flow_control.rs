@@ -1,11 +1,11 @@
 //! One flow controller per client: a throttle seen by one call holds back
-//! every clone, throttled retries do not use up the attempts, and only the
-//! deadline ends them.
+//! every clone, and throttled retries, when the policy retries them until
+//! the deadline, do not use up the attempts.
 
 use crate::common;
 
 use common::{TestServer, builder, client, fast_retries, json, with_header};
-use runalloy_embedded::{Error, RetryPolicy};
+use runalloy_embedded::{Error, RetryPolicy, Wait};
 use std::time::{Duration, Instant};
 
 fn too_many(retry_after: &str) -> common::Reply {
@@ -52,10 +52,10 @@ async fn a_429_seen_by_one_clone_delays_the_others_next_request() {
 }
 
 #[tokio::test]
-async fn a_throttled_retry_does_not_use_up_the_attempts() {
+async fn a_throttled_retry_until_the_deadline_does_not_use_up_the_attempts() {
     let server = TestServer::sequence(vec![too_many("1"), json(200, r#"{"success":true}"#)]).await;
     let c = builder(&server.url())
-        .retry_policy(RetryPolicy::none())
+        .retry_policy(RetryPolicy::none().retry_throttled_until_deadline(true))
         .build()
         .unwrap();
     c.delete_user("u").await.unwrap();
@@ -76,13 +76,21 @@ async fn a_throttled_retry_does_not_use_up_the_attempts() {
 async fn only_the_deadline_ends_throttled_retries() {
     let server = TestServer::always(too_many("1")).await;
     let c = builder(&server.url())
-        .retry_policy(fast_retries().deadline(Duration::from_secs(3)))
+        .retry_policy(
+            fast_retries()
+                .retry_throttled_until_deadline(true)
+                .deadline(Duration::from_secs(3)),
+        )
         .build()
         .unwrap();
     let started = Instant::now();
     let err = c.get_user("u").await.unwrap_err();
-    assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
-    assert!(err.attempts() >= 2, "{err:?}");
+    // Sent at 0, 1 and 2 s; the hold after the third ends at the deadline.
+    let cut = err.deadline_exceeded().expect("the deadline ended it");
+    assert!(matches!(cut.wait, Wait::RetryAfter(_)), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+    assert!(err.attempts() >= 3, "{err:?}");
+    assert_eq!(err.attempts() as usize, server.requests().len());
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",

@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::{Recorded, Reply, TestServer, client, json};
-use runalloy_embedded::{Error, PartOutcome};
+use runalloy_embedded::{Error, OutcomeStatus, PartOutcome};
 
 fn happy(r: &Recorded) -> Reply {
     match (r.method.as_str(), r.path()) {
@@ -97,7 +97,7 @@ async fn a_failed_credential_stops_before_the_next_one_and_the_erase() {
     );
     assert_eq!(
         outcome.error().map(|e| e.to_string()),
-        Some("request failed: delete-a-credential: HTTP 400 Bad Request: Credential is in use after 1 attempt(s)".to_owned())
+        Some("request failed: delete-a-credential DELETE /users/{userId}/credentials/{credentialId}: HTTP 400 Bad Request: Credential is in use after 1 attempt(s)".to_owned())
     );
 }
 
@@ -173,7 +173,7 @@ async fn a_credential_listed_without_an_id_is_a_failure_not_a_success() {
     assert_eq!(outcome.erase.user.as_str(), "skipped");
     assert_eq!(
         outcome.error().map(|e| e.to_string()),
-        Some("not Alloy's API: GET /credentials/users/u-1 listed a credential without a credentialId, so it cannot be deleted".to_owned())
+        Some("not Alloy's API: GET /credentials/users/{userId} listed a credential without a credentialId, so it cannot be deleted".to_owned())
     );
 }
 
@@ -184,14 +184,15 @@ async fn a_credential_list_that_lists_nothing_at_all_is_not_read_as_none() {
     let server = happy_except("/credentials/users/u-1", json(200, "{}")).await;
     let outcome = client(&server.url()).offboard_user("u-1").await;
     assert!(!outcome.is_offboarded());
-    assert_eq!(outcome.status(), "unconfirmed");
+    assert_eq!(outcome.status(), OutcomeStatus::Unconfirmed);
     assert_eq!(outcome.credentials_listed.as_str(), "unconfirmed");
     assert!(outcome.credentials.is_empty());
     assert_eq!(outcome.erase.logs.as_str(), "skipped");
     assert_eq!(
         outcome.error().map(ToString::to_string).as_deref(),
         Some(
-            "list-user-credentials: HTTP 200 OK: the API did not confirm it; body \"{}\" after 1 attempt(s)"
+            "list-user-credentials GET /credentials/users/{userId}: HTTP 200 OK: the API did not \
+             confirm it (body of 2 characters, not shown) after 1 attempt(s)"
         )
     );
     assert_eq!(

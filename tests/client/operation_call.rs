@@ -139,7 +139,7 @@ async fn api_errors_name_the_operation_and_the_status() {
     assert!(matches!(err, Error::Unauthorized(_)), "{err}");
     assert_eq!(
         err.to_string(),
-        "unauthorized: list-events: HTTP 401 Unauthorized: Unauthorized after 1 attempt(s)"
+        "unauthorized: list-events GET /events: HTTP 401 Unauthorized: Unauthorized after 1 attempt(s)"
     );
 }
 

@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::{Reply, TEST_KEY, TestServer, client, dead_url, fast_retries, json, with_header};
-use runalloy_embedded::Error;
+use runalloy_embedded::{Error, Wait};
 use std::time::{Duration, Instant};
 
 fn ok_delete() -> Reply {
@@ -88,7 +88,7 @@ async fn a_slow_server_is_a_timeout_within_bounded_time() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
     assert!(
         err.to_string()
-            .starts_with("delete-a-user: timed out after 3 attempt(s)"),
+            .starts_with("delete-a-user DELETE /users/{userId}: timed out after 3 attempt(s)"),
         "{err}"
     );
 }
@@ -129,7 +129,13 @@ async fn the_overall_deadline_bounds_the_call() {
         .unwrap();
     let started = Instant::now();
     let err = c.get_user("u").await.unwrap_err();
-    assert!(matches!(err, Error::Server(_)), "{err:?}");
+    // The second Retry-After does not fit in what is left: the call ends
+    // then, keeping the 503 it last got.
+    let cut = err.deadline_exceeded().expect("the deadline ended it");
+    assert_eq!(cut.wait, Wait::RetryAfter(Duration::from_secs(1)));
+    assert!(cut.left < Duration::from_millis(600), "{err}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(err.attempts(), 2);
     assert!(
         started.elapsed() < Duration::from_millis(1600),
         "{:?}",

@@ -63,7 +63,7 @@ async fn a_certificate_that_fails_verification_is_not_retried() {
         "{err:?}"
     );
     assert!(
-        text.starts_with("get-a-user: transport failure after 1 attempt(s): "),
+        text.starts_with("get-a-user GET /users/{userId}: transport failure after 1 attempt(s): "),
         "{text}"
     );
     // rustls, or OpenSSL when native-tls is on too, names the cause.

@@ -85,14 +85,22 @@ async fn the_token_request_carries_the_id_in_the_path_and_in_the_query() {
     assert_exact_headers(r);
 }
 
-/// Success statuses and bodies that confirm nothing, with the excerpt the
-/// error must quote.
+/// Success statuses and bodies that confirm nothing, with how the error
+/// names the body (its size, never its text).
 const UNCONFIRMING: [(u16, &str, &str); 5] = [
-    (200, "{}", "{}"),
-    (200, r#"{"message":"ok"}"#, r#"{\"message\":\"ok\"}"#),
-    (200, "null", "null"),
-    (200, r#"{"success":"true"}"#, r#"{\"success\":\"true\"}"#),
-    (204, "", ""),
+    (200, "{}", "body of 2 characters, not shown"),
+    (
+        200,
+        r#"{"message":"ok"}"#,
+        "body of 16 characters, not shown",
+    ),
+    (200, "null", "body of 4 characters, not shown"),
+    (
+        200,
+        r#"{"success":"true"}"#,
+        "body of 18 characters, not shown",
+    ),
+    (204, "", "empty body"),
 ];
 
 fn reply(status: u16, body: &str) -> Reply {
@@ -109,13 +117,14 @@ async fn a_user_delete_counts_only_when_the_api_says_success_true() {
         let server = TestServer::always(reply(status, body)).await;
         let err = client(&server.url()).delete_user("u-1").await.unwrap_err();
         assert!(err.is_unconfirmed(), "{status} {body}: {err:?}");
+        assert_eq!(err.api_failure().unwrap().body_excerpt, body);
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         let reason = if status == 204 { "No Content" } else { "OK" };
         assert_eq!(
             err.to_string(),
             format!(
-                "delete-a-user: HTTP {status} {reason}: the API did not confirm it; \
-                 body \"{quoted}\" after 1 attempt(s)"
+                "delete-a-user DELETE /users/{{userId}}: HTTP {status} {reason}: the API did not \
+                 confirm it ({quoted}) after 1 attempt(s)"
             ),
             "{status} {body}"
         );
@@ -141,7 +150,8 @@ async fn a_logs_delete_counts_only_with_the_documented_message() {
             .unwrap_err();
         assert!(err.is_unconfirmed(), "{status} {body}: {err:?}");
         assert!(
-            err.to_string().starts_with("delete-logs-for-a-user: HTTP ")
+            err.to_string()
+                .starts_with("delete-logs-for-a-user DELETE /users/{userId}/logs: HTTP ")
                 && err.to_string().contains("the API did not confirm it"),
             "{err}"
         );
@@ -153,7 +163,10 @@ async fn an_erase_answered_with_200_empty_is_unconfirmed_not_erased() {
     let server = TestServer::always(json(200, "{}")).await;
     let outcome = client(&server.url()).erase_user("u-1").await;
     assert!(!outcome.is_erased());
-    assert_eq!(outcome.status(), "unconfirmed");
+    assert_eq!(
+        outcome.status(),
+        runalloy_embedded::OutcomeStatus::Unconfirmed
+    );
     assert!(
         matches!(outcome.logs, PartOutcome::Unconfirmed(_)),
         "{outcome:?}"
@@ -173,7 +186,10 @@ async fn an_erase_answered_with_200_empty_is_unconfirmed_not_erased() {
     })
     .await;
     let outcome = client(&server.url()).erase_user("u-1").await;
-    assert_eq!(outcome.status(), "unconfirmed");
+    assert_eq!(
+        outcome.status(),
+        runalloy_embedded::OutcomeStatus::Unconfirmed
+    );
     assert!(matches!(outcome.logs, PartOutcome::Deleted));
     assert!(matches!(outcome.user, PartOutcome::Unconfirmed(_)));
 }

@@ -230,7 +230,7 @@ async fn an_api_error_exits_1_with_the_status_and_message() {
     assert_eq!((code, stdout.as_str()), (1, ""));
     assert_eq!(
         stderr.trim_end(),
-        "error: request failed: start-installation: HTTP 403 Forbidden: User is not authorized to install integrations for this account after 1 attempt(s)"
+        "error: request failed: start-installation POST /headless/startInstallation: HTTP 403 Forbidden: User is not authorized to install integrations for this account after 1 attempt(s)"
     );
     assert!(!stderr.contains(TEST_KEY));
 }

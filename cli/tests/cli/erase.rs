@@ -83,7 +83,7 @@ async fn ids_as_arguments_print_lines_on_stdout_and_failures_exit_1() {
     assert_eq!(bad["httpStatus"], 500);
     assert!(bad["error"].as_str().unwrap().contains("boom"));
     assert!(
-        stderr.contains("failed: bad-1: server error: delete-logs-for-a-user: HTTP 500"),
+        stderr.contains("failed: bad-1: server error: delete-logs-for-a-user DELETE /users/{userId}/logs: HTTP 500"),
         "{stderr}"
     );
     assert!(
@@ -324,13 +324,14 @@ async fn users_delete_and_delete_logs_exit_1_on_a_2xx_that_confirms_nothing() {
         // The body the API sent, as it sent it, and the reason.
         assert_eq!(stdout, "{}\n", "{command}");
         let operation = if command == "delete" {
-            "delete-a-user"
+            "delete-a-user DELETE /users/{userId}"
         } else {
-            "delete-logs-for-a-user"
+            "delete-logs-for-a-user DELETE /users/{userId}/logs"
         };
         assert!(
             stderr.contains(&format!(
-                "error: {operation}: HTTP 200 OK: the API did not confirm it; body \"{{}}\" after 1 attempt(s)"
+                "error: {operation}: HTTP 200 OK: the API did not confirm it \
+                 (body of 2 characters, not shown) after 1 attempt(s)"
             )),
             "{command}: {stderr}"
         );

@@ -27,7 +27,7 @@ async fn a_base_url_with_a_wrong_prefix_deletes_nothing_and_records_nothing() {
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "error: {wrong} did not answer as Alloy's API with this key, so nothing was deleted: not found: list-all-users: HTTP 404"
+            "error: {wrong} did not answer as Alloy's API with this key, so nothing was deleted: not found: list-all-users GET /users: HTTP 404"
         )),
         "{stderr}"
     );

@@ -420,10 +420,8 @@ async fn verify_counts_a_user_still_readable_after_its_delete_as_failed() {
         assert_eq!(kept["user"], "deleted");
         assert_eq!(
             kept["error"],
-            format!(
-                "{}: still readable after delete (GET /users/{{userId}} answered 200)",
-                ids[1]
-            )
+            "the user is still readable after its delete was confirmed \
+             (get-a-user GET /users/{userId} answered 200)"
         );
         assert!(
             summary(&stderr).contains("0 unconfirmed, 1 failed")

@@ -100,7 +100,7 @@ async fn the_users_commands_round_trip_against_the_stand_in() {
     assert!(gone.stdout.is_empty());
     assert_eq!(
         gone.stderr.trim(),
-        "error: not found: get-a-user: HTTP 404 Not Found: User not found after 1 attempt(s)"
+        "error: not found: get-a-user GET /users/{userId}: HTTP 404 Not Found: User not found after 1 attempt(s)"
     );
 }
 
@@ -111,7 +111,7 @@ async fn a_wrong_key_prints_the_401_and_its_message() {
     assert_eq!(r.code, 1);
     assert_eq!(
         r.stderr.trim(),
-        "error: unauthorized: list-all-users: HTTP 401 Unauthorized: Unauthorized after 1 attempt(s)"
+        "error: unauthorized: list-all-users GET /users: HTTP 401 Unauthorized: Unauthorized after 1 attempt(s)"
     );
     assert!(!r.stderr.contains("wrong-key"));
 }
@@ -202,7 +202,7 @@ async fn timeout_flag_bounds_each_attempt() {
     assert_eq!(r.code, 1);
     assert!(
         r.stderr
-            .contains("get-a-user: timed out after 3 attempt(s)"),
+            .contains("get-a-user GET /users/{userId}: timed out after 3 attempt(s)"),
         "{}",
         r.stderr
     );
