@@ -4,8 +4,10 @@
 //! generator's stray `api-version` header, refuses a path that escaped its
 //! template, and only then adds the key and the API version, to a request
 //! for the configured origin; `exec` retries, bounds time and body size, and
-//! traces. Because these are hooks, they apply to every operation in the
-//! spec, with no code per operation.
+//! traces; `post` turns a call that the deadline cut short (marked on the
+//! response `exec` returns, see `crate::deadline`) into an error. Because
+//! these are hooks, they apply to every operation in the spec, with no code
+//! per operation.
 //!
 //! One room per job:
 //! - this file: the per-client settings ([`Transport`]) and the hooks;
