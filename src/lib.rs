@@ -16,6 +16,8 @@ mod offboard;
 mod operation_call;
 mod retry;
 mod send;
+#[cfg(feature = "signature")]
+pub mod signature;
 mod spec;
 mod users;
 mod workflows;

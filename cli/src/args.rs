@@ -31,6 +31,43 @@ pub enum Command {
     /// Any operation of the spec, by its operation id.
     #[command(subcommand)]
     Api(Api),
+    /// Alloy's signed requests (`X-Alloy-Signature`).
+    #[command(subcommand)]
+    Signature(Signature),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Signature {
+    /// Verify one request Alloy sent: exits 0 when the signature is valid,
+    /// 1 when it is not, 2 on bad input. Needs no API key and sends
+    /// nothing.
+    ///
+    /// The signed string is the method, the URL as Alloy called it and the
+    /// raw body, joined. Hex and base64 headers, PKCS#1 v1.5 and PSS
+    /// signatures are all accepted.
+    #[command(
+        after_help = "Example:\n  runalloy-embedded signature verify --public-key alloy_public_key.pem \\\n    --method POST --url https://example.com/hooks/alloy --body @body.json --signature \"$SIG\""
+    )]
+    Verify {
+        /// Alloy's public key, as PEM (published at
+        /// https://cdn.runalloy.com/security/alloy_public_key.pem).
+        #[arg(long, value_name = "FILE")]
+        public_key: PathBuf,
+        /// The request's HTTP method, as Alloy sent it.
+        #[arg(long)]
+        method: String,
+        /// The URL as Alloy called it: the public one, not what a proxy
+        /// forwarded to.
+        #[arg(long)]
+        url: String,
+        /// The raw body: the text itself, @FILE to read a file, or `-` to
+        /// read standard input. Its bytes are used as they are.
+        #[arg(long, value_name = "JSON|@FILE|-")]
+        body: String,
+        /// The X-Alloy-Signature header's value.
+        #[arg(long, value_name = "VALUE")]
+        signature: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

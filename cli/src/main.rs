@@ -10,9 +10,10 @@ mod ids;
 mod job;
 mod report;
 mod signals;
+mod signature;
 mod summary;
 
-use args::{Api, Cli, Command, Users};
+use args::{Api, Cli, Command, Signature, Users};
 use clap::Parser;
 use runalloy_embedded::{Client, Error, RetryPolicy};
 use serde::Serialize;
@@ -59,6 +60,13 @@ async fn run(cli: Cli) -> ExitCode {
     // Listing needs no key, and a call is checked before a client exists,
     // so that bad input exits 2 whatever the environment.
     let call = match &cli.command {
+        Command::Signature(Signature::Verify {
+            public_key,
+            method,
+            url,
+            body,
+            signature,
+        }) => return signature::verify(public_key, method, url, body, signature).await,
         Command::Api(Api::List { json }) => return api::list(*json),
         Command::Api(Api::Call {
             operation_id,

@@ -22,6 +22,7 @@ mod path_property;
 mod proxy;
 mod retries;
 mod secrets;
+mod signature;
 mod spec_normalise;
 mod tls;
 mod wire_every_operation;

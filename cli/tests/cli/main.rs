@@ -10,4 +10,5 @@ mod erase_input;
 mod erase_target;
 mod offboard;
 mod proxy;
+mod signature;
 mod users;
