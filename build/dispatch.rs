@@ -41,6 +41,8 @@ pub fn generate(
 
     let mut arms = String::new();
     let mut checks = String::new();
+    let mut request_schemas = String::new();
+    let mut response_schemas = String::new();
     for op in operations {
         let name = rust_name(&op.id);
         let builder_name = pascal(&name);
@@ -101,6 +103,12 @@ pub fn generate(
             } else {
                 Arg::Parsed(spec_name()?, qualify(inner))
             };
+            if let Arg::Body(t) = &arg {
+                let _ = writeln!(
+                    request_schemas,
+                    "{name:?} => Some(::schemars::schema_for!({t})),"
+                );
+            }
             let line = match &arg {
                 Arg::Text(n) => format!("let {ident} = call.text({n:?})?;"),
                 Arg::OptText(n) => format!("let {ident} = call.opt_text({n:?});"),
@@ -121,6 +129,13 @@ pub fn generate(
             });
         }
         let raw_bytes = builder_returns_bytes(file, &builder_name);
+        if let Some(t) = success_type(file, &builder_name) {
+            let _ = writeln!(
+                response_schemas,
+                "{name:?} => Some(::schemars::schema_for!({})),",
+                qualify(&t)
+            );
+        }
         let call_it = format!(
             "client.call(move |api| {{\n#[allow(unused_mut)]\nlet mut request = api.{name}();\n{setters}request.send()\n}})"
         );
@@ -145,6 +160,19 @@ pub fn generate(
          ) -> Result<::serde_json::Value, crate::Error> {{\n\
              match call.operation().rust_name {{\n{arms}\
                  other => Err(crate::Error::InvalidInput(format!(\"no generated method `{{other}}`\"))),\n\
+             }}\n\
+         }}\n\n\
+         /// The JSON Schema of the request body that the generated builder of\n\
+         /// `rust_name` takes, made by schemars from the type itself.\n\
+         pub(crate) fn request_schema(rust_name: &str) -> Option<::schemars::schema::RootSchema> {{\n\
+             match rust_name {{\n{request_schemas}\
+                 _ => None,\n\
+             }}\n\
+         }}\n\n\
+         /// The JSON Schema of the type a success of `rust_name` decodes to.\n\
+         pub(crate) fn response_schema(rust_name: &str) -> Option<::schemars::schema::RootSchema> {{\n\
+             match rust_name {{\n{response_schemas}\
+                 _ => None,\n\
              }}\n\
          }}\n\n\
          /// Converts every argument as `dispatch` would, without calling.\n\
@@ -186,6 +214,38 @@ fn builder_returns_bytes(file: &syn::File, name: &str) -> bool {
                 .contains("ByteStream"),
             _ => false,
         })
+}
+
+/// The type that the `send` of builder `name` decodes a success to
+/// (`types::X` of `Result<ResponseValue<types::X>, Error<_>>`); `None` for
+/// raw bytes or no body.
+fn success_type(file: &syn::File, name: &str) -> Option<String> {
+    let output = builder_module(file)
+        .filter_map(|item| match item {
+            syn::Item::Impl(block) if compact(&block.self_ty).starts_with(&format!("{name}<")) => {
+                Some(block)
+            }
+            _ => None,
+        })
+        .flat_map(|block| &block.items)
+        .find_map(|item| match item {
+            syn::ImplItem::Fn(f) if f.sig.ident == "send" => {
+                Some(f.sig.output.to_token_stream().to_string().replace(' ', ""))
+            }
+            _ => None,
+        })?;
+    let start = output.find("ResponseValue<")? + "ResponseValue<".len();
+    let mut depth = 1;
+    let end = output[start..].char_indices().find_map(|(i, c)| {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            _ => {}
+        }
+        (depth == 0).then_some(start + i)
+    })?;
+    let ty = &output[start..end];
+    (ty != "()" && !ty.contains("ByteStream")).then(|| ty.to_owned())
 }
 
 /// `delete_a_user` as progenitor names its builder: `DeleteAUser`.

@@ -201,9 +201,10 @@ impl OperationCall {
             .body
             .clone()
             .unwrap_or_else(|| Value::Object(Default::default()));
-        serde_json::from_value(body).map_err(|e| {
+        serde_path_to_error::deserialize(body).map_err(|e| {
+            let (pointer, why) = body_fault(&e);
             self.refuse(format!(
-                "the request body does not match the operation's schema: {e}"
+                "the request body does not match the operation's schema: {pointer}: {why}"
             ))
         })
     }
@@ -250,6 +251,85 @@ fn as_received<T: serde::Serialize>(
     }
 }
 
+/// Where a body that does not fit its type is at fault, as a JSON pointer
+/// (RFC 6901; `/` alone for the body itself), and why, in the body's own
+/// terms: `expected a string, got a number`, not serde's Rust names.
+fn body_fault(error: &serde_path_to_error::Error<serde_json::Error>) -> (String, String) {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in error.path().iter() {
+        pointer.push('/');
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&index.to_string()),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"))
+            }
+            Segment::Unknown => pointer.push('?'),
+        }
+    }
+    let message = error.inner().to_string();
+    let quoted = |text: &str| text.split('`').nth(1).map(str::to_owned);
+    let why = if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (got, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another type"));
+        format!(
+            "expected {}, got {}",
+            json_expected(expected),
+            json_kind(got)
+        )
+    } else if let Some(rest) = message.strip_prefix("missing field ") {
+        if let Some(field) = quoted(rest) {
+            pointer.push('/');
+            pointer.push_str(&field);
+        }
+        "a required field is missing".to_owned()
+    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let (got, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another value"));
+        format!("expected {expected}, got {got}")
+    } else if let Some(rest) = message.strip_prefix("unknown field ") {
+        // The path already ends at the unknown field.
+        let expected = rest
+            .split_once(", expected ")
+            .map_or("no other field", |(_, e)| e);
+        format!("not a field of this object (expected {expected})")
+    } else {
+        message
+    };
+    if pointer.is_empty() {
+        pointer.push('/');
+    }
+    (pointer, why)
+}
+
+/// What serde says it expected (`struct X`, `a map`, `a sequence`, `i64`)
+/// in JSON's words.
+fn json_expected(serde: &str) -> &str {
+    match serde {
+        s if s.starts_with("struct ") || s == "a map" || s == "map" => "an object",
+        "a sequence" | "sequence" => "an array",
+        "i64" | "u64" | "i32" | "u32" | "an integer" | "usize" | "isize" => "an integer",
+        "f64" | "f32" | "a floating point" => "a number",
+        other => other,
+    }
+}
+
+/// What serde calls a JSON value (`integer `1``, `string "a"`, `map`) in
+/// JSON's words.
+fn json_kind(serde: &str) -> &'static str {
+    match serde.split([' ', '`']).next().unwrap_or_default() {
+        "integer" | "floating" => "a number",
+        "string" | "character" => "a string",
+        "boolean" => "a boolean",
+        "map" => "an object",
+        "sequence" => "an array",
+        "unit" | "null" => "null",
+        _ => "another type",
+    }
+}
+
 fn to_json<T: serde::Serialize>(operation: &'static str, value: T) -> Result<Value, Error> {
     // Only a map with non-string keys fails here, and a decoded response
     // holds none; the error still says what happened rather than panicking.
@@ -283,4 +363,57 @@ async fn to_json_bytes(
     let body = chunks.concat();
     Ok(serde_json::from_slice(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::body_fault;
+    use serde_json::json;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[allow(dead_code)] // Only decoded, to see where it fails.
+    struct Filter {
+        sort_order: Order,
+        pages: Vec<u32>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Order {
+        Asc,
+        Desc,
+    }
+
+    fn fault(body: serde_json::Value) -> String {
+        let error = serde_path_to_error::deserialize::<_, Filter>(body).unwrap_err();
+        let (pointer, why) = body_fault(&error);
+        format!("{pointer}: {why}")
+    }
+
+    #[test]
+    fn each_fault_names_its_pointer_in_jsons_words() {
+        let cases = [
+            (
+                json!({"sortOrder": "sideways", "pages": []}),
+                "/sortOrder: expected `asc` or `desc`, got `sideways`",
+            ),
+            (
+                json!({"sortOrder": "asc", "pages": [1, "two"]}),
+                "/pages/1: expected an integer, got a string",
+            ),
+            (
+                json!({"sortOrder": "asc", "pages": [], "limit": 3}),
+                "/limit: not a field of this object (expected `sortOrder` or `pages`)",
+            ),
+            (
+                json!({"sortOrder": "asc"}),
+                "/pages: a required field is missing",
+            ),
+            (json!(null), "/: expected an object, got null"),
+        ];
+        for (body, says) in cases {
+            assert_eq!(fault(body), says);
+        }
+    }
 }

@@ -68,6 +68,27 @@ pub struct Body {
 include!(concat!(env!("OUT_DIR"), "/spec_meta.rs"));
 
 impl Operation {
+    /// The JSON Schema of its request body, made at run time by schemars
+    /// from the type the client sends, so that it never drifts from the
+    /// code; `None` if it takes no body.
+    ///
+    /// ```
+    /// let op = runalloy_embedded::OPERATIONS.iter().find(|op| op.id == "create-a-user").unwrap();
+    /// let schema = op.request_schema().unwrap();
+    /// assert!(schema["properties"]["username"].is_object());
+    /// ```
+    pub fn request_schema(&self) -> Option<serde_json::Value> {
+        crate::operation_call::request_schema(self.rust_name)
+            .and_then(|schema| serde_json::to_value(schema).ok())
+    }
+
+    /// The JSON Schema of the type a success decodes to, made at run time
+    /// by schemars; `None` for an operation whose success has no JSON body.
+    pub fn response_schema(&self) -> Option<serde_json::Value> {
+        crate::operation_call::response_schema(self.rust_name)
+            .and_then(|schema| serde_json::to_value(schema).ok())
+    }
+
     /// Whether `segments` (a path's segments after the leading `/`) fit this
     /// operation's template, each `{name}` matching one non-empty segment;
     /// `parameter` hears of each `(name, segment)` as it matches. Compares

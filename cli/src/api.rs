@@ -1,6 +1,6 @@
-//! `api list` and `api call`: every operation of the spec, driven by the
-//! operation table the build writes, so an operation added to the spec is
-//! listed and callable with no code here.
+//! `api list`, `api schema` and `api call`: every operation of the spec,
+//! driven by the operation table the build writes, so an operation added to
+//! the spec is listed, described and callable with no code here.
 
 use runalloy_embedded::{Error, OPERATIONS, OperationCall};
 use serde_json::{Value, json};
@@ -24,7 +24,10 @@ pub fn list(as_json: bool) -> ExitCode {
                         "type": p.kind,
                         "values": p.values,
                     })).collect::<Vec<_>>(),
-                    "body": op.body.map(|b| json!({ "required": b.required })),
+                    "body": op.body.map(|b| json!({
+                        "required": b.required,
+                        "schema": op.request_schema(),
+                    })),
                 })
             })
             .collect();
@@ -58,10 +61,104 @@ pub fn list(as_json: bool) -> ExitCode {
                     "optional"
                 }
             ));
+            if let Some(schema) = op.request_schema() {
+                for (name, kind, required) in fields(&schema) {
+                    let need = if required { "required" } else { "optional" };
+                    out.push_str(&format!("        {name}  {kind}, {need}\n"));
+                }
+            }
         }
     }
     print!("{out}");
     ExitCode::SUCCESS
+}
+
+/// Prints an operation's request and response schemas (or one of them).
+pub fn schema(operation_id: &str, body_only: bool, response_only: bool) -> ExitCode {
+    let bad_input = |why: String| {
+        eprintln!("error: invalid input: {why}");
+        ExitCode::from(2)
+    };
+    let op = match OperationCall::new(operation_id) {
+        Ok(call) => call.operation(),
+        Err(e) => return crate::fail(e),
+    };
+    let (body, response) = (op.request_schema(), op.response_schema());
+    let printed = if body_only {
+        match body {
+            Some(schema) => schema,
+            None => return bad_input(format!("{operation_id} takes no request body")),
+        }
+    } else if response_only {
+        match response {
+            Some(schema) => schema,
+            None => return bad_input(format!("{operation_id} answers no JSON body")),
+        }
+    } else {
+        json!({ "operation": op.id, "body": body, "response": response })
+    };
+    println!("{printed}");
+    ExitCode::SUCCESS
+}
+
+/// A body schema's top-level fields: name, type and whether required.
+fn fields(schema: &Value) -> Vec<(String, String, bool)> {
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    schema["properties"]
+        .as_object()
+        .map(|properties| {
+            properties
+                .iter()
+                .map(|(name, property)| {
+                    (
+                        name.clone(),
+                        kind(property, schema),
+                        required.contains(&name.as_str()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A property's type in a few words (`string`, `array of string`,
+/// `string: asc|desc`), following one `$ref` into the root's definitions.
+fn kind(property: &Value, root: &Value) -> String {
+    let resolved = property["$ref"]
+        .as_str()
+        .or_else(|| property["allOf"][0]["$ref"].as_str())
+        .and_then(|r| r.strip_prefix("#/definitions/"))
+        .map(|name| &root["definitions"][name])
+        .unwrap_or(property);
+    if let Some(values) = resolved["enum"].as_array() {
+        let values: Vec<String> = values
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .collect();
+        return format!("{}: {}", type_name(resolved), values.join("|"));
+    }
+    match type_name(resolved).as_str() {
+        "array" => format!("array of {}", kind(&resolved["items"], root)),
+        other => other.to_owned(),
+    }
+}
+
+/// The schema's `type`, or its non-null one when it is `[T, "null"]`.
+fn type_name(schema: &Value) -> String {
+    match &schema["type"] {
+        Value::String(t) => t.clone(),
+        Value::Array(types) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("any")
+            .to_owned(),
+        _ if schema["properties"].is_object() => "object".to_owned(),
+        _ => "any".to_owned(),
+    }
 }
 
 /// Checks an `api call` completely before anything is sent.

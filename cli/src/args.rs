@@ -78,6 +78,22 @@ pub enum Api {
         #[arg(long)]
         json: bool,
     },
+    /// Print the JSON Schemas of an operation's request body and success
+    /// response, made by schemars from the types the client sends and
+    /// decodes.
+    ///
+    /// Prints `{"operation", "body", "response"}` (`null` where there is
+    /// none); `--body` or `--response` prints that schema alone.
+    Schema {
+        /// The operation id, such as `create-a-user`.
+        operation_id: String,
+        /// Only the request body's schema.
+        #[arg(long, conflicts_with = "response")]
+        body: bool,
+        /// Only the success response's schema.
+        #[arg(long)]
+        response: bool,
+    },
     /// Call one operation and print the API's JSON.
     ///
     /// Parameters are given by the names `api list` shows. Before sending,

@@ -68,6 +68,11 @@ async fn run(cli: Cli) -> ExitCode {
             signature,
         }) => return signature::verify(public_key, method, url, body, signature).await,
         Command::Api(Api::List { json }) => return api::list(*json),
+        Command::Api(Api::Schema {
+            operation_id,
+            body,
+            response,
+        }) => return api::schema(operation_id, *body, *response),
         Command::Api(Api::Call {
             operation_id,
             params,
@@ -158,7 +163,7 @@ async fn print<T: Serialize>(call: impl Future<Output = Result<T, Error>>) -> Ex
     ExitCode::SUCCESS
 }
 
-fn fail(error: Error) -> ExitCode {
+pub(crate) fn fail(error: Error) -> ExitCode {
     eprintln!("error: {error}");
     if error.is_invalid_input() {
         ExitCode::from(2)

@@ -21,6 +21,7 @@ mod outcome_json;
 mod path_property;
 mod proxy;
 mod retries;
+mod schemas;
 mod secrets;
 mod signature;
 mod spec_normalise;

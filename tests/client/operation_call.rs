@@ -59,7 +59,7 @@ fn bad_calls_are_refused_naming_the_operation_and_the_parameter() {
     );
     assert_eq!(
         refusal(new("run-event").and_then(|c| c.body(json!({"event": "e", "userId": "u"})))),
-        "run-event: the request body does not match the operation's schema: missing field `data`"
+        "run-event: the request body does not match the operation's schema: /data: a required field is missing"
     );
     assert_eq!(
         refusal(

@@ -67,6 +67,12 @@ async fn api_list_shows_every_operation_and_its_parameters_without_a_key() {
                 lines.next(),
                 Some(format!("    --body JSON  {required}").as_str())
             );
+            // Then one line per top-level field of the body.
+            let schema = op.request_schema().unwrap();
+            for _ in schema["properties"].as_object().unwrap() {
+                let field = lines.next().unwrap_or_default();
+                assert!(field.starts_with("        "), "{}: {field}", op.id);
+            }
         }
     }
     assert_eq!(lines.next(), None);
@@ -123,7 +129,7 @@ async fn bad_input_exits_2_naming_the_operation_and_parameter_and_sends_nothing(
                 "--body",
                 r#"{"event":"e","userId":"u"}"#,
             ],
-            "error: invalid input: run-event: the request body does not match the operation's schema: missing field `data`; nothing was sent",
+            "error: invalid input: run-event: the request body does not match the operation's schema: /data: a required field is missing; nothing was sent",
         ),
         (
             &["api", "call", "list-events", "--body", "{}"],
@@ -288,4 +294,126 @@ async fn every_operation_through_api_call_sends_exactly_its_request() {
         assert_eq!(seen.len(), 1, "{}", op.id);
         assert_received(op, &seen[0]);
     }
+}
+
+fn offline(args: &[&str]) -> Command {
+    let mut cmd = cli("http://127.0.0.1:9", args);
+    cmd.env_remove("ALLOY_API_KEY");
+    cmd
+}
+
+#[tokio::test]
+async fn api_schema_prints_the_body_and_response_schemas_without_a_key() {
+    let (code, stdout, stderr) = run(offline(&["api", "schema", "create-a-user"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    let both: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(both["operation"], "create-a-user");
+    assert_eq!(both["body"]["required"], serde_json::json!(["username"]));
+    assert_eq!(both["body"]["properties"]["username"]["type"], "string");
+    assert!(both["response"]["$schema"].is_string(), "{stdout}");
+
+    let (code, stdout, _) = run(offline(&["api", "schema", "create-a-user", "--body"])).await;
+    assert_eq!(code, 0);
+    let body: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(body, both["body"]);
+    let (code, stdout, _) = run(offline(&["api", "schema", "get-a-user", "--response"])).await;
+    assert_eq!(code, 0);
+    let response: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(response["properties"]["userId"].is_object(), "{stdout}");
+
+    // No body to describe, or no such operation: bad input.
+    let (code, stdout, stderr) = run(offline(&["api", "schema", "get-a-user", "--body"])).await;
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr.trim(),
+        "error: invalid input: get-a-user takes no request body"
+    );
+    let (code, _, stderr) = run(offline(&["api", "schema", "get-everything"])).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`get-everything` is not an operation"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn api_list_shows_each_bodys_fields_and_its_json_carries_the_schema() {
+    let (code, stdout, stderr) = run(offline(&["api", "list"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    let create = stdout
+        .split_once("\ncreate-a-user ")
+        .map(|(_, rest)| rest)
+        .unwrap();
+    let lines: Vec<&str> = create.lines().skip(1).take(3).collect();
+    assert_eq!(
+        lines,
+        [
+            "    --body JSON  optional",
+            "        fullName  string, optional",
+            "        username  string, required",
+        ]
+    );
+    assert!(
+        stdout.contains("        users  array of object, required"),
+        "batch-create-users: {stdout}"
+    );
+
+    let (code, stdout, _) = run(offline(&["api", "list", "--json"])).await;
+    assert_eq!(code, 0);
+    let ops: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    for op in &ops {
+        let id = op["id"].as_str().unwrap();
+        let spec = OPERATIONS.iter().find(|o| o.id == id).unwrap();
+        match spec.request_schema() {
+            Some(schema) => assert_eq!(op["body"]["schema"], schema, "{id}"),
+            None => assert!(op["body"].is_null(), "{id}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn api_call_refuses_a_body_that_does_not_fit_naming_the_pointer() {
+    let server = TestServer::always(json(200, "{}")).await;
+    let cases = [
+        (
+            r#"{"username": 7}"#,
+            "/username: expected a string, got a number",
+        ),
+        (
+            r#"{"fullName": "Jane"}"#,
+            "/username: a required field is missing",
+        ),
+    ];
+    for (body, says) in cases {
+        let (code, stdout, stderr) = run(cli(
+            &server.url(),
+            &["api", "call", "create-a-user", "--body", body],
+        ))
+        .await;
+        assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+        assert_eq!(
+            stderr.trim(),
+            format!(
+                "error: invalid input: create-a-user: the request body does not match the \
+                 operation's schema: {says}; nothing was sent"
+            )
+        );
+    }
+    let (code, _, stderr) = run(cli(
+        &server.url(),
+        &[
+            "api",
+            "call",
+            "batch-create-users",
+            "--body",
+            r#"{"users": [{"username": "a"}, {"username": ["b"]}]}"#,
+        ],
+    ))
+    .await;
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("/users/1/username: expected a string, got an array"),
+        "{stderr}"
+    );
+    assert!(server.requests().is_empty(), "nothing was sent");
 }
