@@ -94,6 +94,22 @@ impl Client {
         self.api.inner.flow.stats()
     }
 
+    /// The settings the send path reads.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.api.inner
+    }
+
+    /// This client with another transport (a view's settings), on the same
+    /// connection pool and flow control.
+    pub(crate) fn with_transport(&self, transport: Transport) -> Client {
+        use progenitor_client::ClientInfo;
+        Client {
+            api: api::Client::new_with_client(&self.base_url, self.api.client().clone(), transport),
+            base_url: self.base_url.clone(),
+            key_fingerprint: self.key_fingerprint.clone(),
+        }
+    }
+
     /// The generated client, for calling any operation of the spec directly.
     /// It carries the same headers and retry policy; its errors are
     /// progenitor's. Prefer [`Client::call`], which maps them to [`Error`].
@@ -494,6 +510,9 @@ impl ClientBuilder {
         let transport = Transport {
             retry: self.retry,
             attempt_timeout: self.attempt_timeout,
+            client_timeout: self.attempt_timeout,
+            headers: std::sync::Arc::from([]),
+            refusal: None,
             max_body_bytes: self.max_body_bytes,
             base_segments: base
                 .path_segments()

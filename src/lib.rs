@@ -3,6 +3,7 @@
 
 pub mod api;
 mod api_key;
+mod call_options;
 mod client;
 mod confirm;
 mod credentials;
@@ -23,6 +24,7 @@ mod users;
 mod workflows;
 
 pub use api_key::ApiKey;
+pub use call_options::CallOptions;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, USER_AGENT};
 pub use deadline::{DeadlineExceeded, Wait};
 pub use erase::{EraseOutcome, OutcomeStatus, PartOutcome, PartStatus};

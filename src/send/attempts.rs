@@ -199,10 +199,11 @@ impl Transport {
                 Some(copy) => (copy, Some(original)),
                 None => (original, None),
             };
-            // The client's own timeout is the attempt timeout; a deadline
-            // that leaves less sets this attempt's.
+            // The reqwest client's own timeout is the client's attempt
+            // timeout; a view's other timeout, or a deadline that leaves
+            // less, sets this attempt's.
             let timeout = attempts.send(Instant::now());
-            if timeout < self.attempt_timeout {
+            if timeout != self.client_timeout {
                 *current.timeout_mut() = Some(timeout);
             }
             let sends = attempts.sends();

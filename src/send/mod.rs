@@ -57,7 +57,15 @@ use tracing::Instrument;
 #[derive(Debug, Clone)]
 pub struct Transport {
     pub(crate) retry: RetryPolicy,
+    /// One attempt's timeout, for this client or view.
     pub(crate) attempt_timeout: Duration,
+    /// The inner `reqwest::Client`'s own timeout: a request whose attempt
+    /// needs another sets its own.
+    pub(crate) client_timeout: Duration,
+    /// Headers a view adds to each request ([`crate::CallOptions`]).
+    pub(crate) headers: Arc<[(HeaderName, HeaderValue)]>,
+    /// Why a view's options were refused: each of its calls fails with it.
+    pub(crate) refusal: Option<Arc<str>>,
     pub(crate) max_body_bytes: usize,
     /// How many path segments the base URL has: 1 for `https://h/v1`.
     pub(crate) base_segments: usize,
@@ -108,6 +116,9 @@ impl ClientHooks<Transport> for api::Client {
         // `x-api-version`, added below.
         request.headers_mut().remove(STRAY_VERSION_HEADER);
         let transport = self.inner();
+        if let Some(why) = &transport.refusal {
+            return Err(progenitor_client::Error::InvalidRequest(why.to_string()));
+        }
         if let Some(op) = operation {
             prepare_path(transport.base_segments, request.url_mut(), op)
                 .map_err(progenitor_client::Error::InvalidRequest)?;
@@ -116,6 +127,9 @@ impl ClientHooks<Transport> for api::Client {
         // key on it even if that ever changes.
         if same_origin(request.url(), &transport.origin) {
             let headers = request.headers_mut();
+            for (name, value) in transport.headers.iter() {
+                headers.insert(name, value.clone());
+            }
             headers.insert(AUTHORIZATION, transport.authorization.clone());
             headers.insert(
                 API_VERSION_HEADER,

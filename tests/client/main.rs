@@ -7,6 +7,7 @@ mod common;
 
 mod api_errors;
 mod api_version;
+mod call_options;
 mod config;
 mod config_extremes;
 mod deadline;
