@@ -194,6 +194,7 @@ pub struct ClientBuilder {
     max_body_bytes: usize,
     proxy: ProxyChoice,
     max_rate: Option<f64>,
+    observer: Option<send::ObserverRef>,
 }
 
 /// Where requests go on their way to the API.
@@ -291,6 +292,7 @@ impl Default for ClientBuilder {
             max_body_bytes: 16 * 1024 * 1024,
             proxy: ProxyChoice::Environment,
             max_rate: None,
+            observer: None,
         }
     }
 }
@@ -370,6 +372,14 @@ impl ClientBuilder {
     /// ```
     pub fn max_requests_per_second(mut self, rate: f64) -> Self {
         self.max_rate = Some(rate);
+        self
+    }
+
+    /// Calls `observer` at each step of each call (request, response,
+    /// throttle, retry), with the operation, method, path template,
+    /// attempt, status and wait; never the key. See [`crate::Observer`].
+    pub fn observer(mut self, observer: impl crate::Observer) -> Self {
+        self.observer = Some(send::ObserverRef(std::sync::Arc::new(observer)));
         self
     }
 
@@ -513,6 +523,7 @@ impl ClientBuilder {
             client_timeout: self.attempt_timeout,
             headers: std::sync::Arc::from([]),
             refusal: None,
+            observer: self.observer,
             max_body_bytes: self.max_body_bytes,
             base_segments: base
                 .path_segments()

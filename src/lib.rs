@@ -13,6 +13,7 @@ mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod flow;
+mod observer;
 mod offboard;
 mod operation_call;
 mod retry;
@@ -30,6 +31,7 @@ pub use deadline::{DeadlineExceeded, Wait};
 pub use erase::{EraseOutcome, OutcomeStatus, PartOutcome, PartStatus};
 pub use error::{ApiFailure, BoxError, Error, escape_controls};
 pub use flow::FlowStats;
+pub use observer::{CallEvent, EventKind, Observer};
 pub use offboard::{OffboardOutcome, OffboardProgress};
 pub use operation_call::OperationCall;
 pub use retry::RetryPolicy;

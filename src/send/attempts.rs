@@ -11,6 +11,7 @@ use super::Transport;
 use super::body::{buffer, limit_for_this_call};
 use super::classify::{self, Failure, Outcome, Verdict, classify};
 use super::record::record;
+use super::telemetry::{self, Telemetry};
 use crate::deadline::{Cut, Wait};
 use crate::retry::RetryPolicy;
 use reqwest::{Method, Request, Response};
@@ -161,7 +162,8 @@ fn cut_short(result: reqwest::Result<Response>, cut: Cut) -> reqwest::Result<Res
 
 impl Transport {
     /// Sends `request`, retrying as the policy says, within its deadline,
-    /// each attempt when the flow controller gives it a turn.
+    /// each attempt when the flow controller gives it a turn, and tells
+    /// `telemetry` each step.
     ///
     /// The deadline counts from here, so every wait for a turn counts
     /// against it. A throttled response (`429`, or `503` with
@@ -172,15 +174,42 @@ impl Transport {
         &self,
         client: &reqwest::Client,
         request: Request,
+        telemetry: &Telemetry<'_>,
     ) -> reqwest::Result<Response> {
-        let span = tracing::Span::current();
+        let result = self.attempt_all(client, request, telemetry).await;
+        telemetry.finish(match &result {
+            Ok(response) if response.extensions().get::<Cut>().is_some() => Err("deadline"),
+            Ok(response) => Ok(response.status()),
+            Err(error) => Err(telemetry::failure_kind(error)),
+        });
+        result
+    }
+
+    /// A turn from flow control before `deadline`, the wait counted.
+    async fn turn(
+        &self,
+        deadline: Option<Instant>,
+        telemetry: &Telemetry<'_>,
+    ) -> Result<crate::flow::Turn<'_>, Wait> {
+        let asked = Instant::now();
+        let turn = self.flow.acquire(deadline).await;
+        telemetry.flow_waited(telemetry::since(asked));
+        turn
+    }
+
+    async fn attempt_all(
+        &self,
+        client: &reqwest::Client,
+        request: Request,
+        telemetry: &Telemetry<'_>,
+    ) -> reqwest::Result<Response> {
         let mut attempts = Attempts::start(
             &self.retry,
             request.method().clone(),
             self.attempt_timeout,
             Instant::now(),
         );
-        let mut turn = match self.flow.acquire(attempts.deadline()).await {
+        let mut turn = match self.turn(attempts.deadline(), telemetry).await {
             Ok(turn) => turn,
             Err(wait) => {
                 tracing::debug!(%wait, "no turn before the deadline");
@@ -207,34 +236,27 @@ impl Transport {
                 *current.timeout_mut() = Some(timeout);
             }
             let sends = attempts.sends();
+            telemetry.request(sends);
 
             let started = Instant::now();
             let result = match client.execute(current).await {
                 Ok(response) => buffer(response, limit_for_this_call(self.max_body_bytes)).await,
                 Err(e) => Err(e),
             };
-            let latency_ms = started.elapsed().as_millis() as u64;
             let status = result.as_ref().ok().map(Response::status);
             record(|r| {
                 r.attempts.set(sends);
                 r.status.set(status);
             });
-            span.record("attempt", sends);
-            span.record("latency_ms", latency_ms);
-            if let Some(s) = status {
-                span.record("status", s.as_u16());
-            }
+            telemetry.response(sends, status, telemetry::since(started));
 
             let outcome = match &result {
                 Ok(response) => {
-                    tracing::debug!(
-                        attempt = sends,
-                        status = response.status().as_u16(),
-                        latency_ms,
-                        "response"
-                    );
                     match classify::throttle(&self.retry, response.status(), response.headers()) {
-                        Some(hold) => self.flow.throttled(turn, hold),
+                        Some(hold) => {
+                            telemetry.throttled(sends, response.status(), hold);
+                            self.flow.throttled(turn, hold)
+                        }
                         None => self.flow.succeeded(turn),
                     }
                     Outcome::Response {
@@ -243,7 +265,7 @@ impl Transport {
                     }
                 }
                 Err(error) => {
-                    tracing::debug!(attempt = sends, latency_ms, error = %error, "request failed");
+                    tracing::debug!(attempt = sends, error = %error, "request failed");
                     drop(turn);
                     Outcome::Failed(Failure::of(error))
                 }
@@ -267,12 +289,14 @@ impl Transport {
                 _ => return result,
             };
             if let Next::Sleep(wait) = next {
-                tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
+                telemetry.retry(sends, Some(wait));
                 tokio::time::sleep(wait).await;
+            } else {
+                telemetry.retry(sends, None);
             }
             // A throttled attempt waits here, with every other call, for the
             // hold the server asked for and then for its paced turn.
-            turn = match self.flow.acquire(attempts.deadline()).await {
+            turn = match self.turn(attempts.deadline(), telemetry).await {
                 Ok(turn) => turn,
                 Err(wait) => {
                     tracing::debug!(%wait, "no turn before the deadline");

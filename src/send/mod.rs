@@ -17,7 +17,9 @@
 //! - `body`: reading a body whole within the size limit;
 //! - `paths`: the path checks and strict encoding before a request leaves;
 //! - `record`: what one call did, for the error mapping and
-//!   `capture_last_body`.
+//!   `capture_last_body`;
+//! - `telemetry`: what a call tells the service around it (its span, the
+//!   metrics, the observer's events).
 //!
 //! The key is added here, per request, and never set as a default header of
 //! the inner `reqwest::Client`: the generated client hands that client out
@@ -28,6 +30,7 @@ mod body;
 mod classify;
 mod paths;
 mod record;
+mod telemetry;
 
 pub(crate) use body::{body_limit_exceeded, with_body_limit};
 pub(crate) use classify::retry_after;
@@ -66,6 +69,8 @@ pub struct Transport {
     pub(crate) headers: Arc<[(HeaderName, HeaderValue)]>,
     /// Why a view's options were refused: each of its calls fails with it.
     pub(crate) refusal: Option<Arc<str>>,
+    /// Hears each step of each call.
+    pub(crate) observer: Option<ObserverRef>,
     pub(crate) max_body_bytes: usize,
     /// How many path segments the base URL has: 1 for `https://h/v1`.
     pub(crate) base_segments: usize,
@@ -75,6 +80,16 @@ pub struct Transport {
     pub(crate) authorization: HeaderValue,
     /// The base URL's origin: the only one the key and version are sent to.
     pub(crate) origin: url::Origin,
+}
+
+/// The client's observer, shared by its clones and views.
+#[derive(Clone)]
+pub(crate) struct ObserverRef(pub(crate) Arc<dyn crate::Observer>);
+
+impl std::fmt::Debug for ObserverRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
 }
 
 /// Whether `url` has `origin`, compared field by field: `Url::origin`
@@ -161,18 +176,16 @@ impl ClientHooks<Transport> for api::Client {
 
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
         let operation = crate::spec::operation(info.operation_id);
-        // The path template, never the concrete path: it holds ids.
-        let span = tracing::debug_span!(
-            "alloy",
-            operation = operation.map_or(info.operation_id, |op| op.id),
-            method = %request.method(),
-            url.template = operation.map_or("", |op| op.path),
-            attempt = tracing::field::Empty,
-            status = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
+        let transport = self.inner();
+        let telemetry = telemetry::Telemetry::start(
+            operation.map_or(info.operation_id, |op| op.id),
+            operation,
+            &request,
+            transport.observer.as_ref().map(|o| &*o.0),
         );
-        self.inner()
-            .send(self.client(), request)
+        let span = telemetry.span().clone();
+        transport
+            .send(self.client(), request, &telemetry)
             .instrument(span)
             .await
     }

@@ -26,6 +26,7 @@ mod schemas;
 mod secrets;
 mod signature;
 mod spec_normalise;
+mod telemetry;
 mod tls;
 mod wire_every_operation;
 mod wire_offboarding;

@@ -254,7 +254,7 @@ async fn debug_logs_show_operation_attempt_status_and_latency_but_never_the_key(
         .await;
         assert_eq!(r.code, 0, "{}", r.stderr);
         for needle in [
-            "operation=\"delete-a-user\"",
+            "alloy.operation_id=\"delete-a-user\"",
             "attempt=1",
             "attempt=2",
             "status=503",
