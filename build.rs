@@ -77,7 +77,7 @@ fn run() -> Result<(), String> {
     write(&out.join("alloy_api.rs"), &code)?;
     write(
         &out.join("spec_meta.rs"),
-        &spec_meta(&spec_name, &normalised),
+        &spec_meta(&spec_name, &normalised)?,
     )?;
     write(
         &out.join("dispatch.rs"),
@@ -147,7 +147,67 @@ fn find_spec(dir: &Path) -> Result<PathBuf, String> {
     }
 }
 
-fn spec_meta(spec_name: &str, n: &normalise::Normalised) -> String {
+/// The `Paging` literal of an operation that declares `x-runalloy-paging`,
+/// checked against its parameters: a declaration naming a parameter the
+/// operation lacks (after a vendor update, say) stops the build.
+fn paging_literal(op: &normalise::Operation) -> Result<String, String> {
+    let Some(paging) = &op.paging else {
+        return Ok("None".to_owned());
+    };
+    let bad = |why: String| format!("operation `{}`: {} {why}", op.id, normalise::PAGING);
+    let text = |key: &str| -> Result<String, String> {
+        paging
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| bad(format!("lacks `{key}`")))
+    };
+    let param = |key: &str| -> Result<String, String> {
+        let name = text(key)?;
+        if op
+            .params
+            .iter()
+            .any(|p| p.name == name && p.location == "query")
+        {
+            Ok(name)
+        } else {
+            Err(bad(format!(
+                "names `{name}` ({key}), which is not a query parameter of it"
+            )))
+        }
+    };
+    let number = |key: &str| -> Result<u64, String> {
+        paging
+            .get(key)
+            .and_then(|v| v.as_u64())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad(format!("lacks a positive `{key}`")))
+    };
+    let style = match text("style")?.as_str() {
+        "offset" => format!("PageStyle::Offset {{ param: {:?} }}", param("offset")?),
+        "page" => format!(
+            "PageStyle::Page {{ param: {:?}, first: {} }}",
+            param("page")?,
+            paging
+                .get("first-page")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(1)
+        ),
+        other => return Err(bad(format!("has style `{other}`, not `offset` or `page`"))),
+    };
+    let total_pages = match paging.get("total-pages") {
+        None => "None".to_owned(),
+        Some(_) => format!("Some({:?})", text("total-pages")?),
+    };
+    Ok(format!(
+        "Some(Paging {{ style: {style}, limit_param: {:?}, page_size: {}, items: {:?}, total_pages: {total_pages} }})",
+        param("limit")?,
+        number("page-size")?,
+        text("items")?,
+    ))
+}
+
+fn spec_meta(spec_name: &str, n: &normalise::Normalised) -> Result<String, String> {
     let operations: String = n
         .operations
         .iter()
@@ -169,10 +229,14 @@ fn spec_meta(spec_name: &str, n: &normalise::Normalised) -> String {
                 ),
                 None => "None".to_owned(),
             };
-            format!(
+            let paging = match paging_literal(op) {
+                Ok(paging) => paging,
+                Err(why) => return Err(why),
+            };
+            Ok(format!(
                 "    Operation {{ id: {:?}, rust_name: {:?}, method: {:?}, path: {:?}, \
                  summary: {:?}, params: &[{params}], body: {body}, example: {:?}, \
-                 also_in_query: &{:?} }},\n",
+                 also_in_query: &{:?}, paging: {paging} }},\n",
                 op.id,
                 rust_name(&op.id),
                 op.method,
@@ -180,10 +244,10 @@ fn spec_meta(spec_name: &str, n: &normalise::Normalised) -> String {
                 op.summary,
                 op.example,
                 op.also_in_query
-            )
+            ))
         })
-        .collect();
-    format!(
+        .collect::<Result<String, String>>()?;
+    Ok(format!(
         "/// The API version sent in `x-api-version`, read from the spec's `xApiVersion` default.\n\
          pub const API_VERSION: &str = {:?};\n\n\
          /// The spec file the client was generated from.\n\
@@ -191,7 +255,7 @@ fn spec_meta(spec_name: &str, n: &normalise::Normalised) -> String {
          /// Every operation of the spec, sorted by operation id.\n\
          pub const OPERATIONS: &[Operation] = &[\n{operations}];\n",
         n.api_version, spec_name
-    )
+    ))
 }
 
 /// The snake_case method name progenitor derives from an operation id:

@@ -63,6 +63,9 @@ pub struct Operation {
     /// Path parameters that the vendor's document declares `in: query`:
     /// each is sent in the path and, from the same value, in the query.
     pub also_in_query: Vec<String>,
+    /// How a paged operation walks its pages: our `x-runalloy-paging`
+    /// extension, as the spec gives it (build.rs checks it).
+    pub paging: Option<Value>,
 }
 
 /// One parameter of an [`Operation`].
@@ -765,8 +768,12 @@ fn describe(
         body,
         example,
         also_in_query,
+        paging: op.get(PAGING).cloned(),
     }
 }
+
+/// Our extension that declares how an operation pages.
+pub const PAGING: &str = "x-runalloy-paging";
 
 /// `schema` with local `#/components/...` references replaced by what they
 /// name, to a bounded depth (a recursive schema stays a reference below it).

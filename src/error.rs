@@ -132,6 +132,16 @@ pub enum Error {
         "the user is still readable after its delete was confirmed (get-a-user GET /users/{{userId}} answered 200)"
     )]
     StillReadable,
+    /// A page of a paged listing ([`Client::paginate`](crate::Client::paginate))
+    /// failed; the items of the pages before it were given.
+    #[error("page {page}: {source}")]
+    #[non_exhaustive]
+    Page {
+        /// The page that failed, from 1.
+        page: u32,
+        /// Why it failed.
+        source: Box<Error>,
+    },
     /// The response body was larger than the client accepts.
     #[error(
         "{}: HTTP {status}: the response body exceeded {limit} bytes and was not read after {attempts} attempt(s)",
@@ -169,6 +179,7 @@ impl fmt::Debug for Error {
             Error::Undecodable { .. } => "Undecodable",
             Error::NotTheApi(_) => "NotTheApi",
             Error::StillReadable => "StillReadable",
+            Error::Page { .. } => "Page",
             Error::ResponseTooLarge { .. } => "ResponseTooLarge",
         };
         f.debug_struct("Error")
@@ -290,6 +301,7 @@ impl Error {
             | Error::Api(f)
             | Error::Rejected(f)
             | Error::Unconfirmed(f) => Some(f),
+            Error::Page { source, .. } => source.api_failure(),
             _ => None,
         }
     }
@@ -301,6 +313,7 @@ impl Error {
                 Some(*status)
             }
             Error::DeadlineExceeded(cut) => cut.last_response.as_ref().map(|f| f.status),
+            Error::Page { source, .. } => source.status(),
             other => other.api_failure().map(|f| f.status),
         }
     }
@@ -327,6 +340,7 @@ impl Error {
             | Error::Undecodable { attempts, .. }
             | Error::ResponseTooLarge { attempts, .. } => *attempts,
             Error::DeadlineExceeded(cut) => cut.attempts,
+            Error::Page { source, .. } => source.attempts(),
             other => other.api_failure().map_or(0, |f| f.attempts),
         }
     }

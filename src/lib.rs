@@ -16,6 +16,7 @@ mod flow;
 mod observer;
 mod offboard;
 mod operation_call;
+mod paging;
 mod retry;
 mod send;
 #[cfg(feature = "signature")]
@@ -36,5 +37,5 @@ pub use offboard::{OffboardOutcome, OffboardProgress};
 pub use operation_call::OperationCall;
 pub use retry::RetryPolicy;
 pub use send::capture_last_body;
-pub use spec::{API_VERSION, Body, OPERATIONS, Operation, Param, SPEC_FILE};
+pub use spec::{API_VERSION, Body, OPERATIONS, Operation, PageStyle, Paging, Param, SPEC_FILE};
 pub use users::{MAX_BATCH_USERS, MAX_USER_ID_BYTES, check_user_id};

@@ -96,6 +96,17 @@ impl OperationCall {
         Ok(self)
     }
 
+    /// The text given for the parameter `name`, if any.
+    pub fn param_value(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
+    /// Sets the parameter `name`, replacing a value given before; for the
+    /// paging, which moves the position and the limit from page to page.
+    pub(crate) fn replace_param(&mut self, name: &'static str, value: String) {
+        self.params.insert(name, value);
+    }
+
     /// Sets the JSON request body.
     pub fn body(mut self, body: Value) -> Result<Self, Error> {
         if self.operation.body.is_none() {

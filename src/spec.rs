@@ -37,6 +37,54 @@ pub struct Operation {
     /// each one's value in the path and, under the same name, in the query,
     /// so that a server reading either place finds it.
     pub also_in_query: &'static [&'static str],
+    /// How it pages, when the spec declares it (our `x-runalloy-paging`):
+    /// [`Client::paginate`](crate::Client::paginate) walks every page.
+    pub paging: Option<Paging>,
+}
+
+/// How a paged operation walks its pages, as the spec declares it.
+///
+/// ```
+/// use runalloy_embedded::{OPERATIONS, PageStyle};
+///
+/// let logs = OPERATIONS.iter().find(|op| op.id == "get-logs").unwrap();
+/// let paging = logs.paging.unwrap();
+/// assert_eq!(paging.style, PageStyle::Offset { param: "skip" });
+/// assert_eq!((paging.limit_param, paging.items), ("limit", "notifications"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Paging {
+    /// Where the next page starts.
+    pub style: PageStyle,
+    /// The query parameter that sets the page's size.
+    pub limit_param: &'static str,
+    /// How many items a page is asked for: the API's cap, or the size the
+    /// vendor documents where it gives no cap.
+    pub page_size: u32,
+    /// Where the items are in an answer, as a dotted path (`data`).
+    pub items: &'static str,
+    /// Where an answer gives the number of pages, if it does
+    /// (`pagination.totalPages`).
+    pub total_pages: Option<&'static str>,
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PageStyle {
+    /// An offset in items (`skip`), from 0.
+    Offset {
+        /// The query parameter.
+        param: &'static str,
+    },
+    /// A page number (`page`), from `first`.
+    Page {
+        /// The query parameter.
+        param: &'static str,
+        /// The first page's number.
+        first: u32,
+    },
 }
 
 /// One parameter of an [`Operation`].

@@ -24,6 +24,7 @@ pub fn list(as_json: bool) -> ExitCode {
                         "type": p.kind,
                         "values": p.values,
                     })).collect::<Vec<_>>(),
+                    "paged": op.paging.is_some(),
                     "body": op.body.map(|b| json!({
                         "required": b.required,
                         "schema": op.request_schema(),
@@ -52,6 +53,12 @@ pub fn list(as_json: bool) -> ExitCode {
                 if p.required { "required" } else { "optional" },
             ));
         }
+        if let Some(paging) = op.paging {
+            out.push_str(&format!(
+                "    --all  paged: every page, {} items a page, as JSON Lines\n",
+                paging.page_size
+            ));
+        }
         if let Some(body) = op.body {
             out.push_str(&format!(
                 "    --body JSON  {}\n",
@@ -70,6 +77,32 @@ pub fn list(as_json: bool) -> ExitCode {
         }
     }
     print!("{out}");
+    ExitCode::SUCCESS
+}
+
+/// Walks every page of `call` and prints one item per line, flushed as
+/// each page arrives; a failure mid-way comes after the items before it,
+/// naming the page, and exits 1.
+pub async fn print_all(client: &runalloy_embedded::Client, call: OperationCall) -> ExitCode {
+    use futures::StreamExt;
+    use std::io::Write;
+    let mut items = std::pin::pin!(client.paginate(call));
+    let mut out = std::io::stdout().lock();
+    while let Some(item) = items.next().await {
+        match item {
+            Ok(item) => {
+                if writeln!(out, "{item}").is_err() {
+                    // stdout closed (a pipe into `head`): nothing more to do.
+                    return ExitCode::SUCCESS;
+                }
+            }
+            Err(e) => {
+                let _ = out.flush();
+                return crate::fail(e);
+            }
+        }
+    }
+    let _ = out.flush();
     ExitCode::SUCCESS
 }
 
@@ -166,8 +199,15 @@ pub async fn prepare(
     operation_id: &str,
     params: &[(String, String)],
     body: Option<&str>,
+    all: bool,
 ) -> Result<OperationCall, Error> {
     let mut call = OperationCall::new(operation_id)?;
+    if all && call.operation().paging.is_none() {
+        return Err(Error::InvalidInput(format!(
+            "{operation_id}: --all walks the pages of a paged operation, and the spec declares \
+             no paging for it (`api list` marks the paged ones)"
+        )));
+    }
     for (name, value) in params {
         call = call.param(name, value.as_str())?;
     }

@@ -113,6 +113,10 @@ pub enum Api {
         /// `-` to read standard input.
         #[arg(long, value_name = "JSON|@FILE|-")]
         body: Option<String>,
+        /// For an operation the spec declares paged (`api list` marks
+        /// them): walk every page and print one item per line (JSON Lines).
+        #[arg(long)]
+        all: bool,
     },
 }
 

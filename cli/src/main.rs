@@ -77,8 +77,9 @@ async fn run(cli: Cli) -> ExitCode {
             operation_id,
             params,
             body,
-        }) => match api::prepare(operation_id, params, body.as_deref()).await {
-            Ok(call) => Some(call),
+            all,
+        }) => match api::prepare(operation_id, params, body.as_deref(), *all).await {
+            Ok(call) => Some((call, *all)),
             Err(e) => return fail(e),
         },
         Command::Users(_) => None,
@@ -87,8 +88,10 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    if let Some(call) = call {
-        return print(client.call_operation(&call)).await;
+    match call {
+        Some((call, true)) => return api::print_all(&client, call).await,
+        Some((call, false)) => return print(client.call_operation(&call)).await,
+        None => {}
     }
     let Command::Users(command) = cli.command else {
         return ExitCode::SUCCESS;

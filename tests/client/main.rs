@@ -19,6 +19,7 @@ mod hostile_ids;
 mod offboard;
 mod operation_call;
 mod outcome_json;
+mod paging;
 mod path_property;
 mod proxy;
 mod retries;

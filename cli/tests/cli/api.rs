@@ -57,6 +57,15 @@ async fn api_list_shows_every_operation_and_its_parameters_without_a_key() {
                 op.id
             );
         }
+        if let Some(paging) = op.paging {
+            assert_eq!(
+                lines.next().unwrap_or_default(),
+                format!(
+                    "    --all  paged: every page, {} items a page, as JSON Lines",
+                    paging.page_size
+                )
+            );
+        }
         if let Some(body) = op.body {
             let required = if body.required {
                 "required"
@@ -416,4 +425,78 @@ async fn api_call_refuses_a_body_that_does_not_fit_naming_the_pointer() {
         "{stderr}"
     );
     assert!(server.requests().is_empty(), "nothing was sent");
+}
+
+/// `get-logs` over 23 logs in pages, failing with a 500 at `fail_at`.
+fn paged_logs(fail_at: Option<usize>) -> impl Fn(usize, &common::Recorded) -> common::Reply {
+    move |_, r| {
+        let url = url::Url::parse(&format!("http://h{}", r.target)).unwrap();
+        let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+        let skip: usize = q["skip"].parse().unwrap();
+        let limit: usize = q["limit"].parse().unwrap();
+        if Some(skip) == fail_at {
+            return json(500, r#"{"message":"down"}"#);
+        }
+        let items: Vec<Value> = (skip..23.min(skip + limit))
+            .map(|i| serde_json::json!({"_id": format!("log-{i}")}))
+            .collect();
+        json(
+            200,
+            &serde_json::json!({
+                "notifications": items,
+                "pagination": {"totalPages": 3, "totalItems": 23, "pageSize": limit}
+            })
+            .to_string(),
+        )
+    }
+}
+
+#[tokio::test]
+async fn api_call_all_prints_every_item_of_every_page_as_json_lines() {
+    let server = TestServer::start(paged_logs(None)).await;
+    let (code, stdout, stderr) = run(cli(
+        &server.url(),
+        &[
+            "api",
+            "call",
+            "get-logs",
+            "--param",
+            "associatedUserId=u-1",
+            "--all",
+        ],
+    ))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let ids: Vec<String> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let expected: Vec<String> = (0..23).map(|i| format!("log-{i}")).collect();
+    assert_eq!(ids, expected);
+    assert_eq!(server.requests().len(), 3);
+
+    // A failure after the first page: its items, then the error, exit 1.
+    let failing = TestServer::start(paged_logs(Some(10))).await;
+    let (code, stdout, stderr) =
+        run(cli(&failing.url(), &["api", "call", "get-logs", "--all"])).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stdout.lines().count(), 10);
+    assert!(
+        stderr.starts_with("error: page 2: server error: get-logs GET /logs: HTTP 500"),
+        "{stderr}"
+    );
+
+    // Not a paged operation: bad input, nothing sent.
+    let (code, _, stderr) = run(cli(
+        &failing.url(),
+        &["api", "call", "list-events", "--all"],
+    ))
+    .await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("declares no paging"), "{stderr}");
 }
