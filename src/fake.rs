@@ -3,7 +3,9 @@
 //!
 //! It listens on `127.0.0.1` on a free port and answers every operation of
 //! the spec. The Users operations keep users in memory, and so do a user's
-//! credentials and workflows (list and delete, deactivate); every other
+//! credentials and workflows (list and delete, deactivate) and its logs
+//! (`get-logs` and `get-workflow-logs`, paged as the vendor documents them,
+//! and deleted with the user's logs); every other
 //! operation checks its required query parameters and body, then answers
 //! with the spec's example of its success response. For tests it can inject
 //! 500s, keep a deleted user readable, and record what it received. It answers like the
@@ -86,11 +88,25 @@ pub struct FakeWorkflow {
     pub active: bool,
 }
 
+/// A log of a workflow run for a user, as the stand-in stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FakeLog {
+    /// The generated id.
+    pub log_id: String,
+    /// The user it ran for.
+    pub user_id: String,
+    /// The workflow that ran.
+    pub workflow_id: String,
+}
+
 #[derive(Default)]
 struct Store {
     users: BTreeMap<String, FakeUser>,
     credentials: BTreeMap<String, FakeCredential>,
     workflows: BTreeMap<String, FakeWorkflow>,
+    /// In the order they were made.
+    logs: Vec<FakeLog>,
     logs_deleted: Vec<String>,
     next_id: u64,
 }
@@ -253,6 +269,8 @@ impl FakeAlloy {
                 axum::routing::put(deactivate_workflows),
             )
             .route("/credentials/users/{user_id}", get(list_credentials))
+            .route("/logs", get(get_logs))
+            .route("/workflows/{workflow_id}/logs", get(get_workflow_logs))
             .route(
                 "/users/{user_id}/credentials/{credential_id}",
                 delete(delete_credential),
@@ -307,6 +325,24 @@ impl FakeAlloy {
             },
         );
         credential_id
+    }
+
+    /// Stores a log of a run of `workflow_id` for `user_id`, after the
+    /// others, and returns its id.
+    pub fn insert_log(&self, user_id: &str, workflow_id: &str) -> String {
+        let mut store = self.shared.store();
+        let log_id = next_id(&mut store, "6811");
+        store.logs.push(FakeLog {
+            log_id: log_id.clone(),
+            user_id: user_id.to_owned(),
+            workflow_id: workflow_id.to_owned(),
+        });
+        log_id
+    }
+
+    /// Every stored log, in the order they were made.
+    pub fn logs(&self) -> Vec<FakeLog> {
+        self.shared.store().logs.clone()
     }
 
     /// Every stored credential, ordered by id; a deleted user's stay.
@@ -684,9 +720,103 @@ async fn delete_credential(
 
 async fn delete_logs(State(shared): State<Arc<Shared>>, Path(user_id): Path<String>) -> Response {
     on_user(&shared, &user_id, |store, id| {
+        store.logs.retain(|log| log.user_id != id);
         store.logs_deleted.push(id.to_owned());
         json!({ "message": "Success" })
     })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogsQuery {
+    associated_user_id: Option<String>,
+    workflow_id: Option<String>,
+    skip: Option<usize>,
+    limit: Option<usize>,
+}
+
+/// `get-logs`: the logs, filtered, from `skip`, `limit` at a time (10 by
+/// default), with the `pagination` its page documents.
+async fn get_logs(State(shared): State<Arc<Shared>>, Query(q): Query<LogsQuery>) -> Response {
+    let store = shared.store();
+    let matching: Vec<&FakeLog> = store
+        .logs
+        .iter()
+        .filter(|l| {
+            q.associated_user_id
+                .as_ref()
+                .is_none_or(|u| &l.user_id == u)
+        })
+        .filter(|l| q.workflow_id.as_ref().is_none_or(|w| &l.workflow_id == w))
+        .collect();
+    let (skip, limit) = (q.skip.unwrap_or(0), q.limit.unwrap_or(10).max(1));
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(skip)
+        .take(limit)
+        .map(|l| {
+            json!({
+                "_id": l.log_id,
+                "message": "executionSuccess",
+                "userId": l.user_id,
+                "forgeWorkflowId": l.workflow_id,
+                "createdAt": "2025-04-29T17:44:10.432Z",
+            })
+        })
+        .collect();
+    Json(json!({
+        "notifications": page,
+        "lastFetched": "2025-04-29T17:46:38.237Z",
+        "pagination": {
+            "totalItems": matching.len(),
+            "totalPages": matching.len().div_ceil(limit),
+            "currentPage": skip / limit + 1,
+            "pageSize": limit,
+        },
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkflowLogsQuery {
+    user_id: Option<String>,
+    page: Option<usize>,
+    limit: Option<usize>,
+}
+
+/// `get-workflow-logs`: one workflow's runs, page `page` (from 1) of
+/// `limit` (10 by default, at most 30, as its page says).
+async fn get_workflow_logs(
+    State(shared): State<Arc<Shared>>,
+    Path(workflow_id): Path<String>,
+    Query(q): Query<WorkflowLogsQuery>,
+) -> Response {
+    // An empty segment names no workflow: the router's 404, as for any
+    // path no operation fits.
+    if workflow_id.is_empty() {
+        return message(StatusCode::NOT_FOUND, "Cannot GET /workflows//logs");
+    }
+    let store = shared.store();
+    let limit = q.limit.unwrap_or(10).clamp(1, 30);
+    let skip = q.page.unwrap_or(1).saturating_sub(1) * limit;
+    let data: Vec<Value> = store
+        .logs
+        .iter()
+        .filter(|l| l.workflow_id == workflow_id)
+        .filter(|l| q.user_id.as_ref().is_none_or(|u| &l.user_id == u))
+        .skip(skip)
+        .take(limit)
+        .map(|l| {
+            json!({
+                "executionId": l.log_id,
+                "startedAt": "2025-04-29T17:44:10.336Z",
+                "stoppedAt": "2025-04-29T17:44:10.432Z",
+                "finished": true,
+            })
+        })
+        .collect();
+    Json(json!({ "data": data })).into_response()
 }
 
 /// Runs `action` on the user `key` names, or answers 404.

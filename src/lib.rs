@@ -10,6 +10,7 @@ mod credentials;
 mod deadline;
 mod erase;
 mod error;
+mod export;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod flow;
@@ -31,6 +32,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_
 pub use deadline::{DeadlineExceeded, Wait};
 pub use erase::{EraseOutcome, OutcomeStatus, PartOutcome, PartStatus};
 pub use error::{ApiFailure, BoxError, Error, escape_controls};
+pub use export::UserExport;
 pub use flow::FlowStats;
 pub use observer::{CallEvent, EventKind, Observer};
 pub use offboard::{OffboardOutcome, OffboardProgress};

@@ -165,6 +165,39 @@ pub enum Users {
         after_help = "Example:\n  runalloy-embedded users offboard --from-file churned.txt --report offboard.jsonl --dry-run\n  runalloy-embedded users offboard --from-file churned.txt --report offboard.jsonl --verify"
     )]
     Offboard(BulkArgs),
+    /// GDPR access export, read-only: per user, the user, its credentials,
+    /// its integrations and every log across pages, one JSON line each
+    /// (`{"userId", "status", "user", "credentials", "integrations",
+    /// "logs", "exportedAt"}`). A user the API does not know gets a line
+    /// with status `not_found`; one whose reads failed, `failed` and the
+    /// cause, and the command exits 1. GET requests only.
+    #[command(
+        after_help = "Example:\n  runalloy-embedded users export --from-file requests.txt --out export.jsonl"
+    )]
+    Export(ExportArgs),
+}
+
+/// The input and controls of `users export`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("ids").required(true).args(["from_file", "user_ids"])))]
+pub struct ExportArgs {
+    /// Users read at once.
+    #[arg(long, default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+    /// Never send more than N requests per second (fractions allowed).
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub max_rate: Option<f64>,
+    /// Write the lines to this new file (never an existing one) instead
+    /// of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Read ids from this file, one per line; `-` reads standard input.
+    #[arg(long, value_name = "FILE", conflicts_with = "user_ids")]
+    pub from_file: Option<PathBuf>,
+    /// Ids (or usernames).
+    #[arg(value_name = "USER_ID")]
+    pub user_ids: Vec<String>,
 }
 
 /// The input and controls of a bulk run (`erase` or `offboard`).

@@ -92,7 +92,7 @@ fn flow_message(stats: &FlowStats) -> String {
     }
 }
 
-fn progress_bar(total: u64, done: &str) -> ProgressBar {
+pub fn progress_bar(total: u64, done: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -107,7 +107,7 @@ fn progress_bar(total: u64, done: &str) -> ProgressBar {
 }
 
 pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
-    let mut ids = match read_ids(&args) {
+    let mut ids = match read_ids(args.from_file.as_deref(), &args.user_ids) {
         Ok(ids) => ids,
         Err(why) => return invalid(why),
     };

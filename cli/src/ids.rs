@@ -1,10 +1,10 @@
 //! The ids of a bulk run, read once from the arguments, a file or standard
 //! input, and checked in full before anything is sent.
 
-use crate::args::BulkArgs;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 
 /// Bytes per chunk of id text: ids are appended to the last chunk while
 /// they fit, so the text never moves once stored and no buffer doubles.
@@ -53,7 +53,6 @@ impl Ids {
     }
 
     /// Every distinct id, in input order.
-    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.starts
             .iter()
@@ -130,9 +129,9 @@ fn text_at(chunks: &[String], start: u32) -> &str {
 /// Reads every id once, from the arguments, a file or standard input (`-`),
 /// and checks each. A pipe has nothing left to read a second time, so the
 /// ids are kept in memory, compactly (see [`Ids`]).
-pub fn read_ids(args: &BulkArgs) -> Result<Ids, String> {
+pub fn read_ids(from_file: Option<&Path>, user_ids: &[String]) -> Result<Ids, String> {
     let mut ids = Ids::new();
-    match &args.from_file {
+    match from_file {
         Some(path) if path.as_os_str() == "-" => {
             read_lines(std::io::stdin().lock(), "standard input", &mut ids)?;
         }
@@ -149,7 +148,7 @@ pub fn read_ids(args: &BulkArgs) -> Result<Ids, String> {
             read_lines(BufReader::new(file), &path.display().to_string(), &mut ids)?;
         }
         None => {
-            for id in &args.user_ids {
+            for id in user_ids {
                 ids.add(id, || format!("argument {:?}", id))?;
             }
         }

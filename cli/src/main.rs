@@ -6,6 +6,7 @@ mod api;
 mod args;
 mod bulk;
 mod dry_run;
+mod export;
 mod ids;
 mod job;
 mod report;
@@ -109,6 +110,7 @@ async fn run(cli: Cli) -> ExitCode {
         } => print(client.create_user(&username, full_name.as_deref())).await,
         Users::Erase(args) => bulk::run(&client, job::Job::Erase, args).await,
         Users::Offboard(args) => bulk::run(&client, job::Job::Offboard, args).await,
+        Users::Export(args) => export::run(&client, args).await,
     }
 }
 
@@ -132,9 +134,12 @@ fn client(cli: &Cli) -> Result<Client, Error> {
         builder = builder.timeout(timeout).connect_timeout(timeout);
     }
     builder = builder.retry_policy(retry);
-    if let Command::Users(Users::Erase(args) | Users::Offboard(args)) = &cli.command
-        && let Some(rate) = args.max_rate
-    {
+    let max_rate = match &cli.command {
+        Command::Users(Users::Erase(args) | Users::Offboard(args)) => args.max_rate,
+        Command::Users(Users::Export(args)) => args.max_rate,
+        _ => None,
+    };
+    if let Some(rate) = max_rate {
         builder = builder.max_requests_per_second(rate);
     }
     builder.build()

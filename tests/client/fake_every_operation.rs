@@ -42,13 +42,15 @@ async fn every_operation_is_answered_with_its_documented_shape() {
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", op.id));
         // Operations without state of their own answer with the spec's
-        // example; the Users ones, and a user's credentials, with what they
-        // acted on.
+        // example; the Users ones, a user's credentials and logs, with what
+        // they acted on.
         let stateful = [
             "batch-create-users",
             "create-a-user",
             "delete-a-credential",
             "delete-a-user",
+            "get-logs",
+            "get-workflow-logs",
             "list-user-credentials",
             "get-a-user",
             "list-all-users",

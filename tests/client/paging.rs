@@ -234,3 +234,48 @@ fn the_spec_declares_the_two_paged_operations() {
         .collect();
     assert_eq!(paged, ["get-logs", "get-workflow-logs"]);
 }
+
+#[cfg(feature = "fake")]
+#[tokio::test]
+async fn the_stand_in_pages_both_operations_as_the_vendor_documents() {
+    use runalloy_embedded::fake::FakeAlloy;
+    let fake = FakeAlloy::start(common::TEST_KEY).await.unwrap();
+    let jane = fake.insert_user("jane@example.com", None);
+    for _ in 0..65 {
+        fake.insert_log(&jane, "wf-1");
+    }
+    fake.insert_log(&jane, "wf-2");
+    fake.record_requests();
+    let c = client(&fake.base_url());
+    let call = OperationCall::new("get-workflow-logs")
+        .unwrap()
+        .param("workflowId", "wf-1")
+        .unwrap();
+    let (items, error) = collect(&c, call).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(items.len(), 65);
+    let call = OperationCall::new("get-logs")
+        .unwrap()
+        .param("associatedUserId", &jane)
+        .unwrap();
+    let (items, error) = collect(&c, call).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(items.len(), 66);
+    let received = fake.received();
+    assert_eq!(
+        received
+            .iter()
+            .filter(|r| r.contains("/workflows/wf-1/logs?"))
+            .count(),
+        3,
+        "{received:?}"
+    );
+    assert_eq!(
+        received
+            .iter()
+            .filter(|r| r.starts_with("GET /logs?"))
+            .count(),
+        7,
+        "{received:?}"
+    );
+}

@@ -8,6 +8,7 @@ mod api;
 mod erase;
 mod erase_input;
 mod erase_target;
+mod export;
 mod offboard;
 mod proxy;
 mod signature;

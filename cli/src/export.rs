@@ -1,0 +1,106 @@
+//! `users export`: the GDPR access export, read-only. One JSON line per id,
+//! flushed as each user is read, to a new file or standard output.
+
+use crate::args::ExportArgs;
+use crate::bulk::{invalid, progress_bar};
+use crate::ids::read_ids;
+use futures::StreamExt;
+use runalloy_embedded::{Client, Error, UserExport};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime};
+
+pub async fn run(client: &Client, args: ExportArgs) -> ExitCode {
+    let ids = match read_ids(args.from_file.as_deref(), &args.user_ids) {
+        Ok(ids) => ids,
+        Err(why) => return invalid(why),
+    };
+    let mut sink: Box<dyn Write> = match &args.out {
+        // An export holds personal data: never overwrite one silently.
+        Some(path) => match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            Ok(file) => Box::new(file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return invalid(format!(
+                    "{} exists; an export never overwrites a file, choose another",
+                    path.display()
+                ));
+            }
+            Err(e) => return invalid(format!("cannot create {}: {e}", path.display())),
+        },
+        None => Box::new(std::io::stdout()),
+    };
+
+    let started = Instant::now();
+    let bar = progress_bar(ids.len() as u64, "read");
+    let mut lines = futures::stream::iter(ids.iter())
+        .map(|id: &str| async move {
+            let result = client.export_user(id).await;
+            (id, result)
+        })
+        .buffer_unordered(usize::from(args.concurrency));
+    let (mut exported, mut not_found, mut failed) = (0u64, 0u64, 0u64);
+    while let Some((id, result)) = lines.next().await {
+        let line = match result {
+            Ok(export) => {
+                exported += 1;
+                exported_line(export)
+            }
+            Err(e) if e.is_api_not_found() => {
+                not_found += 1;
+                json!({"userId": id, "status": "not_found", "exportedAt": now()})
+            }
+            Err(e) => {
+                failed += 1;
+                bar.suspend(|| {
+                    eprintln!("failed: {}: {e}", runalloy_embedded::escape_controls(id))
+                });
+                failed_line(id, &e)
+            }
+        };
+        bar.inc(1);
+        if let Err(e) = writeln!(sink, "{line}").and_then(|()| sink.flush()) {
+            bar.finish_and_clear();
+            eprintln!("error: cannot write the export: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    bar.finish_and_clear();
+    eprintln!(
+        "{exported} exported, {not_found} not found, {failed} failed, of {} ids in {:.1}s",
+        ids.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn exported_line(export: UserExport) -> Value {
+    let mut line = serde_json::to_value(export).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut line {
+        fields.insert("status".into(), json!("exported"));
+        fields.insert("exportedAt".into(), json!(now()));
+    }
+    line
+}
+
+fn failed_line(id: &str, error: &Error) -> Value {
+    json!({
+        "userId": id,
+        "status": "failed",
+        "error": error.to_string(),
+        "httpStatus": error.status().map(|s| s.as_u16()),
+        "exportedAt": now(),
+    })
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
