@@ -17,6 +17,10 @@ pub const DEFAULT_BASE_URL: &str = "https://production.runalloy.com";
 pub const ENV_API_KEY: &str = "ALLOY_API_KEY";
 /// The environment variable that overrides the base URL.
 pub const ENV_BASE_URL: &str = "ALLOY_BASE_URL";
+/// The environment variable that names a shared limiter's store
+/// (`redis://...`; read by [`ClientBuilder::from_env`] with the `redis`
+/// feature).
+pub const ENV_LIMITER_URL: &str = "ALLOY_LIMITER_URL";
 /// The `User-Agent` every request carries.
 pub const USER_AGENT: &str = concat!("runalloy-embedded/", env!("CARGO_PKG_VERSION"));
 
@@ -110,6 +114,13 @@ impl Client {
         }
     }
 
+    /// Why the shared limiter's store last failed, if it ever did: the
+    /// cause, without any password. See [`ClientBuilder::limiter`].
+    #[cfg(feature = "redis")]
+    pub fn limiter_failure(&self) -> Option<String> {
+        self.api.inner.flow.limiter_failure()
+    }
+
     /// The generated client, for calling any operation of the spec directly.
     /// It carries the same headers and retry policy; its errors are
     /// progenitor's. Prefer [`Client::call`], which maps them to [`Error`].
@@ -195,6 +206,9 @@ pub struct ClientBuilder {
     proxy: ProxyChoice,
     max_rate: Option<f64>,
     observer: Option<send::ObserverRef>,
+    /// The shared limiter's store, as given (it may hold a password).
+    #[cfg(feature = "redis")]
+    limiter: Option<String>,
 }
 
 /// Where requests go on their way to the API.
@@ -276,6 +290,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("proxy", &self.proxy)
             .field("max_rate", &self.max_rate)
+            .field("observer", &self.observer)
             .finish()
     }
 }
@@ -293,6 +308,8 @@ impl Default for ClientBuilder {
             proxy: ProxyChoice::Environment,
             max_rate: None,
             observer: None,
+            #[cfg(feature = "redis")]
+            limiter: None,
         }
     }
 }
@@ -375,11 +392,50 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares one API limit with every process that holds the same key
+    /// against the same base URL, through the Redis or Valkey store at
+    /// `url` (`redis://[:PASSWORD@]HOST:PORT[/DB]`, or `rediss://` for TLS).
+    ///
+    /// Admission is GCRA in one Lua script per request, on the store's
+    /// clock; a 429 seen by any process lowers the fleet's pace, a
+    /// `Retry-After` holds every process, and a fixed cap
+    /// ([`ClientBuilder::max_requests_per_second`]) caps the whole fleet.
+    /// The store holds no API key: its key is a SHA-256 of the origin and
+    /// the key's fingerprint, and expires. When the store fails, the
+    /// process keeps to its own flow control (within 250 ms per
+    /// admission), warns once, and rejoins when the store answers.
+    ///
+    /// A URL that does not parse is refused by [`ClientBuilder::build`],
+    /// without repeating it (it may hold a password); nothing is sent
+    /// before the first call.
+    ///
+    /// ```
+    /// let client = runalloy_embedded::Client::builder()
+    ///     .api_key("my-key")
+    ///     .limiter("redis://:s3cret@127.0.0.1:6379/0")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(!format!("{client:?}").contains("s3cret"));
+    /// let err = runalloy_embedded::Client::builder()
+    ///     .api_key("my-key")
+    ///     .limiter("memcached://:s3cret@host")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(!err.to_string().contains("s3cret"));
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn limiter(mut self, url: impl Into<String>) -> Self {
+        self.limiter = Some(url.into());
+        self
+    }
+
     /// Calls `observer` at each step of each call (request, response,
     /// throttle, retry), with the operation, method, path template,
     /// attempt, status and wait; never the key. See [`crate::Observer`].
     pub fn observer(mut self, observer: impl crate::Observer) -> Self {
-        self.observer = Some(send::ObserverRef(std::sync::Arc::new(observer)));
+        self.observer = Some(send::ObserverRef(std::panic::AssertUnwindSafe(
+            std::sync::Arc::new(observer),
+        )));
         self
     }
 
@@ -433,6 +489,12 @@ impl ClientBuilder {
             && !url.is_empty()
         {
             self.base_url = url;
+        }
+        #[cfg(feature = "redis")]
+        if let Ok(url) = std::env::var(ENV_LIMITER_URL)
+            && !url.is_empty()
+        {
+            self.limiter = Some(url);
         }
         Ok(self)
     }
@@ -517,6 +579,20 @@ impl ClientBuilder {
             .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))?;
 
         let base_url = base.as_str().trim_end_matches('/').to_owned();
+        let flow = FlowControl::new(self.max_rate);
+        #[cfg(feature = "redis")]
+        let flow = match &self.limiter {
+            Some(url) => flow.with_shared(
+                send::shared_limit::SharedLimit::new(
+                    url,
+                    &base.origin().ascii_serialization(),
+                    &key.fingerprint(),
+                    self.max_rate,
+                )
+                .map_err(|why| Error::InvalidInput(format!("the limiter URL is refused: {why}")))?,
+            ),
+            None => flow,
+        };
         let transport = Transport {
             retry: self.retry,
             attempt_timeout: self.attempt_timeout,
@@ -528,7 +604,7 @@ impl ClientBuilder {
             base_segments: base
                 .path_segments()
                 .map_or(0, |s| s.filter(|s| !s.is_empty()).count()),
-            flow: std::sync::Arc::new(FlowControl::new(self.max_rate)),
+            flow: std::sync::Arc::new(flow),
             authorization,
             origin,
         };

@@ -159,6 +159,10 @@ pub struct FlowStats {
     pub pace: Option<f64>,
     /// The fixed cap, if one was set.
     pub max_rate: Option<f64>,
+    /// The shared limiter, if the client has one
+    /// ([`ClientBuilder::limiter`](crate::ClientBuilder::limiter)).
+    #[cfg(feature = "redis")]
+    pub limiter: Option<crate::LimiterStats>,
 }
 
 pub(crate) type Governor = governor::DefaultDirectRateLimiter;
@@ -200,6 +204,9 @@ async fn capped_turn(governor: &Governor, deadline: Option<Instant>) -> Result<(
 #[derive(Debug)]
 pub(crate) struct FlowControl {
     fixed: Option<(Governor, f64)>,
+    /// The fleet's limit, shared through Redis.
+    #[cfg(feature = "redis")]
+    shared: Option<std::sync::Arc<crate::send::shared_limit::SharedLimit>>,
     /// Whether the adaptive pacer has ever been engaged.
     engaged: AtomicBool,
     /// Slow start: until the API has throttled or `SLOW_START_END`
@@ -292,6 +299,8 @@ impl FlowControl {
         let now = Instant::now();
         Self {
             fixed,
+            #[cfg(feature = "redis")]
+            shared: None,
             engaged: AtomicBool::new(false),
             slow_start: AtomicBool::new(true),
             window_halves: AtomicU64::new(2 * INITIAL_WINDOW),
@@ -328,21 +337,28 @@ impl FlowControl {
     /// `deadline`, returns at once the wait that does not fit; when other
     /// calls hold every turn (how long for is not known), it waits until
     /// `deadline` and returns [`Wait::Queued`].
+    ///
+    /// With a shared limiter whose store answers, the fleet's limit (its
+    /// cap, hold and pace) gives the turn, after this process's slow-start
+    /// window; when the store fails, this process's own flow control does.
     pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Result<Turn<'_>, Wait> {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared
+            && shared.is_up()
+        {
+            let window = self.window_turn(deadline).await?;
+            match shared.admit(deadline).await {
+                Ok(()) => return Ok(window.unwrap_or_else(Turn::now)),
+                Err(crate::send::shared_limit::Refused::Wait(wait)) => return Err(wait),
+                // Fall back to this process's own flow control.
+                Err(crate::send::shared_limit::Refused::Down) => drop(window),
+            }
+        }
         if let Some((governor, _)) = &self.fixed {
             capped_turn(governor, deadline).await?;
         }
-        if self.slow_start.load(Ordering::Relaxed) {
-            let start = self.slow_start_turn();
-            let turn = match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, start)
-                    .await
-                    .map_err(|_| Wait::Queued)?,
-                None => start.await,
-            };
-            if let Some(turn) = turn {
-                return Ok(turn);
-            }
+        if let Some(turn) = self.window_turn(deadline).await? {
+            return Ok(turn);
         }
         if !self.engaged.load(Ordering::Relaxed) {
             return Ok(Turn::now());
@@ -404,6 +420,21 @@ impl FlowControl {
         }
     }
 
+    /// A place in the slow-start window, while slow start lasts; `None`
+    /// once it has ended.
+    async fn window_turn(&self, deadline: Option<Instant>) -> Result<Option<Turn<'_>>, Wait> {
+        if !self.slow_start.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let start = self.slow_start_turn();
+        match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, start)
+                .await
+                .map_err(|_| Wait::Queued),
+            None => Ok(start.await),
+        }
+    }
+
     /// A place in the slow-start window, waiting for one to open; `None`
     /// once slow start has ended.
     async fn slow_start_turn(&self) -> Option<Turn<'_>> {
@@ -454,6 +485,10 @@ impl FlowControl {
     /// Records a response that throttled: `wait` is its `Retry-After`, or
     /// `None` if it sent none.
     pub(crate) fn throttled(&self, turn: Turn<'_>, wait: Option<Duration>) {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            shared.throttled(wait);
+        }
         self.throttled.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
         self.engaged.store(true, Ordering::Relaxed);
@@ -585,28 +620,43 @@ impl FlowControl {
         }
     }
 
+    /// Why the shared limiter's store last failed, if it has.
+    #[cfg(feature = "redis")]
+    pub(crate) fn limiter_failure(&self) -> Option<String> {
+        self.shared.as_ref().and_then(|s| s.last_failure())
+    }
+
+    /// The same controller, sharing the fleet's limit through `shared`.
+    #[cfg(feature = "redis")]
+    pub(crate) fn with_shared(mut self, shared: crate::send::shared_limit::SharedLimit) -> Self {
+        self.shared = Some(std::sync::Arc::new(shared));
+        self
+    }
+
     /// What the controller has done so far.
     pub(crate) fn stats(&self) -> FlowStats {
         let throttled = self.throttled.load(Ordering::Relaxed);
         let max_rate = self.fixed.as_ref().map(|(_, rate)| *rate);
+        let mut stats = FlowStats {
+            throttled,
+            max_rate,
+            ..FlowStats::default()
+        };
+        #[cfg(feature = "redis")]
+        {
+            stats.limiter = self.shared.as_ref().map(|s| s.stats());
+        }
         if !self.engaged.load(Ordering::Relaxed) {
-            return FlowStats {
-                throttled,
-                max_rate,
-                ..FlowStats::default()
-            };
+            return stats;
         }
         let pacer = self.pacer();
         let now = Instant::now();
-        FlowStats {
-            throttled,
-            held_back: pacer
-                .held_back
-                .saturating_sub(pacer.hold_until.saturating_duration_since(now)),
-            holding: pacer.hold_until > now,
-            pace: pacer.rate,
-            max_rate,
-        }
+        stats.held_back = pacer
+            .held_back
+            .saturating_sub(pacer.hold_until.saturating_duration_since(now));
+        stats.holding = pacer.hold_until > now;
+        stats.pace = pacer.rate;
+        stats
     }
 }
 

@@ -28,7 +28,9 @@ mod workflows;
 
 pub use api_key::ApiKey;
 pub use call_options::CallOptions;
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, USER_AGENT};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, ENV_LIMITER_URL, USER_AGENT,
+};
 pub use deadline::{DeadlineExceeded, Wait};
 pub use erase::{EraseOutcome, OutcomeStatus, PartOutcome, PartStatus};
 pub use error::{ApiFailure, BoxError, Error, escape_controls};
@@ -39,5 +41,7 @@ pub use offboard::{OffboardOutcome, OffboardProgress};
 pub use operation_call::OperationCall;
 pub use retry::RetryPolicy;
 pub use send::capture_last_body;
+#[cfg(feature = "redis")]
+pub use send::shared_limit::LimiterStats;
 pub use spec::{API_VERSION, Body, OPERATIONS, Operation, PageStyle, Paging, Param, SPEC_FILE};
 pub use users::{MAX_BATCH_USERS, MAX_USER_ID_BYTES, check_user_id};

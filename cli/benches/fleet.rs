@@ -17,6 +17,9 @@
 //! `FLEET_BENCH_SPLIT=1` gives each process `--max-rate` of its share of
 //! the limit instead: a limit divided ahead of time, the figure that
 //! coordination between the processes would reach.
+//! `FLEET_BENCH_LIMITER=redis://127.0.0.1:PORT/0` gives each process
+//! `--limiter` with that store: one limit shared through Redis (start the
+//! store yourself: `redis-server --port PORT --save ''`).
 //! `FLEET_BENCH_KEEP_LOGS=dir` keeps each worker's standard error there (with
 //! `RUST_LOG=runalloy_embedded=debug`, the flow control's decisions).
 
@@ -83,6 +86,9 @@ async fn fleet(
             command.args(["users", "erase", "--max-rate", share]);
         } else {
             command.args(["users", "erase"]);
+        }
+        if let Ok(limiter) = std::env::var("FLEET_BENCH_LIMITER") {
+            command.args(["--limiter", &limiter]);
         }
         let output = command
             .arg("--report")

@@ -19,6 +19,13 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
+    /// Share one API limit with every process that holds the key, through
+    /// this Redis or Valkey store (redis://[:PASSWORD@]HOST:PORT[/DB], or
+    /// rediss://). ALLOY_LIMITER_URL gives it too. If the store fails, the
+    /// process keeps to its own limit and rejoins when it answers.
+    #[arg(long, global = true, value_name = "URL")]
+    pub limiter: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -71,9 +71,10 @@ pub async fn run(client: &Client, args: ExportArgs) -> ExitCode {
     }
     bar.finish_and_clear();
     eprintln!(
-        "{exported} exported, {not_found} not found, {failed} failed, of {} ids in {:.1}s",
+        "{exported} exported, {not_found} not found, {failed} failed, of {} ids in {:.1}s{}",
         ids.len(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        crate::summary::limiter_note(&client.flow_stats())
     );
     if failed == 0 {
         ExitCode::SUCCESS

@@ -134,6 +134,9 @@ fn client(cli: &Cli) -> Result<Client, Error> {
         builder = builder.timeout(timeout).connect_timeout(timeout);
     }
     builder = builder.retry_policy(retry);
+    if let Some(url) = &cli.limiter {
+        builder = builder.limiter(url.as_str());
+    }
     let max_rate = match &cli.command {
         Command::Users(Users::Erase(args) | Users::Offboard(args)) => args.max_rate,
         Command::Users(Users::Export(args)) => args.max_rate,

@@ -134,6 +134,7 @@ pub fn summarise(
         flow.throttled,
         flow.held_back.as_secs_f64()
     ));
+    summary.push_str(&limiter_note(flow));
     eprintln!("{summary}");
 
     // Each distinct id read is skipped, or taken and given exactly one
@@ -177,5 +178,19 @@ pub fn summarise(
         }
         None if counts.done() == counts.finished() => ExitCode::SUCCESS,
         None => ExitCode::from(1),
+    }
+}
+
+/// Which limiter the run used, and how long it ran alone if the shared
+/// one's store failed.
+pub fn limiter_note(flow: &runalloy_embedded::FlowStats) -> String {
+    match flow.limiter {
+        None => "; limiter: this process alone".to_owned(),
+        Some(l) if l.fallbacks == 0 => "; limiter: shared through Redis".to_owned(),
+        Some(l) => format!(
+            "; limiter: shared through Redis, alone {:.1}s after the store failed {} time(s)",
+            l.alone.as_secs_f64(),
+            l.fallbacks
+        ),
     }
 }

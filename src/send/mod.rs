@@ -30,6 +30,8 @@ mod body;
 mod classify;
 mod paths;
 mod record;
+#[cfg(feature = "redis")]
+pub(crate) mod shared_limit;
 mod telemetry;
 
 pub(crate) use body::{body_limit_exceeded, with_body_limit};
@@ -82,9 +84,17 @@ pub struct Transport {
     pub(crate) origin: url::Origin,
 }
 
-/// The client's observer, shared by its clones and views.
-#[derive(Clone)]
-pub(crate) struct ObserverRef(pub(crate) Arc<dyn crate::Observer>);
+/// The client's observer, shared by its clones and views. Asserted unwind
+/// safe, so that holding one keeps the builder and the client
+/// `UnwindSafe` as they were: an observer only hears events, and a panic in
+/// it leaves no state of ours half-changed.
+pub(crate) struct ObserverRef(pub(crate) std::panic::AssertUnwindSafe<Arc<dyn crate::Observer>>);
+
+impl Clone for ObserverRef {
+    fn clone(&self) -> Self {
+        ObserverRef(std::panic::AssertUnwindSafe(Arc::clone(&self.0)))
+    }
+}
 
 impl std::fmt::Debug for ObserverRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -181,7 +191,7 @@ impl ClientHooks<Transport> for api::Client {
             operation.map_or(info.operation_id, |op| op.id),
             operation,
             &request,
-            transport.observer.as_ref().map(|o| &*o.0),
+            transport.observer.as_ref().map(|o| &**o.0),
         );
         let span = telemetry.span().clone();
         transport

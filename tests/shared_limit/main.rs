@@ -1,0 +1,253 @@
+//! One API limit shared through Redis by clients that do not share memory,
+//! as separate processes would: the cap and a `Retry-After` hold the whole
+//! fleet, a late starter starts at the fleet's pace, the store holds no API
+//! key and forgets, and every failure of the store falls back to local
+//! flow control and back. Each test starts its own store.
+#![cfg(feature = "redis")]
+
+#[path = "../common/mod.rs"]
+mod common;
+mod store;
+
+use common::{TEST_KEY, TestServer, json, with_header};
+use runalloy_embedded::{Client, Error, RetryPolicy};
+use std::time::{Duration, Instant};
+use store::Store;
+
+/// A client of its own (its own flow control, as another process has),
+/// sharing the store at `limiter`.
+fn member(base: &str, limiter: &str) -> runalloy_embedded::ClientBuilder {
+    Client::builder()
+        .api_key(TEST_KEY)
+        .base_url(base)
+        .timeout(Duration::from_secs(2))
+        .limiter(limiter)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cap_holds_for_the_whole_fleet() {
+    let store = Store::start();
+    let server = TestServer::always(json(200, r#"{"userId":"u"}"#)).await;
+    let fleet: Vec<Client> = (0..2)
+        .map(|_| {
+            member(&server.url(), &store.url())
+                .max_requests_per_second(5.0)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let started = Instant::now();
+    let calls = fleet
+        .iter()
+        .flat_map(|c| (0..5).map(move |_| c.get_user("u")));
+    for result in futures::future::join_all(calls).await {
+        result.unwrap();
+    }
+    // Ten requests at 5 a second for the fleet: 1.8 s at least, where two
+    // processes capped alone would take 0.8 s.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1700), "{took:?}");
+    let mut seen: Vec<Instant> = server.requests().iter().map(|r| r.at).collect();
+    seen.sort();
+    for pair in seen.windows(2) {
+        assert!(pair[1] - pair[0] >= Duration::from_millis(150), "{seen:?}");
+    }
+    assert!(fleet[0].flow_stats().limiter.is_some_and(|l| l.shared));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_after_seen_by_one_process_holds_the_others() {
+    let store = Store::start();
+    let server = TestServer::start(|n, _| {
+        if n == 0 {
+            with_header(json(429, "{}"), "retry-after", "2")
+        } else {
+            json(200, r#"{"userId":"u"}"#)
+        }
+    })
+    .await;
+    let first = member(&server.url(), &store.url())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let other = member(&server.url(), &store.url()).build().unwrap();
+    assert!(matches!(
+        first.get_user("u").await,
+        Err(Error::RateLimited(_))
+    ));
+    // The report to the fleet goes in the background.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    other.get_user("u").await.unwrap();
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(1500), "{waited:?}");
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    assert_eq!(
+        other.flow_stats().throttled,
+        0,
+        "the other saw no 429 itself"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_starter_starts_at_the_fleets_pace() {
+    let store = Store::start();
+    let server = TestServer::start(|n, _| {
+        if n == 3 {
+            with_header(json(429, "{}"), "retry-after", "0")
+        } else {
+            json(200, r#"{"userId":"u"}"#)
+        }
+    })
+    .await;
+    let early = member(&server.url(), &store.url())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    for _ in 0..4 {
+        let _ = early.get_user("u").await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let field = |name: &str| -> f64 {
+        store
+            .cli(&["HGET", &key_of(&store), name])
+            .parse()
+            .unwrap_or_else(|_| panic!("no {name} in the store"))
+    };
+    // 0.7 of the three requests the API accepted in the last second (four
+    // sent, one refused); it climbs back towards the three.
+    let (rate, max) = (field("rate"), field("max"));
+    assert!((rate - 2.1).abs() < 1e-9 && max == 3.0, "{rate} {max}");
+    // A process that starts now is paced from its first request.
+    let late = member(&server.url(), &store.url()).build().unwrap();
+    let before = server.requests().len();
+    for _ in 0..3 {
+        late.get_user("u").await.unwrap();
+    }
+    let seen = server.requests();
+    let gaps: Vec<Duration> = seen[before..]
+        .windows(2)
+        .map(|p| p[1].at - p[0].at)
+        .collect();
+    // Unpaced, they would leave a few milliseconds apart.
+    for gap in &gaps {
+        assert!(gap.as_secs_f64() >= 0.9 / max, "{gaps:?} at {rate}/s");
+    }
+}
+
+/// The one key the fleet's state is under.
+fn key_of(store: &Store) -> String {
+    let keys = store.cli(&["KEYS", "*"]);
+    let keys: Vec<&str> = keys.lines().collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    keys[0].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_store_holds_no_api_key_and_forgets() {
+    let store = Store::start();
+    let server = TestServer::always(with_header(json(429, "{}"), "retry-after", "1")).await;
+    let c = member(&server.url(), &store.url())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let _ = c.get_user("u").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let key = key_of(&store);
+    assert!(key.starts_with("runalloy-embedded:limit:v1:"), "{key}");
+    assert_eq!(key.len(), "runalloy-embedded:limit:v1:".len() + 64, "{key}");
+    let dump = store.cli(&["HGETALL", &key]);
+    for secret in [TEST_KEY, c.key_fingerprint()] {
+        assert!(
+            !key.contains(secret) && !dump.contains(secret),
+            "{key} {dump}"
+        );
+    }
+    let ttl: i64 = store.cli(&["TTL", &key]).parse().unwrap();
+    assert!(ttl > 0 && ttl <= 660, "{ttl}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_store_falls_back_at_once() {
+    let mut store = Store::start();
+    let url = store.url();
+    store.kill();
+    let server = TestServer::always(json(200, r#"{"userId":"u"}"#)).await;
+    let c = member(&server.url(), &url).build().unwrap();
+    for _ in 0..5 {
+        let started = Instant::now();
+        c.get_user("u").await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    let stats = c.flow_stats().limiter.unwrap();
+    assert!(!stats.shared);
+    assert_eq!(stats.fallbacks, 1, "one fall, one warning");
+    assert!(c.limiter_failure().is_some());
+    assert_eq!(server.requests().len(), 5, "no request lost or sent twice");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_that_dies_and_returns_is_rejoined() {
+    let mut store = Store::start();
+    let server = TestServer::always(json(200, r#"{"userId":"u"}"#)).await;
+    let c = member(&server.url(), &store.url()).build().unwrap();
+    c.get_user("u").await.unwrap();
+    assert!(c.flow_stats().limiter.unwrap().shared);
+    store.kill();
+    for _ in 0..3 {
+        c.get_user("u").await.unwrap();
+    }
+    assert!(!c.flow_stats().limiter.unwrap().shared);
+    store.restart();
+    let started = Instant::now();
+    while !c.flow_stats().limiter.unwrap().shared {
+        assert!(started.elapsed() < Duration::from_secs(5), "never rejoined");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.get_user("u").await.unwrap();
+    let stats = c.flow_stats().limiter.unwrap();
+    assert!(stats.alone > Duration::ZERO, "{stats:?}");
+    assert_eq!(server.requests().len(), 5);
+    // Its state was gone with the restart, and is there again.
+    assert!(!store.cli(&["KEYS", "*"]).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_falls_back_without_showing_it() {
+    let store = Store::start_with(&["--requirepass", "right-one"]);
+    let server = TestServer::always(json(200, r#"{"userId":"u"}"#)).await;
+    let url = format!("redis://:wr0ng-pass@127.0.0.1:{}/0", store.port);
+    let c = member(&server.url(), &url).build().unwrap();
+    c.get_user("u").await.unwrap();
+    let failure = c.limiter_failure().expect("a failure");
+    assert!(!failure.contains("wr0ng-pass"), "{failure}");
+    assert!(
+        failure.to_ascii_uppercase().contains("WRONGPASS")
+            || failure.to_ascii_lowercase().contains("auth"),
+        "{failure}"
+    );
+    assert!(!format!("{c:?}").contains("wr0ng-pass"));
+    assert!(!c.flow_stats().limiter.unwrap().shared);
+}
+
+#[test]
+fn a_malformed_limiter_url_is_refused_at_build_without_repeating_it() {
+    for url in ["http://:s3cret@host:6379", "redis://:s3cret@[::1", "s3cret"] {
+        let err = Client::builder()
+            .api_key(TEST_KEY)
+            .limiter(url)
+            .build()
+            .unwrap_err();
+        assert!(err.is_invalid_input(), "{url}: {err:?}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("invalid input: the limiter URL is refused: "),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+}
