@@ -1,7 +1,7 @@
 //! The client and its builder.
 
 use crate::api_key::ApiKey;
-use crate::flow::{FlowControl, FlowStats};
+use crate::send::flow::{FlowControl, FlowStats};
 use crate::send::{self, Transport};
 use crate::{API_VERSION, Error, RetryPolicy, api};
 use progenitor_client::ResponseValue;
@@ -583,7 +583,7 @@ impl ClientBuilder {
         #[cfg(feature = "redis")]
         let flow = match &self.limiter {
             Some(url) => flow.with_shared(
-                send::shared_limit::SharedLimit::new(
+                send::flow::redis::SharedLimit::new(
                     url,
                     &base.origin().ascii_serialization(),
                     &key.fingerprint(),

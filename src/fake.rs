@@ -131,7 +131,7 @@ struct Shared {
     api_key: String,
     store: Mutex<Store>,
     faults: Mutex<Faults>,
-    limit: Option<(crate::flow::Governor, RateLimit)>,
+    limit: Option<(crate::send::flow::Governor, RateLimit)>,
     served: AtomicU64,
     throttled: AtomicU64,
 }
@@ -238,14 +238,14 @@ impl FakeAlloy {
         limit: RateLimit,
     ) -> std::io::Result<Self> {
         let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
-        let bucket = crate::flow::token_bucket(limit.per_second, burst)
+        let bucket = crate::send::flow::token_bucket(limit.per_second, burst)
             .ok_or_else(|| std::io::Error::other("the rate limit must be a positive rate"))?;
         Self::start_inner(api_key.into(), Some((bucket, limit))).await
     }
 
     async fn start_inner(
         api_key: String,
-        limit: Option<(crate::flow::Governor, RateLimit)>,
+        limit: Option<(crate::send::flow::Governor, RateLimit)>,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             api_key,

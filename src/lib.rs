@@ -13,7 +13,6 @@ mod error;
 mod export;
 #[cfg(feature = "fake")]
 pub mod fake;
-mod flow;
 mod observer;
 mod offboard;
 mod operation_call;
@@ -35,13 +34,13 @@ pub use deadline::{DeadlineExceeded, Wait};
 pub use erase::{EraseOutcome, OutcomeStatus, PartOutcome, PartStatus};
 pub use error::{ApiFailure, BoxError, Error, escape_controls};
 pub use export::UserExport;
-pub use flow::FlowStats;
 pub use observer::{CallEvent, EventKind, Observer};
 pub use offboard::{OffboardOutcome, OffboardProgress};
 pub use operation_call::OperationCall;
 pub use retry::RetryPolicy;
 pub use send::capture_last_body;
+pub use send::flow::FlowStats;
 #[cfg(feature = "redis")]
-pub use send::shared_limit::LimiterStats;
+pub use send::flow::redis::LimiterStats;
 pub use spec::{API_VERSION, Body, OPERATIONS, Operation, PageStyle, Paging, Param, SPEC_FILE};
 pub use users::{MAX_BATCH_USERS, MAX_USER_ID_BYTES, check_user_id};

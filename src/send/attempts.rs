@@ -190,7 +190,7 @@ impl Transport {
         &self,
         deadline: Option<Instant>,
         telemetry: &Telemetry<'_>,
-    ) -> Result<crate::flow::Turn<'_>, Wait> {
+    ) -> Result<super::flow::Turn<'_>, Wait> {
         let asked = Instant::now();
         let turn = self.flow.acquire(deadline).await;
         telemetry.flow_waited(telemetry::since(asked));

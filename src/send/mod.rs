@@ -28,10 +28,9 @@
 mod attempts;
 mod body;
 mod classify;
+pub(crate) mod flow;
 mod paths;
 mod record;
-#[cfg(feature = "redis")]
-pub(crate) mod shared_limit;
 mod telemetry;
 
 pub(crate) use body::{body_limit_exceeded, with_body_limit};
@@ -41,8 +40,8 @@ pub(crate) use record::{CallSummary, recorded};
 
 use crate::api;
 use crate::deadline::Cut;
-use crate::flow::FlowControl;
 use crate::retry::RetryPolicy;
+use flow::FlowControl;
 use paths::prepare_path;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use record::record;

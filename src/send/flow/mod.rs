@@ -1,6 +1,16 @@
 //! Flow control: one per client, shared by its clones and every operation,
 //! so that a bulk run keeps to the API's rate limit by itself.
 //!
+//! One room per job:
+//! - this file: the gate ([`FlowControl`]): turns, the slow-start window,
+//!   the paced queue, and the counts the pacer judges by;
+//! - `pacer`: the pace and CUBIC's arithmetic on instants passed in, with
+//!   no clock or atomics, tested with tables of instants;
+//! - `cap`: the fixed cap (governor's token bucket), bounded by the deadline;
+//! - `buckets`: responses counted per 100 ms;
+//! - `redis` (feature `redis`): the fleet's limit shared through Redis or
+//!   Valkey, which gives the turns while its store answers.
+//!
 //! Two parts, both in the single send path beside the retry policy:
 //!
 //! - **A fixed cap** ([`crate::ClientBuilder::max_requests_per_second`]),
@@ -43,8 +53,9 @@
 //!   find where it is now.
 //!
 //! Several processes sharing one key (a fleet of workers) share its limit
-//! with no coordination beyond the API's answers: `cli/benches/fleet.rs`
-//! measures 2, 4 and 8 of them against one token bucket.
+//! with no coordination beyond the API's answers, unless they share a
+//! store (`redis`): `cli/benches/fleet.rs` measures 2, 4 and 8 of them
+//! against one token bucket, with and without it.
 //!
 //! The adaptive part is the AWS SDKs' adaptive retry mode (botocore's
 //! `retries/adaptive.py`, aws-smithy-runtime's `client_rate_limiter.rs`),
@@ -77,63 +88,28 @@
 //! then one load, and a per-100-ms success count); `benches/` measures no
 //! difference.
 
+mod buckets;
+mod cap;
+mod pacer;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
+
+pub(crate) use cap::{Governor, token_bucket};
+
 use crate::deadline::Wait;
+use buckets::BucketCount;
+use cap::capped_turn;
+use pacer::{Evidence, FirstEvidence, Pacer, THIN_EVIDENCE, Turned};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// CUBIC's multiplicative decrease.
-const BETA: f64 = 0.7;
-/// CUBIC's scaling constant, relative to the rate last throttled, per
-/// second cubed. Relative, so that 2.5 req/s and 100 req/s are probed
-/// alike: back to the throttled rate `cbrt((1 - BETA) / SCALE)` ≈ 4.2 s
-/// after a drop, 11% above it 3 s later. 0.01 threw about one more 429 per
-/// cycle at 2.5 and 10 req/s.
-const SCALE: f64 = 0.004;
-/// Below this share of 429s among the responses around the first one, the
-/// 429s are sporadic rather than a limit reached, and set no pace. A limit
-/// reached in slow start refuses a quarter or more of them; one 429 among
-/// the first ten successes is 9%.
-const SATURATED_SHARE: f64 = 0.125;
-/// A first throttle of one to three 429s without `Retry-After`, among fewer
-/// responses than this since the client started, is thin evidence of a
-/// limit: a gateway's stray 429s among the first few responses look like
-/// one. It sets no pace: after its hold, slow start begins again, and the
-/// next throttle, with more responses to judge by, decides.
-const THIN_EVIDENCE: f64 = 20.0;
-/// Fewer successes than this around the first throttle are no measure to
-/// pace by: a client that shares its key with busy others may have had
-/// next to none through, and a pace set from one success would starve it.
-const FEW_ACCEPTED: f64 = 2.0;
-/// A drop counts the share of the last second's responses that were
-/// refused once there are at least this many.
-const SHARE_EVIDENCE: f64 = 4.0;
-/// One drop takes the pace down to no less than this share of it (before
-/// `BETA`).
-const MIN_SHARE: f64 = 0.25;
-/// A probe doubles the pace this often until the next throttle.
-const PROBE_DOUBLING: Duration = Duration::from_millis(500);
-/// A probe that grows this far past where it started without a throttle
-/// ends: no limit is near, and the client is unpaced again (in slow
-/// start).
-const PROBE_RELEASE: f64 = 16.0;
-/// How long a sporadic verdict lasts.
-const SPORADIC_MEMORY: Duration = Duration::from_secs(10);
-/// The pace drops at most once in this long.
-const MIN_DROP_INTERVAL: Duration = Duration::from_secs(1);
-/// No hold is longer than this, whatever `Retry-After` and the policy say.
-const LONGEST_HOLD: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Attempts in flight at first, in slow start.
 const INITIAL_WINDOW: u64 = 2;
 /// Slow start ends when the window reaches this many attempts.
 const SLOW_START_END: u64 = 256;
-/// The pace never drops below this (one request every 4 s).
-const MIN_RATE: f64 = 0.25;
-/// The pace is dropped when it has grown this far past the last throttled
-/// rate with no throttle: the API has no limit near it any more.
-const RELEASE_FACTOR: f64 = 4.0;
 
 /// What the flow controller has done so far, for progress displays.
 ///
@@ -165,48 +141,13 @@ pub struct FlowStats {
     pub limiter: Option<crate::LimiterStats>,
 }
 
-pub(crate) type Governor = governor::DefaultDirectRateLimiter;
-
-/// A governor token bucket refilled at `rate` per second (fractions
-/// allowed) and holding `burst`; `None` for a rate that is not finite and
-/// positive. The fixed cap and the stand-in's rate limit both use it.
-pub(crate) fn token_bucket(rate: f64, burst: NonZeroU32) -> Option<Governor> {
-    let period = Duration::try_from_secs_f64(1.0 / rate)
-        .ok()
-        .filter(|p| !p.is_zero())?;
-    let quota = governor::Quota::with_period(period)?.allow_burst(burst);
-    Some(governor::RateLimiter::direct(quota))
-}
-
-/// Waits for a turn from the fixed cap. A turn that would come at or after
-/// `deadline` is not waited for: the wait is returned at once.
-///
-/// Not governor's `until_ready`, which cannot be bounded without sleeping
-/// until the bound.
-async fn capped_turn(governor: &Governor, deadline: Option<Instant>) -> Result<(), Wait> {
-    use governor::clock::Clock;
-    loop {
-        let Err(not_until) = governor.check() else {
-            return Ok(());
-        };
-        let wait = not_until.wait_time_from(governor.clock().now());
-        let now = Instant::now();
-        if let Some(deadline) = deadline
-            && now.checked_add(wait).is_none_or(|wake| wake >= deadline)
-        {
-            return Err(Wait::RateCap(wait));
-        }
-        tokio::time::sleep(wait).await;
-    }
-}
-
 /// The per-client controller. Lives behind an `Arc` in the transport.
 #[derive(Debug)]
 pub(crate) struct FlowControl {
     fixed: Option<(Governor, f64)>,
     /// The fleet's limit, shared through Redis.
     #[cfg(feature = "redis")]
-    shared: Option<std::sync::Arc<crate::send::shared_limit::SharedLimit>>,
+    shared: Option<std::sync::Arc<redis::SharedLimit>>,
     /// Whether the adaptive pacer has ever been engaged.
     engaged: AtomicBool,
     /// Slow start: until the API has throttled or `SLOW_START_END`
@@ -230,36 +171,6 @@ pub(crate) struct FlowControl {
     /// Responses that did not throttle, and those that did, per 100 ms.
     accepted: BucketCount,
     refused: BucketCount,
-}
-
-#[derive(Debug)]
-struct Pacer {
-    /// Requests per second while paced; `None` while unpaced.
-    rate: Option<f64>,
-    /// Set by a throttle while unpaced: the bucket it fell in. The pace is
-    /// set when the hold ends, from the successes around that throttle,
-    /// once the responses in flight with it have all come back.
-    pending: Option<u64>,
-    /// The rate before the last drop (CUBIC's `W_max`).
-    last_max: f64,
-    last_drop: Instant,
-    /// The earliest time the next attempt may leave, at the pace when the
-    /// last one left.
-    next_slot: Instant,
-    /// When the last paced attempt left.
-    last_turn: Instant,
-    /// Nothing leaves before this.
-    hold_until: Instant,
-    held_back: Duration,
-    /// Until then, a 429 without `Retry-After` while unpaced is taken as
-    /// sporadic, as the last one was.
-    sporadic_until: Instant,
-    /// Whether the throttle that set `pending` came without `Retry-After`,
-    /// as a gateway's stray 429 does.
-    pending_unexplained: bool,
-    /// While probing: the pace it started from, and when. The pace doubles
-    /// every `PROBE_DOUBLING` until the next throttle.
-    probe: Option<(f64, Instant)>,
 }
 
 /// A turn to send, taken from [`FlowControl::acquire`]. During slow start
@@ -309,19 +220,7 @@ impl FlowControl {
             throttled: AtomicU64::new(0),
             succeeded_total: AtomicU64::new(0),
             queue: tokio::sync::Mutex::new(()),
-            state: Mutex::new(Pacer {
-                rate: None,
-                pending: None,
-                last_max: 0.0,
-                last_drop: now,
-                next_slot: now,
-                last_turn: now,
-                hold_until: now,
-                held_back: Duration::ZERO,
-                sporadic_until: now,
-                pending_unexplained: false,
-                probe: None,
-            }),
+            state: Mutex::new(Pacer::new(now)),
             accepted: BucketCount::new(now),
             refused: BucketCount::new(now),
         }
@@ -349,9 +248,9 @@ impl FlowControl {
             let window = self.window_turn(deadline).await?;
             match shared.admit(deadline).await {
                 Ok(()) => return Ok(window.unwrap_or_else(Turn::now)),
-                Err(crate::send::shared_limit::Refused::Wait(wait)) => return Err(wait),
+                Err(redis::Refused::Wait(wait)) => return Err(wait),
                 // Fall back to this process's own flow control.
-                Err(crate::send::shared_limit::Refused::Down) => drop(window),
+                Err(redis::Refused::Down) => drop(window),
             }
         }
         if let Some((governor, _)) = &self.fixed {
@@ -370,46 +269,26 @@ impl FlowControl {
             None => self.queue.lock().await,
         };
         loop {
-            let (wake, why) = {
-                let mut pacer = self.pacer();
-                let now = Instant::now();
-                if let Some(bucket) = pacer.pending
-                    && now >= pacer.hold_until
-                {
-                    let accepted = self.accepted.around(bucket);
-                    let refused = self.refused.around(bucket);
-                    // Thin evidence: the run has only just begun.
-                    let answered = self.succeeded_total.load(Ordering::Relaxed)
-                        + self.throttled.load(Ordering::Relaxed);
-                    let early = (answered as f64) < THIN_EVIDENCE;
-                    if pacer.set_first_pace(accepted, refused, early, now) {
+            let turned = self.pacer().turn(Instant::now(), |bucket| FirstEvidence {
+                accepted: self.accepted.around(bucket),
+                refused: self.refused.around(bucket),
+                // Thin evidence: the run has only just begun.
+                early: ((self.succeeded_total.load(Ordering::Relaxed)
+                    + self.throttled.load(Ordering::Relaxed)) as f64)
+                    < THIN_EVIDENCE,
+            });
+            let (wake, why) = match turned {
+                Turned::Go { restart } => {
+                    if restart {
                         self.restart_slow_start();
                     }
+                    return Ok(Turn::now());
                 }
-                // A pace that rose since the last turn counts at once: at
-                // one request every few seconds, waiting out the old
-                // interval would keep a probe from growing.
-                let slot = match pacer.rate {
-                    Some(rate) => pacer
-                        .next_slot
-                        .min(pacer.last_turn + Duration::from_secs_f64(1.0 / rate)),
-                    None => pacer.next_slot,
-                };
-                if now >= slot && now >= pacer.hold_until {
-                    if let Some(rate) = pacer.rate {
-                        pacer.next_slot = now + Duration::from_secs_f64(1.0 / rate);
-                        pacer.last_turn = now;
+                Turned::Wait { at, why, restart } => {
+                    if restart {
+                        self.restart_slow_start();
                     }
-                    return Ok(Turn {
-                        sent_at: now,
-                        in_window: None,
-                    });
-                }
-                if pacer.hold_until >= slot {
-                    let hold = pacer.hold_until;
-                    (hold, Wait::RetryAfter(hold - now))
-                } else {
-                    (slot, Wait::Pace(slot - now))
+                    (at, why)
                 }
             };
             if deadline.is_some_and(|d| wake >= d) {
@@ -494,81 +373,13 @@ impl FlowControl {
         self.engaged.store(true, Ordering::Relaxed);
         self.end_slow_start();
         self.refused.record(now);
-        let mut pacer = self.pacer();
-        match (pacer.rate, pacer.pending) {
-            (None, None) if wait.is_none() && now < pacer.sporadic_until => {
-                // 429s have been sporadic, not a limit: this one, without a
-                // Retry-After to honour, holds nobody back.
-                return;
-            }
-            (None, None) => {
-                pacer.pending = Some(self.accepted.bucket(now));
-                pacer.pending_unexplained = wait.is_none();
-                pacer.last_drop = now;
-                tracing::debug!("throttled: holding the whole client back");
-            }
-            // Sent before the last drop: that drop already answered it. And
-            // at most one drop a second, so that sporadic 429s (one request
-            // in twenty, say, from a flaky proxy) slow the client down
-            // without taking the pace to its floor before it can regrow.
-            (Some(rate), _)
-                if turn.sent_at >= pacer.last_drop
-                    && now.saturating_duration_since(pacer.last_drop) >= MIN_DROP_INTERVAL =>
-            {
-                // The pace may have grown past what the API accepts while
-                // a full bucket hid it; when the last second held no hold,
-                // what it accepted is the better measure.
-                // Not during a probe: its pace has just doubled, and what
-                // was accepted in the last second lags far behind it.
-                let measured = match pacer.hold_until.checked_add(Duration::from_secs(1)) {
-                    Some(quiet) if quiet <= now && pacer.probe.is_none() => {
-                        self.accepted.last_second(self.accepted.bucket(now))
-                    }
-                    _ => rate,
-                };
-                // What share of this pace the API took in the last second:
-                // against a limit spent by other clients with the same key
-                // as well, it refuses much of it, and one drop of `BETA`
-                // at a time would take many seconds (and 429s) to get
-                // under it.
-                let bucket = self.accepted.bucket(now);
-                let (took, refused) = (
-                    self.accepted.last_second(bucket),
-                    self.refused.last_second(bucket),
-                );
-                let share = if took + refused >= SHARE_EVIDENCE {
-                    (took / (took + refused)).max(MIN_SHARE)
-                } else {
-                    1.0
-                };
-                let from = (rate * share).min(measured).max(MIN_RATE);
-                pacer.probe = None;
-                pacer.last_max = from;
-                pacer.rate = Some((from * BETA).max(MIN_RATE));
-                pacer.last_drop = now;
-                tracing::debug!(
-                    pace = pacer.rate.unwrap_or_default(),
-                    "throttled: slowing the whole client"
-                );
-            }
-            _ => {}
-        }
-        // Without Retry-After: one interval of the pace lets the server's
-        // bucket gain a token; before there is a pace, a second.
-        let wait = wait.unwrap_or_else(|| {
-            pacer
-                .rate
-                .map_or(Duration::from_secs(1), |r| Duration::from_secs_f64(1.0 / r))
-        });
-        tracing::trace!(wait_ms = wait.as_millis() as u64, "holding back");
-        // A wait past any representable instant (a `Retry-After` of
-        // u64::MAX seconds with no cap) holds for the longest hold instead.
-        let until = now.checked_add(wait.min(LONGEST_HOLD)).unwrap_or(now);
-        if until > pacer.hold_until {
-            let added = until - pacer.hold_until.max(now);
-            pacer.held_back += added;
-            pacer.hold_until = until;
-        }
+        let bucket = self.accepted.bucket(now);
+        let evidence = Evidence {
+            bucket,
+            took: self.accepted.last_second(bucket),
+            refused: self.refused.last_second(bucket),
+        };
+        self.pacer().throttled(now, turn.sent_at, wait, evidence);
     }
 
     /// Records a response that did not throttle.
@@ -585,38 +396,11 @@ impl FlowControl {
         if !self.engaged.load(Ordering::Relaxed) {
             return;
         }
-        let mut pacer = self.pacer();
-        // The pace now, and how far it may grow without a throttle before
-        // no limit is near any more.
-        let (pace, ceiling) = match (pacer.probe, pacer.rate) {
-            (Some((from, started)), _) => {
-                let since = now.saturating_duration_since(started).as_secs_f64();
-                (
-                    from * (since / PROBE_DOUBLING.as_secs_f64()).exp2(),
-                    pacer.last_max * PROBE_RELEASE,
-                )
-            }
-            (None, Some(_)) => {
-                let since = now.saturating_duration_since(pacer.last_drop).as_secs_f64();
-                let k = ((1.0 - BETA) / SCALE).cbrt();
-                (
-                    pacer.last_max * (1.0 + SCALE * (since - k).powi(3)),
-                    pacer.last_max * RELEASE_FACTOR,
-                )
-            }
-            (None, None) => return,
-        };
-        if pace > ceiling {
+        if self.pacer().succeeded(now) {
             // Far past anything the API throttled: unpaced again, until it
             // throttles again, in slow start, so that the whole concurrency
             // does not leave at once to find where.
-            pacer.rate = None;
-            pacer.probe = None;
-            drop(pacer);
             self.restart_slow_start();
-            tracing::debug!("no throttle for a while: unpaced, in slow start");
-        } else {
-            pacer.rate = Some(pace.max(MIN_RATE));
         }
     }
 
@@ -628,7 +412,7 @@ impl FlowControl {
 
     /// The same controller, sharing the fleet's limit through `shared`.
     #[cfg(feature = "redis")]
-    pub(crate) fn with_shared(mut self, shared: crate::send::shared_limit::SharedLimit) -> Self {
+    pub(crate) fn with_shared(mut self, shared: redis::SharedLimit) -> Self {
         self.shared = Some(std::sync::Arc::new(shared));
         self
     }
@@ -650,126 +434,15 @@ impl FlowControl {
             return stats;
         }
         let pacer = self.pacer();
-        let now = Instant::now();
-        stats.held_back = pacer
-            .held_back
-            .saturating_sub(pacer.hold_until.saturating_duration_since(now));
-        stats.holding = pacer.hold_until > now;
-        stats.pace = pacer.rate;
+        (stats.holding, stats.held_back) = pacer.holding(Instant::now());
+        stats.pace = pacer.rate();
         stats
-    }
-}
-
-impl Pacer {
-    /// The first pace, from what the API accepted around the first
-    /// throttle. Returns true when the evidence was too thin to set one and
-    /// slow start should begin again.
-    fn set_first_pace(&mut self, accepted: f64, refused: f64, early: bool, now: Instant) -> bool {
-        self.pending = None;
-        if refused < SATURATED_SHARE * (accepted + refused) {
-            // A 429 here and there among many successes is not a limit
-            // being reached (a flaky proxy, a short spike elsewhere):
-            // pacing by it would slow the client for nothing.
-            self.sporadic_until = now + SPORADIC_MEMORY;
-            tracing::debug!(accepted, refused, "sporadic 429s: not pacing");
-            return false;
-        }
-        if early && self.pending_unexplained && refused < 4.0 {
-            // One to three 429s without Retry-After among the very first
-            // responses: a noisy gateway's stray refusals look like a limit
-            // here (a limit reached in slow start refuses every request in
-            // flight, more than that). Judge by the next ones, after a
-            // fresh slow start.
-            tracing::debug!(
-                accepted,
-                refused,
-                "throttled too early to tell: slow start again"
-            );
-            return true;
-        }
-        // Too few successes around it to pace by (other clients with the
-        // same key may be spending the limit): probe from what got through,
-        // doubling every half second, until the next throttle; a slow start
-        // would send a burst into the empty bucket.
-        let probing = accepted < FEW_ACCEPTED;
-        let from = if probing { accepted.max(1.0) } else { accepted };
-        self.last_max = from;
-        self.rate = Some(if probing {
-            from
-        } else {
-            (from * BETA).max(MIN_RATE)
-        });
-        self.probe = probing.then_some((from, now));
-        self.last_drop = now;
-        self.next_slot = now;
-        tracing::debug!(
-            accepted,
-            probing,
-            pace = self.rate.unwrap_or_default(),
-            "paced from what the API accepted"
-        );
-        false
-    }
-}
-
-/// Responses in 100 ms buckets over the last 3 s, in atomics: cheap enough
-/// to keep on every response, so that the first throttle knows what the API
-/// was accepting (and refusing) just before it.
-#[derive(Debug)]
-struct BucketCount {
-    origin: Instant,
-    /// Per slot: the bucket number it counts, and its count.
-    slots: [(AtomicU64, AtomicU64); 30],
-}
-
-impl BucketCount {
-    const BUCKET_MS: u128 = 100;
-
-    fn new(origin: Instant) -> Self {
-        Self {
-            origin,
-            slots: std::array::from_fn(|_| (AtomicU64::new(u64::MAX), AtomicU64::new(0))),
-        }
-    }
-
-    fn bucket(&self, now: Instant) -> u64 {
-        let ms = now.saturating_duration_since(self.origin).as_millis();
-        u64::try_from(ms / Self::BUCKET_MS).unwrap_or(u64::MAX - 1)
-    }
-
-    fn record(&self, now: Instant) {
-        let bucket = self.bucket(now);
-        let (id, count) = &self.slots[(bucket % 30) as usize];
-        // Two racing resets lose a count or two; this is an estimate.
-        if id.swap(bucket, Ordering::Relaxed) != bucket {
-            count.store(0, Ordering::Relaxed);
-        }
-        count.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Responses in the second up to `bucket`, included.
-    fn last_second(&self, bucket: u64) -> f64 {
-        self.between(bucket.saturating_sub(9), bucket)
-    }
-
-    fn between(&self, from: u64, to: u64) -> f64 {
-        self.slots
-            .iter()
-            .filter(|(id, _)| (from..=to).contains(&id.load(Ordering::Relaxed)))
-            .map(|(_, count)| count.load(Ordering::Relaxed) as f64)
-            .sum()
-    }
-
-    /// Responses from one second before `bucket` to half a second after:
-    /// what the API answered in the second before it throttled, counting
-    /// the responses still in flight then.
-    fn around(&self, bucket: u64) -> f64 {
-        self.between(bucket.saturating_sub(9), bucket.saturating_add(5))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::pacer::{BETA, SCALE};
     use super::*;
 
     /// Takes `n` turns, each answered with a success at once.
