@@ -10,6 +10,7 @@ mod common;
 mod store;
 
 use common::{TEST_KEY, TestServer, json, with_header};
+use futures::StreamExt;
 use runalloy_embedded::{Client, Error, RetryPolicy};
 use std::time::{Duration, Instant};
 use store::Store;
@@ -250,4 +251,58 @@ fn a_malformed_limiter_url_is_refused_at_build_without_repeating_it() {
         );
         assert!(!text.contains("s3cret"), "{text}");
     }
+}
+
+/// Two members sending `each` requests, `concurrency` at a time, against
+/// `server`; the time they took.
+async fn fleet_run(server: &TestServer, store: &Store, each: usize) -> Duration {
+    let fleet: Vec<Client> = (0..2)
+        .map(|_| {
+            member(&server.url(), &store.url())
+                .retry_policy(
+                    RetryPolicy::default()
+                        .retry_throttled_until_deadline(true)
+                        .base_delay(Duration::from_millis(1)),
+                )
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let started = Instant::now();
+    let runs = fleet.iter().map(|c| {
+        futures::stream::iter(0..each)
+            .map(move |_| c.get_user("u"))
+            .buffer_unordered(8)
+            .for_each(|r| {
+                r.unwrap();
+                futures::future::ready(())
+            })
+    });
+    futures::future::join_all(runs).await;
+    started.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_processs_stray_429s_do_not_slow_the_fleet() {
+    let store = Store::start();
+    let clean = TestServer::always(json(200, r#"{"userId":"u"}"#)).await;
+    let clean_took = fleet_run(&clean, &store, 150).await;
+    // One request in fifty refused at random by a gateway, with no
+    // Retry-After and no limit behind it.
+    let noisy = TestServer::start(|n, _| {
+        if n % 50 == 17 {
+            json(429, r#"{"message":"Too Many Requests"}"#)
+        } else {
+            json(200, r#"{"userId":"u"}"#)
+        }
+    })
+    .await;
+    let store = Store::start();
+    let noisy_took = fleet_run(&noisy, &store, 150).await;
+    assert!(
+        noisy_took <= 2 * clean_took + Duration::from_secs(1),
+        "{noisy_took:?} against {clean_took:?} clean"
+    );
+    let key = key_of(&store);
+    assert_eq!(store.cli(&["HGET", &key, "rate"]), "", "no pace was set");
 }

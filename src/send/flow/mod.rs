@@ -734,3 +734,86 @@ mod tests {
         assert!(flow.acquire(Some(deadline)).await.is_ok());
     }
 }
+
+#[cfg(test)]
+mod noisy_gateway {
+    //! A gateway that refuses a share of requests at random with 429 and
+    //! no `Retry-After`, with no limit behind it: the flow control must not
+    //! take that for a limit, on any seed. Paused time, so the figures are
+    //! the pacer's decisions alone.
+    use super::*;
+    use std::sync::Arc;
+
+    const REQUESTS: u64 = 2_000;
+
+    /// Sends `REQUESTS` successful requests through a fresh controller,
+    /// `concurrency` at a time, each answered after `latency` and refused
+    /// with probability `share`; returns the time taken and the time the
+    /// controller held back.
+    async fn run(
+        seed: u64,
+        share: f64,
+        concurrency: usize,
+        latency: Duration,
+    ) -> (Duration, Duration) {
+        let flow = Arc::new(FlowControl::new(None));
+        let rng = Arc::new(Mutex::new(fastrand::Rng::with_seed(seed)));
+        let left = Arc::new(AtomicU64::new(REQUESTS));
+        let started = Instant::now();
+        let workers: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let (flow, rng, left) = (flow.clone(), rng.clone(), left.clone());
+                tokio::spawn(async move {
+                    while left.load(Ordering::SeqCst) > 0 {
+                        let turn = flow.acquire(None).await.unwrap();
+                        tokio::time::sleep(latency).await;
+                        let refused = rng.lock().unwrap().f64() < share;
+                        if refused {
+                            flow.throttled(turn, None);
+                        } else {
+                            flow.succeeded(turn);
+                            let _ = left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                                n.checked_sub(1)
+                            });
+                        }
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.await.unwrap();
+        }
+        (started.elapsed(), flow.stats().held_back)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_noisy_gateway_costs_at_most_twice_the_clean_time_plus_the_holds() {
+        let mut failures = Vec::new();
+        for (concurrency, latency_ms) in [(64, 20), (16, 5), (64, 60)] {
+            let latency = Duration::from_millis(latency_ms);
+            let (clean, _) = run(0, 0.0, concurrency, latency).await;
+            let mut worst = (0.0, 0, 0.0);
+            for seed in 0..60 {
+                for share in [0.01, 0.02] {
+                    let (took, held) = run(seed, share, concurrency, latency).await;
+                    let bound = 2 * clean + held;
+                    let ratio = took.as_secs_f64() / clean.as_secs_f64();
+                    if ratio > worst.0 {
+                        worst = (ratio, seed, share);
+                    }
+                    if took > bound {
+                        failures.push(format!(
+                            "{concurrency} x {latency_ms} ms, seed {seed}, {share}: {took:?} \
+                             against {bound:?} (clean {clean:?}, held {held:?})"
+                        ));
+                    }
+                }
+            }
+            eprintln!(
+                "{concurrency} x {latency_ms} ms: clean {clean:?}; worst {:.2}x (seed {}, {})",
+                worst.0, worst.1, worst.2
+            );
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+}

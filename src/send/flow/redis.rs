@@ -87,12 +87,17 @@ return {1, 0}
 
 /// A throttle seen by one process. KEYS[1]: the state. ARGV[1]: its
 /// `Retry-After` in µs (0 without one); ARGV[2]: the state's lifetime.
-/// Holds every process for the `Retry-After` (or one interval of the pace,
-/// or a second), and drops the fleet's pace at most once a second, to 0.7
-/// of what the API accepted from the fleet in the last second (admitted
-/// less refused), or of the pace if that is lower. The rate it drops from
-/// is where CUBIC's curve flattens, so it must be what the API took, not
-/// what the fleet sent.
+///
+/// A 429 without `Retry-After`, while such 429s are under an eighth of
+/// what the fleet sent in the last two seconds, is sporadic (a noisy
+/// gateway), not a limit reached: it changes nothing, so that one
+/// process's stray 429 does not slow the fleet. Any other holds every
+/// process for the `Retry-After` (or one interval of the pace, or a
+/// second), and drops the fleet's pace at most once a second, to
+/// 0.7 of what the API accepted from the fleet in the last second
+/// (admitted less refused), or of the pace if that is lower. The rate it
+/// drops from is where CUBIC's curve flattens, so it must be what the API
+/// took, not what the fleet sent.
 const THROTTLE: &str = r"
 local key = KEYS[1]
 local t = redis.call('TIME')
@@ -115,15 +120,20 @@ elseif tonumber(s[4]) == sec - 1 then
   pn = tonumber(s[5]) or 0
 end
 local accepted = math.max(n - rn, pn - rpn, 1)
-local rate = tonumber(s[2])
 local wait = tonumber(ARGV[1])
+local saturated = wait > 0 or (rn + rpn) >= 0.125 * math.max(n + pn, 1)
+local rate = tonumber(s[2])
+if wait <= 0 and not saturated then
+  redis.call('EXPIRE', key, tonumber(ARGV[2]))
+  return 0
+end
 if wait <= 0 then
   if rate then wait = 1000000 / rate else wait = 1000000 end
 end
 local hold = math.max(tonumber(s[1]) or 0, now + wait)
 redis.call('HSET', key, 'hold', hold)
 local drop = tonumber(s[3]) or 0
-if now - drop >= 1000000 then
+if saturated and now - drop >= 1000000 then
   local base = accepted
   if rate ~= nil and rate < base then base = rate end
   redis.call('HSET', key, 'rate', math.max(0.25, base * 0.7), 'max', base, 'drop', now)
