@@ -88,15 +88,25 @@ pub struct DeadlineExceeded {
     pub last_response: Option<ApiFailure>,
 }
 
+/// `operation: the wait; the deadline leaves N s`, the head of every
+/// message about a cut.
+fn write_cut(
+    f: &mut fmt::Formatter<'_>,
+    operation: &'static str,
+    wait: Wait,
+    left: Duration,
+) -> fmt::Result {
+    write!(
+        f,
+        "{}: {wait}; the deadline leaves {}",
+        crate::error::Named(operation),
+        Secs(left)
+    )
+}
+
 impl fmt::Display for DeadlineExceeded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {}; the deadline leaves {}",
-            crate::error::Named(self.operation),
-            self.wait,
-            Secs(self.left)
-        )?;
+        write_cut(f, self.operation, self.wait, self.left)?;
         if let Some(last) = &self.last_response {
             write!(f, "; the last answer was HTTP {}", last.status)?;
             if let Some(message) = &last.message {
@@ -140,12 +150,13 @@ impl Cut {
     /// What the cut says, for `operation`, to a caller of the generated
     /// client (which sees it as a hook's error text).
     pub(crate) fn describe(&self, operation: &'static str) -> String {
-        format!(
-            "{}: {}; the deadline leaves {}",
-            crate::error::Named(operation),
-            self.wait,
-            Secs(self.left)
-        )
+        struct Head<'a>(&'a Cut, &'static str);
+        impl fmt::Display for Head<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_cut(f, self.1, self.0.wait, self.0.left)
+            }
+        }
+        Head(self, operation).to_string()
     }
 }
 

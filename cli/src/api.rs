@@ -108,10 +108,6 @@ pub async fn print_all(client: &runalloy_embedded::Client, call: OperationCall) 
 
 /// Prints an operation's request and response schemas (or one of them).
 pub fn schema(operation_id: &str, body_only: bool, response_only: bool) -> ExitCode {
-    let bad_input = |why: String| {
-        eprintln!("error: invalid input: {why}");
-        ExitCode::from(2)
-    };
     let op = match OperationCall::new(operation_id) {
         Ok(call) => call.operation(),
         Err(e) => return crate::fail(e),
@@ -120,12 +116,12 @@ pub fn schema(operation_id: &str, body_only: bool, response_only: bool) -> ExitC
     let printed = if body_only {
         match body {
             Some(schema) => schema,
-            None => return bad_input(format!("{operation_id} takes no request body")),
+            None => return crate::bad_input(&format!("{operation_id} takes no request body")),
         }
     } else if response_only {
         match response {
             Some(schema) => schema,
-            None => return bad_input(format!("{operation_id} answers no JSON body")),
+            None => return crate::bad_input(&format!("{operation_id} answers no JSON body")),
         }
     } else {
         json!({ "operation": op.id, "body": body, "response": response })

@@ -174,6 +174,12 @@ async fn print<T: Serialize>(call: impl Future<Output = Result<T, Error>>) -> Ex
     ExitCode::SUCCESS
 }
 
+/// Refuses a command's input, naming why: exits 2.
+pub(crate) fn bad_input(why: &str) -> ExitCode {
+    eprintln!("error: invalid input: {why}");
+    ExitCode::from(2)
+}
+
 pub(crate) fn fail(error: Error) -> ExitCode {
     eprintln!("error: {error}");
     if error.is_invalid_input() {

@@ -14,23 +14,19 @@ pub async fn verify(
     body: &str,
     signature: &str,
 ) -> ExitCode {
-    let bad_input = |why: String| {
-        eprintln!("error: invalid input: {why}");
-        ExitCode::from(2)
-    };
     for (name, value) in [
         ("--method", method),
         ("--url", url),
         ("--signature", signature),
     ] {
         if value.trim().is_empty() {
-            return bad_input(format!("{name} is empty"));
+            return crate::bad_input(&format!("{name} is empty"));
         }
     }
     let pem = match tokio::fs::read_to_string(public_key).await {
         Ok(pem) => pem,
         Err(e) => {
-            return bad_input(format!(
+            return crate::bad_input(&format!(
                 "cannot read the public key from {}: {e}",
                 public_key.display()
             ));
@@ -38,11 +34,11 @@ pub async fn verify(
     };
     let key = match AlloyPublicKey::from_pem(&pem) {
         Ok(key) => key,
-        Err(e) => return bad_input(format!("{}: {e}", public_key.display())),
+        Err(e) => return crate::bad_input(&format!("{}: {e}", public_key.display())),
     };
     let body = match read_body(body).await {
         Ok(body) => body,
-        Err(why) => return bad_input(why),
+        Err(why) => return crate::bad_input(&why),
     };
     match key.verify(method, url, &body, signature) {
         Ok(verified) => {
@@ -59,7 +55,7 @@ pub async fn verify(
             println!("valid: {padding}, {encoding}");
             ExitCode::SUCCESS
         }
-        Err(e @ SignatureError::EmptyHeader) => bad_input(e.to_string()),
+        Err(e @ SignatureError::EmptyHeader) => crate::bad_input(&e.to_string()),
         Err(e) => {
             eprintln!("invalid: {e}");
             ExitCode::from(1)

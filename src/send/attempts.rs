@@ -147,14 +147,20 @@ fn stand_in(cut: Cut) -> Response {
     Response::from(response)
 }
 
-/// `result`, carrying `cut` when it is a response: the last answer, which
-/// the error keeps. A transport error is given as it is: it says what went
-/// wrong better than the wait that followed it.
-fn cut_short(result: reqwest::Result<Response>, cut: Cut) -> reqwest::Result<Response> {
+/// `result`, carrying the cut of `wait` with `left` of the deadline when it
+/// is a response: the last answer, which the error keeps. A transport
+/// error is given as it is: it says what went wrong better than the wait
+/// that followed it.
+fn cut_short(
+    result: reqwest::Result<Response>,
+    wait: Wait,
+    left: Duration,
+) -> reqwest::Result<Response> {
     result.map(|mut response| {
         response.extensions_mut().insert(Cut {
+            wait,
+            left,
             answered: true,
-            ..cut
         });
         response
     })
@@ -275,15 +281,7 @@ impl Transport {
             let spare = match (spare, next) {
                 (_, Next::Cut(wait)) => {
                     tracing::debug!(%wait, "the wait would end past the deadline");
-                    let left = attempts.left(now);
-                    return cut_short(
-                        result,
-                        Cut {
-                            wait,
-                            left,
-                            answered: true,
-                        },
-                    );
+                    return cut_short(result, wait, attempts.left(now));
                 }
                 (Some(spare), Next::Sleep(_) | Next::AwaitTurn) => spare,
                 _ => return result,
@@ -300,15 +298,7 @@ impl Transport {
                 Ok(turn) => turn,
                 Err(wait) => {
                     tracing::debug!(%wait, "no turn before the deadline");
-                    let left = attempts.left(Instant::now());
-                    return cut_short(
-                        result,
-                        Cut {
-                            wait,
-                            left,
-                            answered: true,
-                        },
-                    );
+                    return cut_short(result, wait, attempts.left(Instant::now()));
                 }
             };
             original = spare;

@@ -180,7 +180,7 @@ pub(super) fn failure_kind(error: &reqwest::Error) -> &'static str {
     }
 }
 
-/// Whether `now` came after `then`, as a duration (zero if not).
+/// The time since `then` (zero if it is still ahead).
 pub(super) fn since(then: Instant) -> Duration {
     Instant::now().saturating_duration_since(then)
 }

@@ -255,6 +255,20 @@ impl SharedLimit {
             .cloned()
     }
 
+    /// Runs a script on the store within `STORE_TIMEOUT`; a failure is
+    /// the cause, in words without any password.
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, String> {
+        let mut manager = self.manager().await.map_err(|e| self.describe(&e))?;
+        match tokio::time::timeout(STORE_TIMEOUT, invocation.invoke_async(&mut manager)).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) => Err(self.describe(&e)),
+            Err(_) => Err(format!("no answer within {} ms", STORE_TIMEOUT.as_millis())),
+        }
+    }
+
     /// Whether the fleet's limit is in use right now.
     pub(crate) fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
@@ -267,23 +281,11 @@ impl SharedLimit {
         deadline: Option<Instant>,
     ) -> Result<(), Refused> {
         loop {
-            let mut manager = match self.manager().await {
-                Ok(manager) => manager,
-                Err(e) => return Err(self.fell(self.describe(&e))),
-            };
-            let answer = tokio::time::timeout(
-                STORE_TIMEOUT,
-                self.admit
-                    .key(&self.key)
-                    .arg(self.cap)
-                    .arg(STATE_TTL_SECS)
-                    .invoke_async::<Vec<i64>>(&mut manager),
-            )
-            .await;
-            let answer = match answer {
-                Ok(Ok(answer)) => answer,
-                Ok(Err(e)) => return Err(self.fell(self.describe(&e))),
-                Err(_) => return Err(self.fell("no answer within 250 ms".into())),
+            let mut invocation = self.admit.key(&self.key);
+            invocation.arg(self.cap).arg(STATE_TTL_SECS);
+            let answer: Vec<i64> = match self.invoke(&invocation).await {
+                Ok(answer) => answer,
+                Err(why) => return Err(self.fell(why)),
             };
             match answer.as_slice() {
                 [1, ..] => return Ok(()),
@@ -316,27 +318,10 @@ impl SharedLimit {
         let this = self.clone();
         let hold_us = hold.map_or(0, |h| u64::try_from(h.as_micros()).unwrap_or(u64::MAX));
         tokio::spawn(async move {
-            let Ok(mut manager) = this.manager().await else {
-                return;
-            };
-            let sent = tokio::time::timeout(
-                STORE_TIMEOUT,
-                this.throttle
-                    .key(&this.key)
-                    .arg(hold_us)
-                    .arg(STATE_TTL_SECS)
-                    .invoke_async::<i64>(&mut manager),
-            )
-            .await;
-            match sent {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    let why = this.describe(&e);
-                    this.fell(why);
-                }
-                Err(_) => {
-                    this.fell("no answer within 250 ms".into());
-                }
+            let mut invocation = this.throttle.key(&this.key);
+            invocation.arg(hold_us).arg(STATE_TTL_SECS);
+            if let Err(why) = this.invoke::<i64>(&invocation).await {
+                this.fell(why);
             }
         });
     }
