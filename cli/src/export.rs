@@ -16,6 +16,18 @@ pub async fn run(client: &Client, args: ExportArgs) -> ExitCode {
         Ok(ids) => ids,
         Err(why) => return invalid(why),
     };
+    // Against a wrong base URL every read would get a router's 404, which
+    // could pass for the API's "not found": prove the target first, as an
+    // erase does.
+    if ids.len() > 0
+        && let Err(e) = client.verify_api_access().await
+    {
+        eprintln!(
+            "error: {} did not answer as Alloy's API with this key, so nothing was exported: {e}",
+            client.base_url()
+        );
+        return ExitCode::from(1);
+    }
     let mut sink: Box<dyn Write> = match &args.out {
         // An export holds personal data: never overwrite one silently.
         Some(path) => match std::fs::OpenOptions::new()

@@ -148,3 +148,26 @@ async fn a_bad_id_exits_2_and_sends_nothing() {
     assert_eq!(code, 2, "{stderr}");
     assert!(fake.received().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_url_that_is_not_the_api_exports_nothing() {
+    let fake = FakeAlloy::start(TEST_KEY).await.unwrap();
+    let jane = fake.insert_user("jane@example.com", None);
+    let wrong = format!("{}/v2", fake.base_url());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export.jsonl");
+    let (code, stdout, stderr) = run(users(
+        "export",
+        &wrong,
+        &["--out", out.to_str().unwrap(), &jane, "nobody-42"],
+    ))
+    .await;
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: {wrong} did not answer as Alloy's API with this key, so nothing was exported"
+        )),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "no file, so no line claims a user unknown");
+}
