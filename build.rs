@@ -1,20 +1,18 @@
 //! Generates the API client from the one spec in `openapi/`.
 //!
-//! Reads the YAML, normalises it (see `build/normalise.rs`), runs progenitor,
+//! Reads the YAML, normalises it (the `runalloy-embedded-normalise` crate in `normalise/`), runs progenitor,
 //! and writes two files into `$OUT_DIR`: `alloy_api.rs`, the generated client
 //! and types, and `spec_meta.rs`, the API version and the operation table.
 
 #[path = "build/dispatch.rs"]
 mod dispatch;
-#[path = "build/normalise.rs"]
-mod normalise;
+use runalloy_embedded_normalise as normalise;
 
 use std::path::{Path, PathBuf};
 use std::{env, fs, panic};
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-changed=build/normalise.rs");
     println!("cargo::rerun-if-changed=build/dispatch.rs");
     println!("cargo::rerun-if-changed=openapi");
     if let Err(message) = run() {

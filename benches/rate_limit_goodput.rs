@@ -16,7 +16,7 @@
 //! For each it prints the ids done, the share of the allowed rate achieved
 //! (successful requests ÷ (rate × wall time)) and the share of requests
 //! wasted on 429s. Run with
-//! `cargo bench --bench rate_limit_goodput --features fake`;
+//! `cargo bench --bench rate_limit_goodput`;
 //! `GOODPUT_RATE`, `GOODPUT_IDS` and `GOODPUT_CONCURRENCY` override the
 //! defaults.
 
@@ -24,8 +24,8 @@
 mod support;
 
 use futures::StreamExt;
-use runalloy_embedded::fake::{FakeAlloy, RateLimit};
 use runalloy_embedded::{Client, RetryPolicy};
+use runalloy_embedded_fake::{FakeAlloy, RateLimit};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "goodput-key";

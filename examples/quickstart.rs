@@ -1,9 +1,10 @@
 //! The README quickstart: offline, with no key, against the bundled
 //! stand-in for the Embedded API.
 //!
-//! Run it with `cargo run --example quickstart --features fake`.
+//! Run it with `cargo run --example quickstart`.
 
-use runalloy_embedded::{Client, OperationCall, fake::FakeAlloy};
+use runalloy_embedded::{Client, OperationCall};
+use runalloy_embedded_fake::FakeAlloy;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

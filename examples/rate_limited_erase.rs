@@ -1,13 +1,13 @@
 //! A bulk erase against a rate-limited stand-in, offline, with no key: the
 //! client finds the limit by itself, then keeps just under it.
 //!
-//! Run it with `cargo run --example rate_limited_erase --features fake`.
+//! Run it with `cargo run --example rate_limited_erase`.
 //! `LIMIT` (requests per second, default 10) and `IDS` (default 100) change
 //! the run.
 
 use futures::StreamExt;
-use runalloy_embedded::fake::{FakeAlloy, RateLimit};
 use runalloy_embedded::{Client, RetryPolicy};
+use runalloy_embedded_fake::{FakeAlloy, RateLimit};
 use std::time::Instant;
 
 #[tokio::main]

@@ -36,10 +36,10 @@ impl Client {
     /// [`Error::is_api_not_found`]), and nothing else is read.
     ///
     /// ```
-    /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use runalloy_embedded::{fake::FakeAlloy, Client};
+    /// use runalloy_embedded::Client;
+    /// use runalloy_embedded_fake::FakeAlloy;
     ///
     /// let fake = FakeAlloy::start("k").await?;
     /// let client = Client::builder().api_key("k").base_url(fake.base_url()).build()?;
@@ -49,8 +49,6 @@ impl Client {
     /// assert_eq!(export.user["username"], "jane@example.com");
     /// assert_eq!(export.logs.len(), 1);
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "fake"))]
-    /// # fn main() {}
     /// ```
     pub async fn export_user(&self, user_id: &str) -> Result<UserExport, Error> {
         check_user_id(user_id)?;

@@ -11,8 +11,6 @@ mod deadline;
 mod erase;
 mod error;
 mod export;
-#[cfg(feature = "fake")]
-pub mod fake;
 mod observer;
 mod offboard;
 mod operation_call;

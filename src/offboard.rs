@@ -169,10 +169,10 @@ impl Client {
     /// place for a retry, with nothing orphaned.
     ///
     /// ```
-    /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use runalloy_embedded::{fake::FakeAlloy, Client};
+    /// use runalloy_embedded::Client;
+    /// use runalloy_embedded_fake::FakeAlloy;
     ///
     /// let fake = FakeAlloy::start("k").await?;
     /// let client = Client::builder().api_key("k").base_url(fake.base_url()).build()?;
@@ -183,8 +183,6 @@ impl Client {
     /// assert_eq!(outcome.credentials.len(), 1);
     /// assert!(fake.users().is_empty() && fake.credentials().is_empty());
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "fake"))]
-    /// # fn main() {}
     /// ```
     pub async fn offboard_user(&self, user_id: &str) -> OffboardOutcome {
         self.resume_offboard_user(user_id, OffboardProgress::default())
@@ -196,10 +194,10 @@ impl Client {
     /// and whatever it still holds is deleted.
     ///
     /// ```
-    /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use runalloy_embedded::{fake::FakeAlloy, Client, OffboardProgress, PartOutcome};
+    /// use runalloy_embedded::{Client, OffboardProgress, PartOutcome};
+    /// use runalloy_embedded_fake::FakeAlloy;
     ///
     /// let fake = FakeAlloy::start("k").await?;
     /// let client = Client::builder().api_key("k").base_url(fake.base_url()).build()?;
@@ -209,8 +207,6 @@ impl Client {
     /// assert!(matches!(outcome.workflows, PartOutcome::DoneEarlier));
     /// assert!(outcome.is_offboarded());
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "fake"))]
-    /// # fn main() {}
     /// ```
     pub async fn resume_offboard_user(
         &self,

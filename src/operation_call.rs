@@ -228,10 +228,10 @@ impl Client {
     /// See [`OperationCall`] for the checks made before sending.
     ///
     /// ```
-    /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use runalloy_embedded::{fake::FakeAlloy, Client, OperationCall};
+    /// use runalloy_embedded::{Client, OperationCall};
+    /// use runalloy_embedded_fake::FakeAlloy;
     ///
     /// let fake = FakeAlloy::start("k").await?;
     /// let client = Client::builder().api_key("k").base_url(fake.base_url()).build()?;
@@ -239,8 +239,6 @@ impl Client {
     /// let analytics = client.call_operation(&call).await?;
     /// assert!(analytics["totalWorkflowRuns"].is_i64());
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "fake"))]
-    /// # fn main() {}
     /// ```
     pub async fn call_operation(&self, call: &OperationCall) -> Result<Value, Error> {
         call.check_present()?;

@@ -159,28 +159,38 @@ impl Operation {
         }
     }
 
-    /// Whether `segments` fit this operation's template (see
-    /// [`Operation::match_path`]).
-    #[cfg(feature = "fake")]
-    pub(crate) fn path_fits<'a>(&self, segments: impl Iterator<Item = &'a str>) -> bool {
-        self.match_path(segments, |_, _| {})
+    /// Whether `path` (without its query) fits this operation's template,
+    /// each `{name}` matching one non-empty segment.
+    ///
+    /// ```
+    /// let op = runalloy_embedded::OPERATIONS.iter().find(|op| op.id == "delete-a-user").unwrap();
+    /// assert!(op.matches_path("/users/u%201"));
+    /// assert!(!op.matches_path("/users/"));
+    /// assert!(!op.matches_path("/users/u1/logs"));
+    /// ```
+    pub fn matches_path(&self, path: &str) -> bool {
+        self.match_path(segments(path), |_, _| {})
     }
 
-    /// The value, percent-decoded, that `segments` (fitting this
-    /// operation's template) carry for the path parameter `name`.
-    #[cfg(feature = "fake")]
-    pub(crate) fn path_value<'a>(
-        &self,
-        segments: impl Iterator<Item = &'a str>,
-        name: &str,
-    ) -> Option<std::borrow::Cow<'a, str>> {
+    /// The value, percent-decoded, that `path` (fitting this operation's
+    /// template) carries for the path parameter `name`; `None` when the path
+    /// does not fit or the template has no such parameter.
+    ///
+    /// ```
+    /// let op = runalloy_embedded::OPERATIONS.iter().find(|op| op.id == "delete-a-user").unwrap();
+    /// assert_eq!(op.path_value("/users/u%201", "userId").as_deref(), Some("u 1"));
+    /// assert_eq!(op.path_value("/users/u1", "credentialId"), None);
+    /// ```
+    pub fn path_value<'a>(&self, path: &'a str, name: &str) -> Option<std::borrow::Cow<'a, str>> {
         let mut found = None;
-        self.match_path(segments, |n, segment| {
+        let fits = self.match_path(segments(path), |n, segment| {
             if n == name && found.is_none() {
                 found = Some(segment);
             }
         });
-        found.map(|segment| percent_encoding::percent_decode_str(segment).decode_utf8_lossy())
+        found
+            .filter(|_| fits)
+            .map(|segment| percent_encoding::percent_decode_str(segment).decode_utf8_lossy())
     }
 }
 

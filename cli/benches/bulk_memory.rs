@@ -8,7 +8,7 @@
 //! benchmark), and `MEMORY_BENCH_CLI` measures another build of the CLI.
 //! Linux only (`/usr/bin/time -f`).
 
-use runalloy_embedded::fake::FakeAlloy;
+use runalloy_embedded_fake::FakeAlloy;
 use std::time::Instant;
 
 const KEY: &str = "memory-bench-key";

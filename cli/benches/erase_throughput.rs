@@ -20,7 +20,8 @@
 mod support;
 
 use futures::StreamExt;
-use runalloy_embedded::{Client, fake::FakeAlloy};
+use runalloy_embedded::Client;
+use runalloy_embedded_fake::FakeAlloy;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 

@@ -26,7 +26,7 @@
 #[path = "../../benches/support/mod.rs"]
 mod support;
 
-use runalloy_embedded::fake::{FakeAlloy, RateLimit};
+use runalloy_embedded_fake::{FakeAlloy, RateLimit};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "bench-key";

@@ -22,10 +22,9 @@ fn quick(base_url: &str) -> Client {
         .unwrap()
 }
 
-#[cfg(feature = "fake")]
 #[tokio::test]
 async fn a_retry_after_of_30_s_fails_a_2_s_call_at_once_and_the_next_one_too() {
-    use runalloy_embedded::fake::{FakeAlloy, RateLimit};
+    use runalloy_embedded_fake::{FakeAlloy, RateLimit};
 
     // One request every 30 s: the second is refused with `Retry-After: 30`.
     let fake = FakeAlloy::start_rate_limited(KEY, RateLimit::per_second(1.0 / 30.0).burst(1))

@@ -1,13 +1,12 @@
 //! The stand-in answers every operation of the spec, behind the same key
 //! and version checks, with a body that decodes as the operation's type.
-#![cfg(feature = "fake")]
 
 use crate::common;
 
 use common::operations::{example, sample_call, sample_params, sample_value};
 use common::{TEST_KEY, client};
-use runalloy_embedded::fake::FakeAlloy;
 use runalloy_embedded::{Error, OPERATIONS, OperationCall};
+use runalloy_embedded_fake::FakeAlloy;
 use serde_json::Value;
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The bundled stand-in answers like the real Users API.
-#![cfg(feature = "fake")]
 
-use runalloy_embedded::{API_VERSION, Client, fake::FakeAlloy};
+use runalloy_embedded::{API_VERSION, Client};
+use runalloy_embedded_fake::FakeAlloy;
 use serde_json::{Value, json};
 
 const KEY: &str = "fake-key";

@@ -26,7 +26,7 @@ mod retries;
 mod schemas;
 mod secrets;
 mod signature;
-mod spec_normalise;
+mod spec_table;
 mod telemetry;
 mod tls;
 mod wire_every_operation;

@@ -235,10 +235,9 @@ fn the_spec_declares_the_two_paged_operations() {
     assert_eq!(paged, ["get-logs", "get-workflow-logs"]);
 }
 
-#[cfg(feature = "fake")]
 #[tokio::test]
 async fn the_stand_in_pages_both_operations_as_the_vendor_documents() {
-    use runalloy_embedded::fake::FakeAlloy;
+    use runalloy_embedded_fake::FakeAlloy;
     let fake = FakeAlloy::start(common::TEST_KEY).await.unwrap();
     let jane = fake.insert_user("jane@example.com", None);
     for _ in 0..65 {

@@ -20,8 +20,8 @@
 //! wrote needs the action to say `x-runalloy-replaces: true` (see
 //! [`crate::overlay`]).
 
-use crate::diff::normalise::METHODS;
 use crate::{Problem, overlay, read_yaml};
+use runalloy_embedded_normalise::METHODS;
 use serde_norway::{Mapping, Value};
 use std::path::{Path, PathBuf};
 

@@ -40,9 +40,7 @@
 //! `cargo xtask spec semver-proof` checks these verdicts against
 //! `cargo-semver-checks` on crates generated from both specs.
 
-#[path = "../../build/normalise.rs"]
-#[allow(dead_code)]
-pub(crate) mod normalise;
+use runalloy_embedded_normalise as normalise;
 
 use crate::{Problem, read_yaml_as_json};
 use serde_json::{Value, json};

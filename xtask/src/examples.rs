@@ -11,7 +11,7 @@
 //! `null` in `type`, and the annotations JSON Schema does not know are left
 //! for the validator to ignore.
 
-use crate::diff::normalise::{METHODS, inline_refs, pointer_segment as escape};
+use runalloy_embedded_normalise::{METHODS, inline_refs, pointer_segment as escape};
 use serde_json::{Map, Value, json};
 
 /// One example that does not match its schema.

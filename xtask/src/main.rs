@@ -128,13 +128,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The tests' restatement, shared rather than written twice.
-#[path = "../../tests/support/openapi_31.rs"]
-mod openapi_31;
+use runalloy_embedded_normalise::restate_31;
 
 fn restate_openapi_31(input: &Path, output: &Path) -> ExitCode {
     let restated = match xtask::read_yaml_as_json(input) {
-        Ok(spec) => openapi_31::to_openapi_31(&spec),
+        Ok(spec) => restate_31::to_openapi_31(&spec),
         Err(problem) => {
             eprintln!("error: {problem}");
             return ExitCode::from(2);

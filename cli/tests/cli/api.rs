@@ -5,7 +5,7 @@ use crate::common;
 use common::operations::{assert_received, example, sample_body};
 use common::{TEST_KEY, TestServer, json};
 use runalloy_embedded::OPERATIONS;
-use runalloy_embedded::fake::FakeAlloy;
+use runalloy_embedded_fake::FakeAlloy;
 use serde_json::Value;
 use std::process::Stdio;
 use tokio::io::AsyncWriteExt;

@@ -8,7 +8,7 @@ use common::erase_cli::{
     erase, erased_in, numbered_ids, report_lines, run, success_for, write_ids,
 };
 use common::{Reply, TEST_KEY, TestServer, json};
-use runalloy_embedded::fake::FakeAlloy;
+use runalloy_embedded_fake::FakeAlloy;
 use std::io::Write;
 
 #[tokio::test(flavor = "multi_thread")]

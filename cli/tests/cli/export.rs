@@ -6,7 +6,7 @@ use crate::common;
 
 use common::TEST_KEY;
 use common::erase_cli::{run, users};
-use runalloy_embedded::fake::FakeAlloy;
+use runalloy_embedded_fake::FakeAlloy;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

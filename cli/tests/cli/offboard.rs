@@ -7,7 +7,7 @@ use crate::common;
 
 use common::TEST_KEY;
 use common::erase_cli::{report_lines, run, users, write_ids};
-use runalloy_embedded::fake::FakeAlloy;
+use runalloy_embedded_fake::FakeAlloy;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::{Reply, TEST_KEY, TestServer, json};
-use runalloy_embedded::fake::FakeAlloy;
+use runalloy_embedded_fake::FakeAlloy;
 use std::time::Duration;
 use tokio::process::Command;
 

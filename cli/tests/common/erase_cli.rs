@@ -83,10 +83,10 @@ pub fn erased_in(path: &Path) -> BTreeSet<String> {
 
 /// A rate-limited stand-in holding `users` users, and their ids.
 pub async fn rate_limited_stand_in(
-    limit: runalloy_embedded::fake::RateLimit,
+    limit: runalloy_embedded_fake::RateLimit,
     users: usize,
-) -> (runalloy_embedded::fake::FakeAlloy, Vec<String>) {
-    let fake = runalloy_embedded::fake::FakeAlloy::start_rate_limited(TEST_KEY, limit)
+) -> (runalloy_embedded_fake::FakeAlloy, Vec<String>) {
+    let fake = runalloy_embedded_fake::FakeAlloy::start_rate_limited(TEST_KEY, limit)
         .await
         .unwrap();
     let ids = (0..users)

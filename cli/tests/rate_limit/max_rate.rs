@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::erase_cli::{erase, erased_in, rate_limited_stand_in, report_lines, run, write_ids};
-use runalloy_embedded::fake::RateLimit;
+use runalloy_embedded_fake::RateLimit;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 

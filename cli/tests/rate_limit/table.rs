@@ -9,7 +9,7 @@ use common::TEST_KEY;
 use common::erase_cli::{erase, rate_limited_stand_in, run, write_ids};
 use futures::StreamExt;
 use runalloy_embedded::Client;
-use runalloy_embedded::fake::RateLimit;
+use runalloy_embedded_fake::RateLimit;
 use std::time::{Duration, Instant};
 
 struct Run {
@@ -161,7 +161,7 @@ async fn the_library_alone_keeps_to_the_limit_too() {
 /// its requests 429 without `Retry-After` (a noisy gateway); returns the
 /// wall time and the time the summary says the client was held back.
 async fn erase_behind_a_noisy_gateway(users: usize, share: f64, seed: u64) -> (Duration, Duration) {
-    let fake = runalloy_embedded::fake::FakeAlloy::start(TEST_KEY)
+    let fake = runalloy_embedded_fake::FakeAlloy::start(TEST_KEY)
         .await
         .unwrap();
     let ids: Vec<String> = (0..users)

@@ -393,8 +393,7 @@ fn exit_codes_0_without_breaking_changes_and_2_for_unreadable_input() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
-#[path = "../../../tests/support/openapi_31.rs"]
-mod openapi_31;
+use runalloy_embedded_normalise::restate_31;
 
 fn load(relative: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -406,7 +405,7 @@ fn load(relative: &str) -> Value {
 #[test]
 fn the_same_api_said_in_openapi_3_1_is_a_patch() {
     let ours = load(OURS);
-    let report = diff_specs(ours.clone(), openapi_31::to_openapi_31(&ours)).unwrap();
+    let report = diff_specs(ours.clone(), restate_31::to_openapi_31(&ours)).unwrap();
     assert_eq!(
         report.text(),
         "breaking:\n  (none)\nnon-breaking:\n  (none)\nsemver: patch\n"

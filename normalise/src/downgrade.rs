@@ -24,7 +24,7 @@
 //! types, and the keywords 3.0 has no form for (`if`/`then`/`else`,
 //! `dependentSchemas`, `unevaluatedProperties`, `$dynamicRef`, `$defs`, ...).
 
-use super::pointer_segment as escape;
+use crate::pointer_segment as escape;
 use serde_json::{Map, Value, json};
 
 /// OpenAPI 3.1's default schema dialect: a document that names it says

@@ -1,4 +1,6 @@
-//! Normalisation of the vendor's OpenAPI document before progenitor sees it.
+//! Normalisation of Alloy's OpenAPI document before progenitor sees it, for
+//! the build of `runalloy-embedded`, its maintainer tools (`cargo xtask
+//! spec`) and their tests: one crate, so each reads the spec the same way.
 //!
 //! The vendor's spec has defects that make progenitor 0.15 panic or generate
 //! a client that misbehaves (see `openapi/README.md` for the list). This
@@ -7,11 +9,11 @@
 //! yields a [`SpecError`] naming the operation and the problem, so the build
 //! fails with a sentence instead of a panic deep inside the generator.
 //!
-//! It is used by `build.rs` and tested by `tests/client/spec_normalise.rs`, so it
-//! depends on nothing but `serde_json`.
+//! It is tested by `tests/normalise.rs` beside it, and depends on nothing but
+//! `serde_json`: it is a build-dependency.
 
-#[path = "downgrade.rs"]
 mod downgrade;
+pub mod restate_31;
 
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -114,7 +116,6 @@ pub fn normalise(spec: Value) -> Result<Normalised, SpecError> {
     normalise_30(spec, api_version, rewrites)
 }
 
-#[allow(dead_code)] // Used by the spec tools, not the build.
 /// [`normalise`], for reading a spec rather than generating from it: a spec
 /// that names its version in the path of its server URL (as 2024-03 did,
 /// with no `x-api-version`) is read too, with an empty `api_version`.

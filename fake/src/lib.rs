@@ -1,5 +1,7 @@
 //! A local stand-in for Alloy's Embedded API, for tests, examples and the
-//! quickstart. Enabled by the `fake` feature.
+//! quickstart of [`runalloy_embedded`], built on that crate's public API
+//! only: its operation table ([`runalloy_embedded::OPERATIONS`]) drives the
+//! routes it answers from the spec's examples.
 //!
 //! It listens on `127.0.0.1` on a free port and answers every operation of
 //! the spec. The Users operations keep users in memory, and so do a user's
@@ -18,7 +20,8 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use runalloy_embedded::{fake::FakeAlloy, Client};
+//! use runalloy_embedded::Client;
+//! use runalloy_embedded_fake::FakeAlloy;
 //!
 //! let fake = FakeAlloy::start("test-key").await?;
 //! let client = Client::builder()
@@ -39,6 +42,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
+use runalloy_embedded::{OPERATIONS, Operation};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -46,7 +50,28 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::oneshot;
+
+/// governor's token bucket, as the client's fixed cap uses it.
+type Governor = governor::DefaultDirectRateLimiter;
+
+/// A bucket refilled at `rate` per second (fractions allowed) holding
+/// `burst`; `None` for a rate that is not finite and positive.
+fn token_bucket(rate: f64, burst: NonZeroU32) -> Option<Governor> {
+    let period = Duration::try_from_secs_f64(1.0 / rate)
+        .ok()
+        .filter(|p| !p.is_zero())?;
+    let quota = governor::Quota::with_period(period)?.allow_burst(burst);
+    Some(governor::RateLimiter::direct(quota))
+}
+
+/// The spec's operation for `method` on `path`, if any.
+fn operation(method: &axum::http::Method, path: &str) -> Option<&'static Operation> {
+    OPERATIONS
+        .iter()
+        .find(|op| op.method == method.as_str() && op.matches_path(path))
+}
 
 /// A user as the stand-in stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +156,7 @@ struct Shared {
     api_key: String,
     store: Mutex<Store>,
     faults: Mutex<Faults>,
-    limit: Option<(crate::send::flow::Governor, RateLimit)>,
+    limit: Option<(Governor, RateLimit)>,
     served: AtomicU64,
     throttled: AtomicU64,
 }
@@ -141,7 +166,7 @@ struct Shared {
 /// Requests"}` over it, as hosted APIs do.
 ///
 /// ```
-/// use runalloy_embedded::fake::RateLimit;
+/// use runalloy_embedded_fake::RateLimit;
 ///
 /// let limit = RateLimit::per_second(2.5);
 /// assert_eq!((limit.burst, limit.retry_after), (3, true));
@@ -225,7 +250,7 @@ impl FakeAlloy {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use runalloy_embedded::fake::{FakeAlloy, RateLimit};
+    /// use runalloy_embedded_fake::{FakeAlloy, RateLimit};
     ///
     /// let fake = FakeAlloy::start_rate_limited("k", RateLimit::per_second(5.0)).await?;
     /// let client = runalloy_embedded::Client::builder().api_key("k").base_url(fake.base_url()).build()?;
@@ -238,14 +263,14 @@ impl FakeAlloy {
         limit: RateLimit,
     ) -> std::io::Result<Self> {
         let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
-        let bucket = crate::send::flow::token_bucket(limit.per_second, burst)
+        let bucket = token_bucket(limit.per_second, burst)
             .ok_or_else(|| std::io::Error::other("the rate limit must be a positive rate"))?;
         Self::start_inner(api_key.into(), Some((bucket, limit))).await
     }
 
     async fn start_inner(
         api_key: String,
-        limit: Option<(crate::send::flow::Governor, RateLimit)>,
+        limit: Option<(Governor, RateLimit)>,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             api_key,
@@ -525,12 +550,9 @@ fn throttle(shared: &Shared) -> Option<Response> {
 /// `delete-logs-for-a-user`): the stand-in reads the query, as such a server
 /// might, and wants the same value there as in the path.
 fn missing_query_copy(method: &axum::http::Method, uri: &axum::http::Uri) -> Option<Response> {
-    let segments = || crate::spec::segments(uri.path());
-    let op = crate::OPERATIONS
-        .iter()
-        .find(|op| op.method == method.as_str() && op.path_fits(segments()))?;
+    let op = operation(method, uri.path())?;
     for name in op.also_in_query {
-        let in_path = op.path_value(segments(), name);
+        let in_path = op.path_value(uri.path(), name);
         let in_query = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
             .find(|(n, _)| n == name)
             .map(|(_, v)| v);
@@ -592,7 +614,7 @@ fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
         return Some(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
     }
     let version = headers.get("x-api-version").and_then(|v| v.to_str().ok());
-    if version != Some(crate::API_VERSION) {
+    if version != Some(runalloy_embedded::API_VERSION) {
         return Some(message(
             StatusCode::BAD_REQUEST,
             "Missing or unsupported x-api-version header",
@@ -873,7 +895,7 @@ async fn create_users(State(shared): State<Arc<Shared>>, body: axum::body::Bytes
     let Some(users) = body.get("users").and_then(Value::as_array) else {
         return message(StatusCode::BAD_REQUEST, "users is required");
     };
-    if users.len() > crate::users::MAX_BATCH_USERS {
+    if users.len() > runalloy_embedded::MAX_BATCH_USERS {
         return message(StatusCode::BAD_REQUEST, "Limited to 1000 users at a time");
     }
     let mut store = shared.store();
@@ -901,10 +923,7 @@ async fn any_operation(
     body: axum::body::Bytes,
 ) -> Response {
     let path = uri.path();
-    let Some(op) = crate::OPERATIONS
-        .iter()
-        .find(|op| op.method == method.as_str() && op.path_fits(crate::spec::segments(path)))
-    else {
+    let Some(op) = operation(&method, path) else {
         return message(StatusCode::NOT_FOUND, &format!("Cannot {method} {path}"));
     };
     let query: Vec<(String, String)> =
