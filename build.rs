@@ -1,8 +1,11 @@
 //! Generates the API client from the one spec in `openapi/`.
 //!
-//! Reads the YAML, normalises it (the `runalloy-embedded-normalise` crate in `normalise/`), runs progenitor,
-//! and writes two files into `$OUT_DIR`: `alloy_api.rs`, the generated client
-//! and types, and `spec_meta.rs`, the API version and the operation table.
+//! Reads the YAML, normalises it (the `runalloy-embedded-normalise` crate in
+//! `normalise/`), runs progenitor, and writes four files into `$OUT_DIR`:
+//! `alloy_api.rs`, the generated client and types; `spec_meta.rs`, the API
+//! version and the operation table; `schemas.rs`, each operation's JSON
+//! Schemas; and `dispatch.rs`, the call by operation id (`build/dispatch.rs`
+//! writes the last two).
 
 #[path = "build/dispatch.rs"]
 mod dispatch;
@@ -37,7 +40,7 @@ fn run() -> Result<(), String> {
         // new setter, not a new positional argument that breaks every call.
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_derive("schemars::JsonSchema")
-        .with_inner_type(quote::quote!(crate::send::Transport))
+        .with_inner_type(quote::quote!(crate::transport::send::Transport))
         .with_hooks(progenitor::HooksMode::Expected);
 
     // progenitor reports some spec problems by panicking; turn any panic left
@@ -77,10 +80,9 @@ fn run() -> Result<(), String> {
         &out.join("spec_meta.rs"),
         &spec_meta(&spec_name, &normalised)?,
     )?;
-    write(
-        &out.join("dispatch.rs"),
-        &dispatch::generate(&file, &normalised.operations, rust_name)?,
-    )?;
+    let generated = dispatch::generate(&file, &normalised.operations, rust_name)?;
+    write(&out.join("dispatch.rs"), &generated.dispatch)?;
+    write(&out.join("schemas.rs"), &generated.schemas)?;
     for rewrite in &normalised.rewrites {
         // Visible with `cargo build -vv`; the full list is in openapi/README.md.
         println!("normalise: {rewrite}");

@@ -25,13 +25,23 @@ enum Arg {
     Body(String),
 }
 
-/// The Rust source of `dispatch`, or a sentence naming the operation whose
-/// generated builder could not be read.
+/// The Rust source that the build writes beside the generated client.
+pub struct Generated {
+    /// `dispatch.rs`: the call by operation id, and its argument checks,
+    /// for `OperationCall` (the workflows' layer).
+    pub dispatch: String,
+    /// `schemas.rs`: each operation's request and response JSON Schemas,
+    /// for `Operation` (the transport's spec facts).
+    pub schemas: String,
+}
+
+/// The Rust source of the dispatch and the schemas, or a sentence naming
+/// the operation whose generated builder could not be read.
 pub fn generate(
     file: &syn::File,
     operations: &[Operation],
     rust_name: fn(&str) -> String,
-) -> Result<String, String> {
+) -> Result<Generated, String> {
     let builders: Vec<&syn::ItemStruct> = builder_module(file)
         .filter_map(|item| match item {
             syn::Item::Struct(s) => Some(s),
@@ -152,7 +162,7 @@ pub fn generate(
         let _ = write!(checks, "{name:?} => {{\n{check_lines}Ok(())\n}}\n");
         let _ = write!(arms, "{name:?} => {{\n{lets}{tail}\n}}\n");
     }
-    Ok(format!(
+    let dispatch = format!(
         "/// Calls the operation `call` names through its generated builder.\n\
          pub(crate) async fn dispatch(\n\
              client: &crate::Client,\n\
@@ -162,7 +172,15 @@ pub fn generate(
                  other => Err(crate::Error::InvalidInput(format!(\"no generated method `{{other}}`\"))),\n\
              }}\n\
          }}\n\n\
-         /// The JSON Schema of the request body that the generated builder of\n\
+         /// Converts every argument as `dispatch` would, without calling.\n\
+         fn convert_arguments(call: &crate::OperationCall) -> Result<(), crate::Error> {{\n\
+             match call.operation().rust_name {{\n{checks}\
+                 other => Err(crate::Error::InvalidInput(format!(\"no generated method `{{other}}`\"))),\n\
+             }}\n\
+         }}\n"
+    );
+    let schemas = format!(
+        "/// The JSON Schema of the request body that the generated builder of\n\
          /// `rust_name` takes, made by schemars from the type itself.\n\
          pub(crate) fn request_schema(rust_name: &str) -> Option<::schemars::schema::RootSchema> {{\n\
              match rust_name {{\n{request_schemas}\
@@ -174,14 +192,9 @@ pub fn generate(
              match rust_name {{\n{response_schemas}\
                  _ => None,\n\
              }}\n\
-         }}\n\n\
-         /// Converts every argument as `dispatch` would, without calling.\n\
-         fn convert_arguments(call: &crate::OperationCall) -> Result<(), crate::Error> {{\n\
-             match call.operation().rust_name {{\n{checks}\
-                 other => Err(crate::Error::InvalidInput(format!(\"no generated method `{{other}}`\"))),\n\
-             }}\n\
          }}\n"
-    ))
+    );
+    Ok(Generated { dispatch, schemas })
 }
 
 /// The items of the generated `builder` module.

@@ -262,7 +262,7 @@ impl Workspace {
             file: file.display().to_string(),
             why: e.to_string(),
         };
-        for dir in ["src", "build", "examples", "benches"] {
+        for dir in ["src", "build", "normalise", "examples", "benches"] {
             copy_dir(&self.root.join(dir), &dest.join(dir)).map_err(|e| io(&dest, e))?;
         }
         for file in ["build.rs", "README.md", "Cargo.lock"] {

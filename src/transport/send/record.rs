@@ -3,7 +3,7 @@
 //! error mapping and `capture_last_body` can read what progenitor does not
 //! hand back.
 
-use crate::deadline::Cut;
+use crate::transport::deadline::Cut;
 use bytes::Bytes;
 use reqwest::StatusCode;
 use std::cell::Cell;
@@ -16,7 +16,12 @@ tokio::task_local! {
 
 #[derive(Default)]
 pub(crate) struct CallRecord {
+    /// The spec's id of the operation called (the generated name if the
+    /// spec has none).
     pub(crate) operation: Cell<&'static str>,
+    /// The operation, looked up once by the `pre` hook for the hooks after
+    /// it.
+    pub(crate) spec: Cell<Option<&'static crate::Operation>>,
     pub(crate) attempts: Cell<u32>,
     pub(crate) status: Cell<Option<StatusCode>>,
     /// Set when the call's deadline cut a wait short.
@@ -86,6 +91,12 @@ pub async fn capture_last_body<F: Future>(call: F) -> (F::Output, Option<Bytes>)
         record(|outer| outer.body.set(Some(body.clone())));
     }
     (out, body)
+}
+
+/// The operation the `pre` hook looked up for this call, if the call is
+/// recorded.
+pub(crate) fn recorded_operation() -> Option<&'static crate::Operation> {
+    CALL.try_with(|r| r.spec.get()).ok().flatten()
 }
 
 pub(crate) fn record(update: impl FnOnce(&CallRecord)) {

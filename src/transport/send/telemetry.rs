@@ -3,8 +3,8 @@
 //! (feature `metrics`), and the events of an [`Observer`]. Never the key,
 //! the concrete path or a query value: the path template stands for them.
 
-use crate::observer::{CallEvent, EventKind, Observer};
-use crate::spec::Operation;
+use crate::transport::observer::{CallEvent, EventKind, Observer};
+use crate::transport::spec::Operation;
 use reqwest::{Method, StatusCode};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

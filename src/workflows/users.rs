@@ -1,11 +1,11 @@
 //! Ergonomic methods for the Users operations, on top of [`Client::call`].
 
 use crate::api::types;
-use crate::confirm;
+use crate::workflows::confirm;
 use crate::{Client, Error};
 
 /// The longest user id accepted, in bytes.
-pub const MAX_USER_ID_BYTES: usize = 1024;
+pub const MAX_USER_ID_BYTES: usize = crate::transport::send::MAX_PATH_VALUE_BYTES;
 
 /// The most users `POST /users/batch` takes at once ("Limited to 1000 users
 /// at a time").
@@ -32,27 +32,8 @@ pub const MAX_BATCH_USERS: usize = 1000;
 /// assert!(check_user_id(&"x".repeat(1025)).is_err());
 /// ```
 pub fn check_user_id(id: &str) -> Result<(), Error> {
-    check_path_value(id).map_err(|why| Error::InvalidInput(format!("the user id {why}")))
-}
-
-/// Why `value` cannot travel as one path segment, if it cannot: the rules of
-/// [`check_user_id`], for any path parameter.
-pub(crate) fn check_path_value(value: &str) -> Result<(), &'static str> {
-    Err(if value.is_empty() {
-        "is empty"
-    } else if value.trim().is_empty() {
-        "is only whitespace"
-    } else if value.chars().any(char::is_control) {
-        "contains a control character"
-    } else if value.len() > MAX_USER_ID_BYTES {
-        "is longer than 1024 bytes"
-    } else if value == "." || value == ".." {
-        "is `.` or `..`, which would address another endpoint"
-    } else if value.contains('\\') {
-        "contains `\\`, which URLs read as `/`"
-    } else {
-        return Ok(());
-    })
+    crate::transport::send::check_path_value(id)
+        .map_err(|why| Error::InvalidInput(format!("the user id {why}")))
 }
 
 impl Client {

@@ -115,6 +115,12 @@ pub struct Body {
 
 include!(concat!(env!("OUT_DIR"), "/spec_meta.rs"));
 
+/// Each operation's request and response JSON Schemas, made by schemars
+/// from the generated types (written by the build, `build/dispatch.rs`).
+mod schemas {
+    include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
+}
+
 impl Operation {
     /// The JSON Schema of its request body, made at run time by schemars
     /// from the type the client sends, so that it never drifts from the
@@ -126,14 +132,13 @@ impl Operation {
     /// assert!(schema["properties"]["username"].is_object());
     /// ```
     pub fn request_schema(&self) -> Option<serde_json::Value> {
-        crate::operation_call::request_schema(self.rust_name)
-            .and_then(|schema| serde_json::to_value(schema).ok())
+        schemas::request_schema(self.rust_name).and_then(|schema| serde_json::to_value(schema).ok())
     }
 
     /// The JSON Schema of the type a success decodes to, made at run time
     /// by schemars; `None` for an operation whose success has no JSON body.
     pub fn response_schema(&self) -> Option<serde_json::Value> {
-        crate::operation_call::response_schema(self.rust_name)
+        schemas::response_schema(self.rust_name)
             .and_then(|schema| serde_json::to_value(schema).ok())
     }
 
@@ -229,12 +234,6 @@ impl<'a> Iterator for Segments<'a> {
 /// The operation whose generated method is `rust_name`.
 pub(crate) fn operation(rust_name: &str) -> Option<&'static Operation> {
     OPERATIONS.iter().find(|op| op.rust_name == rust_name)
-}
-
-/// The spec's operation id for a generated method name, such as
-/// `delete-a-user` for `delete_a_user`; the name itself if unknown.
-pub(crate) fn spec_id(rust_name: &'static str) -> &'static str {
-    operation(rust_name).map_or(rust_name, |op| op.id)
 }
 
 #[cfg(test)]

@@ -289,7 +289,8 @@ impl Client {
         // Users lists can be large; the shape shows in the first bytes, and
         // a 200 too large to read is accepted below, so read at most this.
         const PREFLIGHT_BODY_LIMIT: usize = 1 << 20;
-        let call = crate::send::with_body_limit(PREFLIGHT_BODY_LIMIT, self.list_users(None));
+        let call =
+            crate::transport::send::with_body_limit(PREFLIGHT_BODY_LIMIT, self.list_users(None));
         let (result, body) = crate::capture_last_body(call).await;
         match result {
             Ok(_) => {}

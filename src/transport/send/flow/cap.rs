@@ -2,7 +2,7 @@
 //! token bucket, burst 1, so requests leave evenly spaced. The stand-in's
 //! rate limit uses the same bucket.
 
-use crate::deadline::Wait;
+use crate::transport::deadline::Wait;
 use std::num::NonZeroU32;
 use std::time::Duration;
 use tokio::time::Instant;

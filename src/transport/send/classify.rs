@@ -3,21 +3,45 @@
 //! attempt. Decided here, in one place, from the outcome and the
 //! [`RetryPolicy`], for every operation.
 
-use crate::retry::RetryPolicy;
+use super::retry::RetryPolicy;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use std::time::{Duration, SystemTime};
 
 /// What one attempt brought back, as the decision needs it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Outcome<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
     /// A response arrived (its body already read).
-    Response {
-        status: StatusCode,
-        headers: &'a HeaderMap,
-    },
+    Response(Answer),
     /// No response.
     Failed(Failure),
+}
+
+/// The facts of one response that the decisions read, each read once: the
+/// attempt loop, flow control and the verdict all take them from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    /// Its `Retry-After`, as sent (uncapped).
+    pub retry_after: Option<Duration>,
+    /// `Some` when it throttled (a 429, or a 503 with `Retry-After`): the
+    /// hold it asks of the whole client, its `Retry-After` capped by the
+    /// policy, or `None` when it sent none.
+    pub throttle: Option<Option<Duration>>,
+}
+
+impl Answer {
+    /// Reads a response's status and headers under `policy`.
+    pub(crate) fn of(policy: &RetryPolicy, status: StatusCode, headers: &HeaderMap) -> Self {
+        let retry_after = retry_after(headers);
+        let throttled = status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some());
+        Self {
+            status,
+            retry_after,
+            throttle: throttled.then(|| retry_after.map(|w| w.min(policy.max_retry_after))),
+        }
+    }
 }
 
 /// Why an attempt got no response, in the terms the retry rules use.
@@ -46,7 +70,8 @@ impl Failure {
     }
 }
 
-/// What to do next.
+/// What an outcome means. The attempt loop turns it into what it does next
+/// (`attempts::Next`), given the attempts left and the deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// Give the caller this outcome.
@@ -63,88 +88,43 @@ pub(crate) enum Verdict {
 pub(crate) fn classify(
     policy: &RetryPolicy,
     method: &Method,
-    outcome: &Outcome<'_>,
+    outcome: &Outcome,
     counted: u32,
 ) -> Verdict {
     match *outcome {
-        Outcome::Response { status, headers } => {
-            let throttled = throttle(policy, status, headers).is_some();
-            // A throttled attempt does not count; the backoff of a failed
-            // one grows with the attempts.
-            let retry = if throttled {
-                counted.max(1)
-            } else {
-                counted + 1
-            };
-            match after_status(policy, method, status, headers, retry) {
-                Decision::Stop => Verdict::Final,
-                Decision::RetryAfter(_) if throttled => Verdict::Throttled,
-                Decision::RetryAfter(wait) => Verdict::Retry(wait),
-            }
-        }
-        Outcome::Failed(failure) => match after_error(policy, method, failure, counted + 1) {
-            Decision::Stop => Verdict::Final,
-            Decision::RetryAfter(wait) => Verdict::Retry(wait),
-        },
+        Outcome::Response(answer) => after_status(policy, method, answer, counted + 1),
+        Outcome::Failed(failure) => after_error(policy, method, failure, counted + 1),
     }
 }
 
-/// The hold a throttling response asks of the whole client: `Some` for a
-/// 429, or a 503 with `Retry-After`, with its `Retry-After` (capped by the
-/// policy) or `None` when it sent none; `None` if it did not throttle.
-pub(crate) fn throttle(
-    policy: &RetryPolicy,
-    status: StatusCode,
-    headers: &HeaderMap,
-) -> Option<Option<Duration>> {
-    let wait = retry_after(headers);
-    match status {
-        StatusCode::TOO_MANY_REQUESTS => {}
-        StatusCode::SERVICE_UNAVAILABLE if wait.is_some() => {}
-        _ => return None,
-    }
-    Some(wait.map(|w| w.min(policy.max_retry_after)))
-}
-
-/// Whether to send the request again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Decision {
-    Stop,
-    RetryAfter(Duration),
-}
-
-/// After a response with `status`: idempotent methods retry 408, 429, 500,
-/// 502, 503 and 504, after `Retry-After` (up to the policy's cap) or the
-/// backoff of retry number `retry`.
-fn after_status(
-    policy: &RetryPolicy,
-    method: &Method,
-    status: StatusCode,
-    headers: &HeaderMap,
-    retry: u32,
-) -> Decision {
-    let retryable = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
+/// After a response: idempotent methods retry 408, 429, 500, 502, 503 and
+/// 504, after `Retry-After` (up to the policy's cap) or the backoff of retry
+/// number `retry`; a throttle waits for a turn instead. A `Retry-After`
+/// past the cap ends the call.
+fn after_status(policy: &RetryPolicy, method: &Method, answer: Answer, retry: u32) -> Verdict {
+    let retryable = matches!(answer.status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
     if !retryable || !is_idempotent(method) {
-        return Decision::Stop;
+        return Verdict::Final;
     }
-    match retry_after(headers) {
-        Some(wait) if wait > policy.max_retry_after => Decision::Stop,
-        Some(wait) => Decision::RetryAfter(wait),
-        None => Decision::RetryAfter(policy.backoff(retry)),
+    match answer.retry_after {
+        Some(wait) if wait > policy.max_retry_after => Verdict::Final,
+        _ if answer.throttle.is_some() => Verdict::Throttled,
+        Some(wait) => Verdict::Retry(wait),
+        None => Verdict::Retry(policy.backoff(retry)),
     }
 }
 
 /// After a failure without a response: a request that never left is
 /// retried whatever its method; a transient failure only for idempotent
 /// methods; a certificate that failed verification never.
-fn after_error(policy: &RetryPolicy, method: &Method, failure: Failure, retry: u32) -> Decision {
+fn after_error(policy: &RetryPolicy, method: &Method, failure: Failure, retry: u32) -> Verdict {
     if failure.certificate {
-        return Decision::Stop;
+        return Verdict::Final;
     }
     if failure.never_sent || (is_idempotent(method) && failure.transient) {
-        Decision::RetryAfter(policy.backoff(retry))
+        Verdict::Retry(policy.backoff(retry))
     } else {
-        Decision::Stop
+        Verdict::Final
     }
 }
 
@@ -209,11 +189,16 @@ mod tests {
         h
     }
 
-    fn response(code: u16, headers: &HeaderMap) -> Outcome<'_> {
-        Outcome::Response {
-            status: StatusCode::from_u16(code).unwrap(),
+    fn response(code: u16, headers: &HeaderMap) -> Outcome {
+        Outcome::Response(answer(code, headers))
+    }
+
+    fn answer(code: u16, headers: &HeaderMap) -> Answer {
+        Answer::of(
+            &RetryPolicy::default(),
+            StatusCode::from_u16(code).unwrap(),
             headers,
-        }
+        )
     }
 
     #[test]
@@ -261,20 +246,16 @@ mod tests {
         let p = RetryPolicy::default();
         let none = HeaderMap::new();
         let (two, long) = (headers("2"), headers("600"));
+        assert_eq!(answer(429, &none).throttle, Some(None));
+        let capped = answer(429, &long);
+        assert_eq!(capped.throttle, Some(Some(Duration::from_secs(60))));
+        assert_eq!(capped.retry_after, Some(Duration::from_secs(600)));
         assert_eq!(
-            throttle(&p, StatusCode::TOO_MANY_REQUESTS, &none),
-            Some(None)
-        );
-        assert_eq!(
-            throttle(&p, StatusCode::TOO_MANY_REQUESTS, &long),
-            Some(Some(Duration::from_secs(60)))
-        );
-        assert_eq!(
-            throttle(&p, StatusCode::SERVICE_UNAVAILABLE, &two),
+            answer(503, &two).throttle,
             Some(Some(Duration::from_secs(2)))
         );
-        assert_eq!(throttle(&p, StatusCode::SERVICE_UNAVAILABLE, &none), None);
-        assert_eq!(throttle(&p, StatusCode::INTERNAL_SERVER_ERROR, &two), None);
+        assert_eq!(answer(503, &none).throttle, None);
+        assert_eq!(answer(500, &two).throttle, None);
         // Throttled for an idempotent method; a POST is never sent twice,
         // and a hold past the cap ends the call.
         assert_eq!(

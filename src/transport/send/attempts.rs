@@ -9,11 +9,11 @@
 
 use super::Transport;
 use super::body::{buffer, limit_for_this_call};
-use super::classify::{self, Failure, Outcome, Verdict, classify};
+use super::classify::{Answer, Failure, Outcome, Verdict, classify};
 use super::record::record;
+use super::retry::RetryPolicy;
 use super::telemetry::{self, Telemetry};
-use crate::deadline::{Cut, Wait};
-use crate::retry::RetryPolicy;
+use crate::transport::deadline::{Cut, Wait};
 use reqwest::{Method, Request, Response};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -92,7 +92,7 @@ impl<'p> Attempts<'p> {
 
     /// Judges the outcome of the last send at `now`. `resendable` is false
     /// when the request cannot be sent again (a streamed body).
-    pub(crate) fn after(&mut self, outcome: &Outcome<'_>, now: Instant, resendable: bool) -> Next {
+    pub(crate) fn after(&mut self, outcome: &Outcome, now: Instant, resendable: bool) -> Next {
         let verdict = classify(self.policy, &self.method, outcome, self.counted);
         let counts = verdict != Verdict::Throttled || !self.policy.retry_throttled_until_deadline;
         if counts {
@@ -130,9 +130,9 @@ impl<'p> Attempts<'p> {
 }
 
 /// The `Retry-After` of a response, if it sent one.
-fn asked_to_wait(outcome: &Outcome<'_>) -> Option<Duration> {
+fn asked_to_wait(outcome: &Outcome) -> Option<Duration> {
     match outcome {
-        Outcome::Response { headers, .. } => classify::retry_after(headers),
+        Outcome::Response(answer) => answer.retry_after,
         Outcome::Failed(_) => None,
     }
 }
@@ -258,17 +258,15 @@ impl Transport {
 
             let outcome = match &result {
                 Ok(response) => {
-                    match classify::throttle(&self.retry, response.status(), response.headers()) {
+                    let answer = Answer::of(&self.retry, response.status(), response.headers());
+                    match answer.throttle {
                         Some(hold) => {
-                            telemetry.throttled(sends, response.status(), hold);
+                            telemetry.throttled(sends, answer.status, hold);
                             self.flow.throttled(turn, hold)
                         }
                         None => self.flow.succeeded(turn),
                     }
-                    Outcome::Response {
-                        status: response.status(),
-                        headers: response.headers(),
-                    }
+                    Outcome::Response(answer)
                 }
                 Err(error) => {
                     tracing::debug!(attempt = sends, error = %error, "request failed");
@@ -342,10 +340,11 @@ mod tests {
         for (status, headers, at) in script {
             attempts.send(start + SEC * (*at as u32));
             let outcome = match status {
-                Some(code) => Outcome::Response {
-                    status: StatusCode::from_u16(*code).unwrap(),
+                Some(code) => Outcome::Response(Answer::of(
+                    policy,
+                    StatusCode::from_u16(*code).unwrap(),
                     headers,
-                },
+                )),
                 None => Outcome::Failed(failure),
             };
             decisions.push(attempts.after(&outcome, start + SEC * (*at as u32), true));
@@ -548,10 +547,7 @@ mod tests {
         let start = Instant::now();
         let mut attempts = Attempts::start(&p, Method::PUT, 2 * SEC, start);
         attempts.send(start);
-        let outcome = Outcome::Response {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            headers: &none,
-        };
+        let outcome = Outcome::Response(Answer::of(&p, StatusCode::INTERNAL_SERVER_ERROR, &none));
         assert_eq!(attempts.after(&outcome, start, false), Next::Stop);
     }
 }

@@ -6,7 +6,7 @@
 //! (the deletes an erase or offboarding reports) therefore read the body as
 //! the server wrote it, and accept only the documented confirmation.
 
-use crate::send::CallSummary;
+use crate::transport::send::CallSummary;
 use crate::{ApiFailure, Client, Error, api};
 use progenitor_client::ResponseValue;
 use serde::de::{

@@ -96,7 +96,7 @@ pub(crate) mod redis;
 
 pub(crate) use cap::{Governor, token_bucket};
 
-use crate::deadline::Wait;
+use crate::transport::deadline::Wait;
 use buckets::BucketCount;
 use cap::capped_turn;
 use pacer::{Evidence, FirstEvidence, Pacer, THIN_EVIDENCE, Turned};

@@ -26,7 +26,7 @@ impl Client {
         check_user_id(user_id)?;
         self.call_confirmed(
             |api| api.list_user_credentials().user_id(user_id).send(),
-            crate::confirm::DATA_LIST,
+            crate::workflows::confirm::DATA_LIST,
         )
         .await
     }
@@ -47,7 +47,7 @@ impl Client {
         credential_id: &str,
     ) -> Result<types::DeleteACredentialResponse, Error> {
         check_user_id(user_id)?;
-        crate::users::check_path_value(credential_id)
+        crate::transport::send::check_path_value(credential_id)
             .map_err(|why| Error::InvalidInput(format!("the credential id {why}")))?;
         self.call_confirmed(
             |api| {
@@ -56,7 +56,7 @@ impl Client {
                     .credential_id(credential_id)
                     .send()
             },
-            crate::confirm::SUCCESS_FLAG,
+            crate::workflows::confirm::SUCCESS_FLAG,
         )
         .await
     }

@@ -12,8 +12,11 @@
 //! One room per job:
 //! - this file: the per-client settings ([`Transport`]) and the hooks;
 //! - `attempts`: the attempt loop, its decisions apart from its sending;
+//! - `retry`: the [`RetryPolicy`] (which failures are retried, the waits,
+//!   the deadline);
 //! - `classify`: what an outcome means (final, retry after a wait, or
-//!   throttled), from the outcome and the retry policy;
+//!   throttled), from the response's facts (read once, `Answer`) and the
+//!   policy; `attempts` turns that verdict into what the loop does next;
 //! - `body`: reading a body whole within the size limit;
 //! - `paths`: the path checks and strict encoding before a request leaves;
 //! - `record`: what one call did, for the error mapping and
@@ -31,16 +34,18 @@ mod classify;
 pub(crate) mod flow;
 mod paths;
 mod record;
+mod retry;
 mod telemetry;
 
 pub(crate) use body::{body_limit_exceeded, with_body_limit};
 pub(crate) use classify::retry_after;
+pub(crate) use paths::{MAX_PATH_VALUE_BYTES, check_path_value};
 pub use record::capture_last_body;
 pub(crate) use record::{CallSummary, recorded};
+pub use retry::RetryPolicy;
 
 use crate::api;
-use crate::deadline::Cut;
-use crate::retry::RetryPolicy;
+use crate::transport::deadline::Cut;
 use flow::FlowControl;
 use paths::prepare_path;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
@@ -119,6 +124,16 @@ fn same_origin(url: &reqwest::Url, origin: &url::Origin) -> bool {
         }
 }
 
+/// The operation of `info`: the one the `pre` hook looked up and recorded.
+/// Only a call that nothing records (made through `api()` directly, outside
+/// any `capture_last_body`) is looked up again; the name is compared in
+/// case such calls run side by side inside one capture.
+fn this_operation(info: &OperationInfo) -> Option<&'static crate::Operation> {
+    record::recorded_operation()
+        .filter(|op| op.rust_name == info.operation_id)
+        .or_else(|| crate::transport::spec::operation(info.operation_id))
+}
+
 /// The header progenitor adds, which Alloy does not read.
 const STRAY_VERSION_HEADER: HeaderName = HeaderName::from_static("api-version");
 
@@ -131,10 +146,11 @@ impl ClientHooks<Transport> for api::Client {
         request: &mut Request,
         info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        let operation = crate::spec::operation(info.operation_id);
+        let operation = crate::transport::spec::operation(info.operation_id);
         record(|r| {
             r.operation
-                .set(operation.map_or(info.operation_id, |op| op.id))
+                .set(operation.map_or(info.operation_id, |op| op.id));
+            r.spec.set(operation);
         });
         // progenitor sends `api-version: <info.version>`; Alloy's header is
         // `x-api-version`, added below.
@@ -178,13 +194,12 @@ impl ClientHooks<Transport> for api::Client {
             return Ok(());
         };
         record(|r| r.cut.set(Some(cut)));
-        Err(progenitor_client::Error::Custom(
-            cut.describe(crate::spec::spec_id(info.operation_id)),
-        ))
+        let id = this_operation(info).map_or(info.operation_id, |op| op.id);
+        Err(progenitor_client::Error::Custom(cut.describe(id)))
     }
 
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
-        let operation = crate::spec::operation(info.operation_id);
+        let operation = this_operation(info);
         let transport = self.inner();
         let telemetry = telemetry::Telemetry::start(
             operation.map_or(info.operation_id, |op| op.id),

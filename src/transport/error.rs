@@ -1,7 +1,7 @@
 //! The one error type every call returns, and how generated errors map to it.
 
-use crate::deadline::DeadlineExceeded;
-use crate::send::CallSummary;
+use crate::transport::deadline::DeadlineExceeded;
+use crate::transport::send::CallSummary;
 use reqwest::StatusCode;
 use std::fmt;
 use std::time::Duration;
@@ -283,7 +283,7 @@ impl ApiFailure {
             operation,
             status,
             message: api_message(body),
-            retry_after: crate::send::retry_after(headers),
+            retry_after: crate::transport::send::retry_after(headers),
             body_excerpt: excerpt(body),
             attempts,
         })
@@ -479,7 +479,7 @@ impl Error {
             // reqwest's errors name the URL, which holds ids and query
             // values.
             let source = source.without_url();
-            if let Some(limit) = crate::send::body_limit_exceeded(&source) {
+            if let Some(limit) = crate::transport::send::body_limit_exceeded(&source) {
                 Error::ResponseTooLarge {
                     operation,
                     status: call.status.unwrap_or_default(),

@@ -2,7 +2,7 @@
 //! operation's template, every path parameter is percent-encoded strictly,
 //! and parameters the vendor also declares in the query are copied there.
 
-use crate::spec::Operation;
+use crate::transport::spec::Operation;
 
 /// Checks a request's path against `op`'s template and finishes it: refuses
 /// a path that no longer fits, encodes each path parameter strictly, and
@@ -18,7 +18,7 @@ pub(super) fn prepare_path(
 ) -> Result<(), String> {
     let mut needs_encoding = false;
     let mut copies: Vec<(&'static str, String)> = Vec::new();
-    let segments = crate::spec::segments(url.path()).skip(base_segments);
+    let segments = crate::transport::spec::segments(url.path()).skip(base_segments);
     let fits = op.match_path(segments, |name, segment| {
         needs_encoding |= !is_strictly_encoded(segment);
         if let Some(name) = op.also_in_query.iter().find(|n| **n == name) {
@@ -83,10 +83,10 @@ const PATH_PARAMETER: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHA
 fn encode_parameters_strictly(base_segments: usize, url: &mut reqwest::Url, op: &Operation) {
     // Each URL segment beside its template segment; the base URL's own
     // segments have none.
-    let templates =
-        std::iter::repeat_n(None, base_segments).chain(crate::spec::segments(op.path).map(Some));
+    let templates = std::iter::repeat_n(None, base_segments)
+        .chain(crate::transport::spec::segments(op.path).map(Some));
     let mut path = String::with_capacity(url.path().len() + 16);
-    for (segment, t) in crate::spec::segments(url.path()).zip(templates) {
+    for (segment, t) in crate::transport::spec::segments(url.path()).zip(templates) {
         path.push('/');
         if t.is_some_and(|t| t.starts_with('{')) {
             let raw: Vec<u8> = percent_encoding::percent_decode_str(segment).collect();
@@ -112,4 +112,27 @@ fn copy_to_query(url: &mut reqwest::Url, copies: &[(&str, String)]) {
     for (name, value) in copies {
         query.append_pair(name, value);
     }
+}
+
+/// The longest value a path parameter may have, in bytes.
+pub(crate) const MAX_PATH_VALUE_BYTES: usize = 1024;
+
+/// Why `value` cannot travel as one path segment, if it cannot: the rules of
+/// `check_user_id`, for any path parameter.
+pub(crate) fn check_path_value(value: &str) -> Result<(), &'static str> {
+    Err(if value.is_empty() {
+        "is empty"
+    } else if value.trim().is_empty() {
+        "is only whitespace"
+    } else if value.chars().any(char::is_control) {
+        "contains a control character"
+    } else if value.len() > MAX_PATH_VALUE_BYTES {
+        "is longer than 1024 bytes"
+    } else if value == "." || value == ".." {
+        "is `.` or `..`, which would address another endpoint"
+    } else if value.contains('\\') {
+        "contains `\\`, which URLs read as `/`"
+    } else {
+        return Ok(());
+    })
 }

@@ -1,5 +1,6 @@
 //! The retry policy: which failures are retried, and how long to wait.
-//! What each outcome means under it is decided in `send/classify.rs`.
+//! What each outcome means under it is decided in `classify.rs`, what the
+//! attempt loop then does in `attempts.rs`.
 
 use std::time::Duration;
 

@@ -17,7 +17,7 @@
 //! lost or sent twice: a failed admission is an admission by the local
 //! flow control instead.
 
-use crate::deadline::Wait;
+use crate::transport::deadline::Wait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;

@@ -28,7 +28,7 @@ impl Client {
                     .user_id(user_id)
                     .send()
             },
-            crate::confirm::MESSAGE,
+            crate::workflows::confirm::MESSAGE,
         )
         .await
     }

@@ -1,8 +1,8 @@
 //! The client and its builder.
 
-use crate::api_key::ApiKey;
-use crate::send::flow::{FlowControl, FlowStats};
-use crate::send::{self, Transport};
+use crate::transport::api_key::ApiKey;
+use crate::transport::send::flow::{FlowControl, FlowStats};
+use crate::transport::send::{self, Transport};
 use crate::{API_VERSION, Error, RetryPolicy, api};
 use progenitor_client::ResponseValue;
 use reqwest::Url;

@@ -7,7 +7,7 @@
 //! an operation id to its method (`dispatch.rs` in `$OUT_DIR`), so an
 //! operation added to the spec is callable here with no code.
 
-use crate::spec::{Operation, Param};
+use crate::transport::spec::{Operation, Param};
 use crate::{Client, Error, OPERATIONS};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -87,7 +87,7 @@ impl OperationCall {
         })?;
         let value = value.into();
         if param.location == "path" {
-            crate::users::check_path_value(&value)
+            crate::transport::send::check_path_value(&value)
                 .map_err(|why| self.refuse(format!("path parameter `{name}`: {why}")))?;
         }
         if self.params.insert(param.name, value).is_some() {
@@ -346,7 +346,7 @@ fn to_json<T: serde::Serialize>(operation: &'static str, value: T) -> Result<Val
         operation,
         status: reqwest::StatusCode::OK,
         excerpt: String::new(),
-        source: Box::new(crate::error::DecodeFault::of(&source)),
+        source: Box::new(crate::transport::error::DecodeFault::of(&source)),
         attempts: 1,
     })
 }

@@ -8,7 +8,7 @@
 //! [`Error::DeadlineExceeded`](crate::Error::DeadlineExceeded), instead of
 //! sleeping until the deadline to fail then.
 
-use crate::error::ApiFailure;
+use crate::transport::error::ApiFailure;
 use std::fmt;
 use std::time::Duration;
 
@@ -99,7 +99,7 @@ fn write_cut(
     write!(
         f,
         "{}: {wait}; the deadline leaves {}",
-        crate::error::Named(operation),
+        crate::transport::error::Named(operation),
         Secs(left)
     )
 }

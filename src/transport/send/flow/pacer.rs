@@ -3,7 +3,7 @@
 //! atomics, no lock, so its decisions are tested with tables of instants
 //! and scripted outcomes (see `mod.rs` for the whole design).
 
-use crate::deadline::Wait;
+use crate::transport::deadline::Wait;
 use std::time::Duration;
 use tokio::time::Instant;
 

@@ -2,7 +2,7 @@
 //! then erase it (logs, then the user). Each step is reported as the erase
 //! reports its parts.
 
-use crate::erase::ErrorSummary;
+use crate::workflows::erase::ErrorSummary;
 use crate::{Client, EraseOutcome, Error, OutcomeStatus, PartOutcome};
 
 /// What an earlier offboarding of a user already did, so that a resumed one
@@ -101,7 +101,7 @@ impl OffboardOutcome {
     /// stopped it was a success status that confirmed nothing; otherwise
     /// failed.
     pub fn status(&self) -> OutcomeStatus {
-        crate::erase::status_of(
+        crate::workflows::erase::status_of(
             [&self.workflows, &self.credentials_listed]
                 .into_iter()
                 .chain(self.credentials.iter().map(|(_, c)| c))
