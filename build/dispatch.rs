@@ -122,7 +122,9 @@ pub fn generate(
             let line = match &arg {
                 Arg::Text(n) => format!("let {ident} = call.text({n:?})?;"),
                 Arg::OptText(n) => format!("let {ident} = call.opt_text({n:?});"),
-                Arg::Parsed(n, t) => format!("let {ident} = call.parsed::<{t}>({n:?})?;"),
+                Arg::Parsed(n, t) => format!(
+                    "let {ident} = call.opt_parsed::<{t}>({n:?})?.ok_or_else(|| call.missing({n:?}))?;"
+                ),
                 Arg::OptParsed(n, t) => format!("let {ident} = call.opt_parsed::<{t}>({n:?})?;"),
                 Arg::Body(t) => format!("let {ident} = call.body_as::<{t}>()?;"),
             };
@@ -152,7 +154,15 @@ pub fn generate(
         // Raw bytes are returned as they are; anything decoded (no body
         // included, as `()`) as the API sent it.
         let tail = if raw_bytes {
-            format!("to_json_bytes(call.operation().id, {call_it}.await?).await")
+            // The send path read the body whole: give it as JSON if it
+            // parses, else as a JSON string.
+            format!(
+                "let (value, body) = crate::capture_last_body({call_it}).await;\n\
+                 value?;\n\
+                 let body = body.unwrap_or_default();\n\
+                 Ok(::serde_json::from_slice(&body).unwrap_or_else(|_| \
+                 ::serde_json::Value::String(String::from_utf8_lossy(&body).into_owned())))"
+            )
         } else {
             format!(
                 "let (value, body) = crate::capture_last_body({call_it}).await;\n\

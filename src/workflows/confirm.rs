@@ -1,8 +1,8 @@
 //! What counts as the API confirming that it did something.
 //!
 //! A generated response type decodes bodies that confirm nothing: `{}`
-//! decodes with every optional field absent, and a spec default would once
-//! have filled `success` with `true`. The methods whose outcome is counted
+//! decodes with every optional field absent, or filled from a default the
+//! spec declares. The methods whose outcome is counted
 //! (the deletes an erase or offboarding reports) therefore read the body as
 //! the server wrote it, and accept only the documented confirmation.
 
@@ -56,10 +56,11 @@ pub(crate) const MESSAGE: Rule = Rule {
     },
 };
 
-/// The rule of the lists an erase or offboarding acts on
-/// (`list-all-users`, `list-user-credentials`): the documented object with a
-/// `data` list. `{}` decodes as an empty list, which would read as "nothing
-/// to delete" when the server said nothing at all.
+/// The rule of a list that a bulk run acts on: the documented object with a
+/// `data` list. `list-user-credentials` (the credentials an offboarding
+/// deletes) must meet it, since `{}` decodes as an empty list, which would
+/// read as "nothing to delete" when the server said nothing at all; and
+/// `list-all-users` must, for `verify_api_access` to accept its target.
 pub(crate) const DATA_LIST: Rule = Rule {
     field: "data",
     verdict: |kind| match kind {

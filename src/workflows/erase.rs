@@ -298,17 +298,10 @@ impl Client {
             Err(e) => return Err(e),
         }
         // `{"data": [...]}`, checked without building the list.
-        #[derive(serde::Deserialize)]
-        struct DataList {
-            #[allow(dead_code)]
-            data: Vec<serde::de::IgnoredAny>,
-        }
-        // serde would also read a struct from a JSON array; the API's is an
-        // object.
-        let object = |b: &[u8]| b.trim_ascii_start().starts_with(b"{");
-        let shaped = body
-            .as_deref()
-            .is_some_and(|b| object(b) && serde_json::from_slice::<DataList>(b).is_ok());
+        let shaped = body.as_deref().is_some_and(|b| {
+            crate::workflows::confirm::DATA_LIST.judge(b)
+                == crate::workflows::confirm::Verdict::Confirmed
+        });
         if shaped {
             Ok(())
         } else {

@@ -170,15 +170,6 @@ impl OperationCall {
         self.params.get(name).map(String::as_str)
     }
 
-    #[allow(dead_code)] // Used when the spec has a required non-string parameter.
-    fn parsed<T: FromStr>(&self, name: &str) -> Result<T, Error>
-    where
-        T::Err: std::fmt::Display,
-    {
-        let text = self.text(name)?;
-        self.parse(name, text)
-    }
-
     fn opt_parsed<T: FromStr>(&self, name: &str) -> Result<Option<T>, Error>
     where
         T::Err: std::fmt::Display,
@@ -349,29 +340,6 @@ fn to_json<T: serde::Serialize>(operation: &'static str, value: T) -> Result<Val
         source: Box::new(crate::transport::error::DecodeFault::of(&source)),
         attempts: 1,
     })
-}
-
-/// A response progenitor returns as raw bytes: JSON if it parses, else the
-/// text as a JSON string.
-#[allow(dead_code)] // Used only when the spec has such an operation.
-async fn to_json_bytes(
-    operation: &'static str,
-    stream: progenitor_client::ByteStream,
-) -> Result<Value, Error> {
-    use futures::TryStreamExt;
-    let chunks: Vec<bytes::Bytes> =
-        stream
-            .into_inner()
-            .try_collect()
-            .await
-            .map_err(|source| Error::Transport {
-                operation,
-                attempts: 1,
-                source: Box::new(source),
-            })?;
-    let body = chunks.concat();
-    Ok(serde_json::from_slice(&body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())))
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! What the CLI's tests share: the library's scriptable test server, and
 //! running `users erase` or `users offboard` as a user would.
-#![allow(dead_code, unused_imports)]
 
 #[path = "../../../tests/common/mod.rs"]
 mod server;
