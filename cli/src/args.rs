@@ -1,4 +1,5 @@
-//! The command line, as `../shared/DESIGN.md` gives it.
+//! The command line: its commands, flags and their defaults (README.md's
+//! "Command line" section is the user's guide to them).
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;

@@ -36,10 +36,9 @@ struct DryLine {
 
 async fn look(client: &Client, job: Job, user_id: String, plan: Plan) -> DryLine {
     let mut line = DryLine {
-        would: match (plan, job) {
-            (Plan::VerifyOnly, _) => "verify",
-            (_, Job::Erase) => "erase",
-            (_, Job::Offboard) => "offboard",
+        would: match plan {
+            Plan::VerifyOnly => "verify",
+            Plan::Steps(_) => job.verb(),
         },
         user: "found",
         credentials: None,
@@ -123,11 +122,7 @@ pub async fn run(
             return ExitCode::from(1);
         }
     }
-    let verb = match job {
-        Job::Erase => "erase",
-        Job::Offboard => "offboard",
-    };
-    let mut summary = format!("dry run: would {verb} {found} users found");
+    let mut summary = format!("dry run: would {} {found} users found", job.verb());
     if job == Job::Offboard {
         summary.push_str(&format!(" (deleting {credentials} credentials)"));
     }

@@ -15,6 +15,16 @@ pub enum Job {
     Offboard,
 }
 
+impl Job {
+    /// The command's verb: `erase` or `offboard`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Job::Erase => "erase",
+            Job::Offboard => "offboard",
+        }
+    }
+}
+
 /// What is left to do for one id.
 #[derive(Debug, Clone, Copy)]
 pub enum Plan {

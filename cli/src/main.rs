@@ -1,6 +1,6 @@
 //! The `runalloy-embedded` command-line tool: every operation of the spec,
-//! the Users commands, the bulk GDPR erase and offboarding, from the shell. Built with
-//! the `cli` feature.
+//! the Users commands, the bulk GDPR erase and offboarding, from the shell,
+//! on the library's public API only.
 
 mod api;
 mod args;

@@ -252,8 +252,8 @@ pub struct Previous {
     /// exactly as it was sent, in a byte (see [`Previous::recorded`]). Lines
     /// for ids not in this run are not kept.
     recorded: Vec<u8>,
-    /// Whether the report had id lines but no target line (an older
-    /// version's report).
+    /// Whether the report had id lines but no target line, which a report
+    /// bound to its target always has first.
     pub untargeted: bool,
 }
 
@@ -385,9 +385,12 @@ fn read_line(line: &[u8], number: usize, ids: &Ids, previous: &mut Previous) {
     }
 }
 
-/// Whether a step recorded as `step` is done.
+/// Whether a step recorded as `step` is done, as the library's
+/// [`PartStatus`](runalloy_embedded::PartStatus) says; a step it does not
+/// know is not.
 pub fn is_done(step: &str) -> bool {
-    matches!(step, "deleted" | "done" | "already_gone" | "done_earlier")
+    serde_json::from_value::<runalloy_embedded::PartStatus>(step.into())
+        .is_ok_and(runalloy_embedded::PartStatus::is_done)
 }
 
 /// Writes `text` and flushes it.

@@ -72,6 +72,25 @@ impl PartStatus {
             PartStatus::Failed => "failed",
         }
     }
+
+    /// Whether the step is done: deleted, done, already gone, or done by
+    /// an earlier run.
+    ///
+    /// ```
+    /// use runalloy_embedded::PartStatus;
+    ///
+    /// assert!(PartStatus::AlreadyGone.is_done());
+    /// assert!(!PartStatus::Skipped.is_done());
+    /// ```
+    pub fn is_done(self) -> bool {
+        matches!(
+            self,
+            PartStatus::Deleted
+                | PartStatus::Done
+                | PartStatus::AlreadyGone
+                | PartStatus::DoneEarlier
+        )
+    }
 }
 
 /// The whole of an erase or an offboarding: done, unconfirmed (a success
@@ -159,13 +178,7 @@ impl PartOutcome {
     /// Whether it is done: deleted, done, already gone, or done by an
     /// earlier run.
     pub fn is_done(&self) -> bool {
-        matches!(
-            self,
-            PartOutcome::Deleted
-                | PartOutcome::Done
-                | PartOutcome::AlreadyGone
-                | PartOutcome::DoneEarlier
-        )
+        self.status().is_done()
     }
 
     /// The error, if it failed or was not confirmed.

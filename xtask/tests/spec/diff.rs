@@ -413,8 +413,9 @@ fn the_same_api_said_in_openapi_3_1_is_a_patch() {
 }
 
 /// The vendor's complete previous version, OpenAPI 3.1.0, versioned in the
-/// path of its server URL.
-const OLDER: &str = "../shared/openapi-upstream/older/embedded-2024-03.json";
+/// path of its server URL: a copy of the vendor's document, kept as a test
+/// fixture (relative to the repository's root, where `run` runs).
+const OLDER: &str = "xtask/tests/spec/fixtures/embedded-2024-03.json";
 
 #[test]
 fn from_2024_03_the_scheme_change_is_breaking_and_every_operation_added_or_removed_is_named() {
