@@ -1,6 +1,6 @@
 //! Rewrites an OpenAPI 3.0 document as the vendor's tooling would export it
 //! in OpenAPI 3.1: the same API, said the 3.1 way, so that the tests and the
-//! spec pipeline (`cargo xtask spec restate-openapi-31`) can prove that the 3.1
+//! spec pipeline (`cargo xtask spec restate-openapi31`) can prove that the 3.1
 //! path generates the same client. Not a vendor file, and not a general
 //! converter: it knows the forms our spec uses.
 

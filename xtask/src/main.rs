@@ -2,6 +2,7 @@
 //! spec semver-proof`; see the library documentation of each.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use runalloy_embedded_normalise::restate_31;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use xtask::assemble::{self, Layout};
@@ -127,8 +128,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-use runalloy_embedded_normalise::restate_31;
 
 fn restate_openapi_31(input: &Path, output: &Path) -> ExitCode {
     let restated = match xtask::read_yaml_as_json(input) {
