@@ -487,8 +487,21 @@ fn as_version_1(manifest: &str) -> String {
     out
 }
 
+/// Makes `to` a copy of `from`: files written only where they differ, and
+/// what `from` no longer has (a file an earlier run copied, since moved)
+/// removed.
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(to)? {
+        let entry = entry?;
+        if !from.join(entry.file_name()).exists() {
+            if entry.file_type()?.is_dir() {
+                std::fs::remove_dir_all(entry.path())?;
+            } else {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+    }
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
