@@ -69,49 +69,8 @@ pub fn generate(
         let mut check_lines = String::new();
         let mut setters = String::new();
         for field in &builder.fields {
-            let Some(ident) = field.ident.as_ref().map(ToString::to_string) else {
+            let Some((ident, arg)) = field_arg(op, &builder_name, field, rust_name)? else {
                 continue;
-            };
-            if ident == "client" {
-                continue;
-            }
-            let ty = compact(&field.ty);
-            let inner = ty
-                .strip_prefix("Result<")
-                .and_then(|t| t.strip_suffix(",String>"))
-                .ok_or_else(|| {
-                    format!(
-                        "operation `{}`: field `{ident}` of `{builder_name}` is not a `Result<_, String>`",
-                        op.id
-                    )
-                })?;
-            let spec_name = || {
-                op.params
-                    .iter()
-                    .find(|p| rust_name(&p.name) == ident)
-                    .map(|p| p.name.clone())
-                    .ok_or_else(|| {
-                        format!(
-                            "operation `{}`: field `{ident}` of `{builder_name}` matches no parameter",
-                            op.id
-                        )
-                    })
-            };
-            let optional = inner
-                .strip_prefix("Option<")
-                .and_then(|t| t.strip_suffix('>'));
-            let arg = if ident == "body" {
-                // A body with a builder is held as `types::builder::X`; the
-                // setter takes `types::X`.
-                Arg::Body(qualify(&inner.replace("types::builder::", "types::")))
-            } else if is_string(inner) {
-                Arg::Text(spec_name()?)
-            } else if optional.is_some_and(is_string) {
-                Arg::OptText(spec_name()?)
-            } else if let Some(t) = optional {
-                Arg::OptParsed(spec_name()?, qualify(t))
-            } else {
-                Arg::Parsed(spec_name()?, qualify(inner))
             };
             if let Arg::Body(t) = &arg {
                 let _ = writeln!(
@@ -119,28 +78,11 @@ pub fn generate(
                     "{name:?} => Some(::schemars::schema_for!({t})),"
                 );
             }
-            let line = match &arg {
-                Arg::Text(n) => format!("let {ident} = call.text({n:?})?;"),
-                Arg::OptText(n) => format!("let {ident} = call.opt_text({n:?});"),
-                Arg::Parsed(n, t) => format!(
-                    "let {ident} = call.opt_parsed::<{t}>({n:?})?.ok_or_else(|| call.missing({n:?}))?;"
-                ),
-                Arg::OptParsed(n, t) => format!("let {ident} = call.opt_parsed::<{t}>({n:?})?;"),
-                Arg::Body(t) => format!("let {ident} = call.body_as::<{t}>()?;"),
-            };
-            lets.push_str(&line);
-            lets.push('\n');
-            if let Some((_, expr)) = line.split_once(" = ") {
-                check_lines.push_str(&format!("let _ = {expr}\n"));
-            }
-            setters.push_str(&match arg {
-                Arg::OptText(_) | Arg::OptParsed(..) => format!(
-                    "if let Some(value) = {ident} {{ request = request.{ident}(value); }}\n"
-                ),
-                _ => format!("request = request.{ident}({ident});\n"),
-            });
+            let expr = arg.read_expr();
+            let _ = writeln!(lets, "let {ident} = {expr};");
+            let _ = writeln!(check_lines, "let _ = {expr};");
+            setters.push_str(&arg.setter(&ident));
         }
-        let raw_bytes = builder_returns_bytes(file, &builder_name);
         if let Some(t) = success_type(file, &builder_name) {
             let _ = writeln!(
                 response_schemas,
@@ -148,27 +90,7 @@ pub fn generate(
                 qualify(&t)
             );
         }
-        let call_it = format!(
-            "client.call(move |api| {{\n#[allow(unused_mut)]\nlet mut request = api.{name}();\n{setters}request.send()\n}})"
-        );
-        // Raw bytes are returned as they are; anything decoded (no body
-        // included, as `()`) as the API sent it.
-        let tail = if raw_bytes {
-            // The send path read the body whole: give it as JSON if it
-            // parses, else as a JSON string.
-            format!(
-                "let (value, body) = crate::capture_last_body({call_it}).await;\n\
-                 value?;\n\
-                 let body = body.unwrap_or_default();\n\
-                 Ok(::serde_json::from_slice(&body).unwrap_or_else(|_| \
-                 ::serde_json::Value::String(String::from_utf8_lossy(&body).into_owned())))"
-            )
-        } else {
-            format!(
-                "let (value, body) = crate::capture_last_body({call_it}).await;\n\
-                 as_received(call.operation().id, body, value?)"
-            )
-        };
+        let tail = call_and_answer(&name, &setters, builder_returns_bytes(file, &builder_name));
         let _ = write!(checks, "{name:?} => {{\n{check_lines}Ok(())\n}}\n");
         let _ = write!(arms, "{name:?} => {{\n{lets}{tail}\n}}\n");
     }
@@ -205,6 +127,112 @@ pub fn generate(
          }}\n"
     );
     Ok(Generated { dispatch, schemas })
+}
+
+/// What the builder's `field` of `op` takes, and from where in the call:
+/// `None` for the builder's own client.
+fn field_arg(
+    op: &Operation,
+    builder_name: &str,
+    field: &syn::Field,
+    rust_name: fn(&str) -> String,
+) -> Result<Option<(String, Arg)>, String> {
+    let Some(ident) = field.ident.as_ref().map(ToString::to_string) else {
+        return Ok(None);
+    };
+    if ident == "client" {
+        return Ok(None);
+    }
+    let ty = compact(&field.ty);
+    let inner = ty
+        .strip_prefix("Result<")
+        .and_then(|t| t.strip_suffix(",String>"))
+        .ok_or_else(|| {
+            format!(
+                "operation `{}`: field `{ident}` of `{builder_name}` is not a `Result<_, String>`",
+                op.id
+            )
+        })?;
+    let spec_name = || {
+        op.params
+            .iter()
+            .find(|p| rust_name(&p.name) == ident)
+            .map(|p| p.name.clone())
+            .ok_or_else(|| {
+                format!(
+                    "operation `{}`: field `{ident}` of `{builder_name}` matches no parameter",
+                    op.id
+                )
+            })
+    };
+    let optional = inner
+        .strip_prefix("Option<")
+        .and_then(|t| t.strip_suffix('>'));
+    let arg = if ident == "body" {
+        // A body with a builder is held as `types::builder::X`; the setter
+        // takes `types::X`.
+        Arg::Body(qualify(&inner.replace("types::builder::", "types::")))
+    } else if is_string(inner) {
+        Arg::Text(spec_name()?)
+    } else if optional.is_some_and(is_string) {
+        Arg::OptText(spec_name()?)
+    } else if let Some(t) = optional {
+        Arg::OptParsed(spec_name()?, qualify(t))
+    } else {
+        Arg::Parsed(spec_name()?, qualify(inner))
+    };
+    Ok(Some((ident, arg)))
+}
+
+impl Arg {
+    /// The expression that reads it from the `OperationCall` named `call`.
+    fn read_expr(&self) -> String {
+        match self {
+            Arg::Text(n) => format!("call.text({n:?})?"),
+            Arg::OptText(n) => format!("call.opt_text({n:?})"),
+            Arg::Parsed(n, t) => {
+                format!("call.opt_parsed::<{t}>({n:?})?.ok_or_else(|| call.missing({n:?}))?")
+            }
+            Arg::OptParsed(n, t) => format!("call.opt_parsed::<{t}>({n:?})?"),
+            Arg::Body(t) => format!("call.body_as::<{t}>()?"),
+        }
+    }
+
+    /// The line that hands the value bound to `ident` to the builder; an
+    /// optional one only when given.
+    fn setter(&self, ident: &str) -> String {
+        match self {
+            Arg::OptText(_) | Arg::OptParsed(..) => {
+                format!("if let Some(value) = {ident} {{ request = request.{ident}(value); }}\n")
+            }
+            _ => format!("request = request.{ident}({ident});\n"),
+        }
+    }
+}
+
+/// The end of an operation's arm: the call through the generated method
+/// `name` with its `setters`, and its answer as JSON. Raw bytes come back
+/// as they are (the send path read the body whole: JSON if it parses, else
+/// a JSON string); anything decoded (no body included, as `()`) as the API
+/// sent it.
+fn call_and_answer(name: &str, setters: &str, raw_bytes: bool) -> String {
+    let call_it = format!(
+        "client.call(move |api| {{\n#[allow(unused_mut)]\nlet mut request = api.{name}();\n{setters}request.send()\n}})"
+    );
+    if raw_bytes {
+        format!(
+            "let (value, body) = crate::capture_last_body({call_it}).await;\n\
+             value?;\n\
+             let body = body.unwrap_or_default();\n\
+             Ok(::serde_json::from_slice(&body).unwrap_or_else(|_| \
+             ::serde_json::Value::String(String::from_utf8_lossy(&body).into_owned())))"
+        )
+    } else {
+        format!(
+            "let (value, body) = crate::capture_last_body({call_it}).await;\n\
+             as_received(call.operation().id, body, value?)"
+        )
+    }
 }
 
 /// The items of the generated `builder` module.

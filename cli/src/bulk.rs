@@ -107,36 +107,19 @@ pub fn progress_bar(total: u64, done: &str) -> ProgressBar {
 }
 
 pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
-    let mut ids = match read_ids(args.from_file.as_deref(), &args.user_ids) {
-        Ok(ids) => ids,
-        Err(why) => return invalid(why),
-    };
-    let target = Target {
-        base_url: client.base_url().to_owned(),
-        api_version: API_VERSION.to_owned(),
-        key_fingerprint: client.key_fingerprint().to_owned(),
-    };
-    let OpenReport {
+    let Planned {
+        ids,
+        plans,
+        target,
         mut sink,
-        previous,
         needs_target,
-    } = match open_report(&args, &target, &ids) {
-        Ok(opened) => opened,
+        todo,
+        skipped,
+    } = match plan(client, job, &args) {
+        Ok(planned) => planned,
         Err(why) => return invalid(why),
     };
-    // Outcomes carry their id's position from here on.
-    ids.seal();
-    // By position in `ids`: what is left for each id (`None` if the report
-    // records it done), and which have their outcome, so that each distinct
-    // id is counted once and only once. A few bytes per id: the ids
-    // themselves are copied only while in flight.
-    let plans =
-        Plans::new((0..ids.len()).map(|i| job.plan(previous.recorded(i).as_ref(), args.verify)));
-    drop(previous);
-    let todo_len = plans.count() as u64;
-    let skipped = ids.len() as u64 - todo_len;
-
-    if todo_len > 0
+    if todo > 0
         && let Err(e) = client.verify_api_access().await
     {
         eprintln!(
@@ -154,23 +137,10 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
     }
 
     let started = Instant::now();
-    let bar = progress_bar(todo_len, job.done_status());
-    let hidden = bar.is_hidden();
-    let stopping = Arc::new(AtomicBool::new(false));
-    let interrupt = Arc::new(Notify::new());
-    let signals = tokio::spawn(watch_signals(stopping.clone(), interrupt.clone()));
-    let ticker = (!hidden).then(|| {
-        let (bar, client) = (bar.clone(), client.clone());
-        tokio::spawn(async move {
-            loop {
-                bar.set_message(flow_message(&client.flow_stats()));
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-        })
-    });
+    let watch = Watch::start(client, todo, job.done_status());
     let taken = Arc::new(AtomicU64::new(0));
     let mut outcomes = {
-        let (stopping, taken) = (stopping.clone(), taken.clone());
+        let (stopping, taken) = (watch.stopping.clone(), taken.clone());
         let verify = args.verify;
         futures::stream::iter(plans.todo())
             .take_while(move |_| {
@@ -186,6 +156,143 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
             })
             .buffer_unordered(usize::from(args.concurrency))
     };
+    let recorded = record_outcomes(&mut outcomes, &watch, job, &plans, &mut *sink).await;
+    drop(outcomes);
+    let stopped_by_signal = watch.finish();
+    let Ok((mut counts, refused)) = recorded else {
+        return ExitCode::from(1);
+    };
+
+    // `stopping` is set by the first signal or by a refused key.
+    let stop = match refused {
+        Some(why) => Some(Stop::Refused(why)),
+        None if stopped_by_signal => Some(Stop::Interrupted),
+        None => None,
+    };
+    counts.skipped = skipped;
+    counts.todo = todo;
+    counts.taken = taken.load(Ordering::SeqCst);
+    summarise(
+        job,
+        args.verify,
+        &ids,
+        &counts,
+        stop,
+        started,
+        &client.flow_stats(),
+    )
+}
+
+/// What a run is to do, before anything is sent.
+struct Planned {
+    /// Every id read, sealed: outcomes carry their position.
+    ids: Ids,
+    /// By position in `ids`: what is left for each id (`None` if the report
+    /// records it done), and which have their outcome, so that each
+    /// distinct id is counted once and only once. A few bytes per id: the
+    /// ids themselves are copied only while in flight.
+    plans: Plans,
+    target: Target,
+    sink: Box<dyn Write>,
+    needs_target: bool,
+    /// The ids with something to do, and those the report records as done.
+    todo: u64,
+    skipped: u64,
+}
+
+/// Reads and checks the ids, opens the report, and plans each id from what
+/// the report records.
+fn plan(client: &Client, job: Job, args: &BulkArgs) -> Result<Planned, String> {
+    let mut ids = read_ids(args.from_file.as_deref(), &args.user_ids)?;
+    let target = Target {
+        base_url: client.base_url().to_owned(),
+        api_version: API_VERSION.to_owned(),
+        key_fingerprint: client.key_fingerprint().to_owned(),
+    };
+    let OpenReport {
+        sink,
+        previous,
+        needs_target,
+    } = open_report(args, &target, &ids)?;
+    ids.seal();
+    let plans =
+        Plans::new((0..ids.len()).map(|i| job.plan(previous.recorded(i).as_ref(), args.verify)));
+    let todo = plans.count() as u64;
+    Ok(Planned {
+        skipped: ids.len() as u64 - todo,
+        ids,
+        plans,
+        target,
+        sink,
+        needs_target,
+        todo,
+    })
+}
+
+/// What runs beside the ids: the progress bar and its flow-control message,
+/// and the signal watcher that asks the run to stop.
+struct Watch {
+    bar: ProgressBar,
+    /// A hidden bar (stderr is not a terminal) still takes a lock per
+    /// call; it has no one to show the count to.
+    hidden: bool,
+    /// Set by the first signal, or by a refused key: no new ids are taken.
+    stopping: Arc<AtomicBool>,
+    /// Told by the first signal: the ids in flight get a grace period.
+    interrupt: Arc<Notify>,
+    signals: tokio::task::JoinHandle<()>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Watch {
+    fn start(client: &Client, todo: u64, done_status: &str) -> Self {
+        let bar = progress_bar(todo, done_status);
+        let hidden = bar.is_hidden();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let interrupt = Arc::new(Notify::new());
+        let signals = tokio::spawn(watch_signals(stopping.clone(), interrupt.clone()));
+        let ticker = (!hidden).then(|| {
+            let (bar, client) = (bar.clone(), client.clone());
+            tokio::spawn(async move {
+                loop {
+                    bar.set_message(flow_message(&client.flow_stats()));
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            })
+        });
+        Self {
+            bar,
+            hidden,
+            stopping,
+            interrupt,
+            signals,
+            ticker,
+        }
+    }
+
+    /// Stops watching and clears the bar; whether the run was asked to
+    /// stop.
+    fn finish(self) -> bool {
+        self.signals.abort();
+        if let Some(ticker) = self.ticker {
+            ticker.abort();
+        }
+        self.bar.finish_and_clear();
+        self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+/// Writes every outcome to the report as it comes, counting it, until the
+/// ids run out or the grace period after a signal ends; the counts and the
+/// first refusal of the key. `Err` when the report cannot be written (said
+/// on stderr): the run stops there.
+async fn record_outcomes(
+    outcomes: &mut (impl futures::Stream<Item = Finished> + Unpin),
+    watch: &Watch,
+    job: Job,
+    plans: &Plans,
+    sink: &mut dyn Write,
+) -> Result<(Counts, Option<String>), ()> {
     let mut counts = Counts::default();
     let mut refused: Option<String> = None;
     let mut batch = Vec::new();
@@ -193,7 +300,7 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
     loop {
         let next = tokio::select! {
             next = outcomes.next() => next,
-            () = interrupt.notified(), if grace_ends.is_none() => {
+            () = watch.interrupt.notified(), if grace_ends.is_none() => {
                 grace_ends = Some(tokio::time::Instant::now() + GRACE);
                 continue;
             }
@@ -215,9 +322,9 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
             refused: refusal,
         }) = next
         {
-            counts.add(position, class, &plans);
+            counts.add(position, class, plans);
             if line.status != job.done_status() {
-                bar.suspend(|| {
+                watch.bar.suspend(|| {
                     eprintln!(
                         "{}: {}: {}",
                         line.status,
@@ -227,47 +334,22 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
                 });
                 if refusal.is_some() && refused.is_none() {
                     refused = refusal;
-                    stopping.store(true, Ordering::SeqCst);
+                    watch.stopping.store(true, Ordering::SeqCst);
                 }
             }
             line.append_json(&mut batch);
-            // A hidden bar (stderr is not a terminal) still takes a lock per
-            // call; it has no one to show the count to.
-            if !hidden {
-                bar.inc(1);
+            if !watch.hidden {
+                watch.bar.inc(1);
             }
             next = outcomes.next().now_or_never().flatten();
         }
-        if let Err(e) = report::write(&mut *sink, &batch) {
-            bar.abandon();
-            eprintln!("error: cannot write the report: {e}; stopping");
-            return ExitCode::from(1);
+        if let Err(e) = report::write(sink, &batch) {
+            watch
+                .bar
+                .suspend(|| eprintln!("error: cannot write the report: {e}; stopping"));
+            return Err(());
         }
         batch.clear();
     }
-    drop(outcomes);
-    signals.abort();
-    if let Some(ticker) = ticker {
-        ticker.abort();
-    }
-    bar.finish_and_clear();
-
-    // `stopping` is set by the first signal or by a refused key.
-    let stop = match refused {
-        Some(why) => Some(Stop::Refused(why)),
-        None if stopping.load(Ordering::SeqCst) => Some(Stop::Interrupted),
-        None => None,
-    };
-    counts.skipped = skipped;
-    counts.todo = todo_len;
-    counts.taken = taken.load(Ordering::SeqCst);
-    summarise(
-        job,
-        args.verify,
-        &ids,
-        &counts,
-        stop,
-        started,
-        &client.flow_stats(),
-    )
+    Ok((counts, refused))
 }

@@ -79,6 +79,37 @@ pub fn summarise(
     started: Instant,
     flow: &FlowStats,
 ) -> ExitCode {
+    eprintln!("{}", summary_line(job, verify, ids, counts, started, flow));
+    if let Err(wrong) = tally(counts, stop.as_ref()) {
+        eprintln!("error: the counts do not add up: {wrong}");
+        return ExitCode::from(1);
+    }
+    match stop {
+        Some(Stop::Interrupted) => {
+            eprintln!("interrupted; run the same command again to finish the rest");
+            ExitCode::from(130)
+        }
+        Some(Stop::Refused(why)) => {
+            eprintln!(
+                "error: stopped at the first refused key, since every other id would fail the same way: {why}"
+            );
+            ExitCode::from(1)
+        }
+        None if counts.done() == counts.finished() => ExitCode::SUCCESS,
+        None => ExitCode::from(1),
+    }
+}
+
+/// The one line that says what the run did: each outcome counted, the ids
+/// read, the time, and what flow control held back.
+fn summary_line(
+    job: Job,
+    verify: bool,
+    ids: &Ids,
+    counts: &Counts,
+    started: Instant,
+    flow: &FlowStats,
+) -> String {
     let (skipped, taken, todo) = (counts.skipped, counts.taken, counts.todo);
     let not_attempted = todo.saturating_sub(taken);
     let unfinished = taken.saturating_sub(counts.finished());
@@ -135,11 +166,15 @@ pub fn summarise(
         flow.held_back.as_secs_f64()
     ));
     summary.push_str(&limiter_note(flow));
-    eprintln!("{summary}");
+    summary
+}
 
-    // Each distinct id read is skipped, or taken and given exactly one
-    // outcome, or (after a stop) not taken: any other tally is a defect,
-    // and a run with one must not exit 0.
+/// Each distinct id read is skipped, or taken and given exactly one
+/// outcome, or (after a stop) not taken: any other tally is a defect, and a
+/// run with one must not exit 0. `Err` says what does not add up.
+fn tally(counts: &Counts, stop: Option<&Stop>) -> Result<(), String> {
+    let (taken, todo) = (counts.taken, counts.todo);
+    let unfinished = taken.saturating_sub(counts.finished());
     let mut wrong = Vec::new();
     if counts.stray > 0 {
         wrong.push(format!(
@@ -161,23 +196,10 @@ pub fn summarise(
     if unfinished > 0 && !matches!(stop, Some(Stop::Interrupted)) {
         wrong.push(format!("{unfinished} ids were taken but have no outcome"));
     }
-    if !wrong.is_empty() {
-        eprintln!("error: the counts do not add up: {}", wrong.join("; "));
-        return ExitCode::from(1);
-    }
-    match stop {
-        Some(Stop::Interrupted) => {
-            eprintln!("interrupted; run the same command again to finish the rest");
-            ExitCode::from(130)
-        }
-        Some(Stop::Refused(why)) => {
-            eprintln!(
-                "error: stopped at the first refused key, since every other id would fail the same way: {why}"
-            );
-            ExitCode::from(1)
-        }
-        None if counts.done() == counts.finished() => ExitCode::SUCCESS,
-        None => ExitCode::from(1),
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("; "))
     }
 }
 

@@ -160,9 +160,23 @@ fn schema(value: &mut Value, at: &str, rewrites: &mut Vec<String>) -> Result<(),
             _ => Ok(()),
         };
     };
-    let note = |rewrites: &mut Vec<String>, what: String| {
-        rewrites.push(format!("`{at}`: {what} (OpenAPI 3.1 to 3.0)"));
-    };
+    refuse_unsupported(object, at)?;
+    drop_identifiers(object, at, rewrites);
+    type_list(object, at, rewrites)?;
+    examples_list(object, at, rewrites);
+    const_to_enum(object, at, rewrites);
+    exclusive_bounds(object, at, rewrites);
+    ref_siblings(object, at, rewrites);
+    subschemas(object, at, rewrites)
+}
+
+/// Records a rewrite at `at`.
+fn note(rewrites: &mut Vec<String>, at: &str, what: String) {
+    rewrites.push(format!("`{at}`: {what} (OpenAPI 3.1 to 3.0)"));
+}
+
+/// The keywords and forms 3.0 has none for: an error naming where.
+fn refuse_unsupported(object: &Map<String, Value>, at: &str) -> Result<(), String> {
     if let Some(keyword) = UNSUPPORTED.iter().find(|k| object.contains_key(**k)) {
         return Err(format!(
             "`{at}/{}` uses `{keyword}`, which OpenAPI 3.0 cannot express",
@@ -174,68 +188,101 @@ fn schema(value: &mut Value, at: &str, rewrites: &mut Vec<String>) -> Result<(),
             "`{at}/items` is a list (a tuple), which OpenAPI 3.0 cannot express"
         ));
     }
-    for keyword in ["$comment", "$id", "$schema", "$anchor"] {
-        if object.remove(keyword).is_some() {
-            note(rewrites, format!("dropped `{keyword}`"));
-        }
-    }
-    if let Some(Value::Array(types)) = object.get("type") {
-        let nullable = types.iter().any(|t| t == "null");
-        let others: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
-        match others.as_slice() {
-            [one] => {
-                let one = one.clone();
-                object.insert("type".into(), one.clone());
-                if nullable {
-                    object.insert("nullable".into(), json!(true));
-                    note(
-                        rewrites,
-                        format!("`type: [{one}, \"null\"]` is now `type: {one}, nullable: true`"),
-                    );
-                } else {
-                    note(rewrites, format!("`type: [{one}]` is now `type: {one}`"));
-                }
-            }
-            [] => {
-                return Err(format!(
-                    "`{at}/type` allows only `null`, which OpenAPI 3.0 cannot express"
-                ));
-            }
-            _ => {
-                return Err(format!(
-                    "`{at}/type` allows several types ({}), which OpenAPI 3.0 cannot express as one",
-                    others
-                        .iter()
-                        .map(Value::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-        }
-    }
     if object.get("type") == Some(&json!("null")) {
         return Err(format!(
             "`{at}/type` is `null`, which OpenAPI 3.0 cannot express"
         ));
     }
-    if let Some(Value::Array(examples)) = object.get("examples") {
-        let first = examples.first().cloned();
-        object.remove("examples");
-        if let Some(first) = first {
-            object.entry("example").or_insert(first);
+    Ok(())
+}
+
+/// `$comment`, `$id`, `$schema` and `$anchor` are dropped.
+fn drop_identifiers(object: &mut Map<String, Value>, at: &str, rewrites: &mut Vec<String>) {
+    for keyword in ["$comment", "$id", "$schema", "$anchor"] {
+        if object.remove(keyword).is_some() {
+            note(rewrites, at, format!("dropped `{keyword}`"));
         }
-        note(
-            rewrites,
-            "the `examples` list is now `example` (its first value)".to_owned(),
-        );
     }
+}
+
+/// `type: [T, "null"]` becomes `type: T, nullable: true`; a list of one
+/// type, that type. Several types, or only `null`, cannot be said.
+fn type_list(
+    object: &mut Map<String, Value>,
+    at: &str,
+    rewrites: &mut Vec<String>,
+) -> Result<(), String> {
+    let Some(Value::Array(types)) = object.get("type") else {
+        return Ok(());
+    };
+    let nullable = types.iter().any(|t| t == "null");
+    let others: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+    match others.as_slice() {
+        [one] => {
+            let one = one.clone();
+            object.insert("type".into(), one.clone());
+            if nullable {
+                object.insert("nullable".into(), json!(true));
+                note(
+                    rewrites,
+                    at,
+                    format!("`type: [{one}, \"null\"]` is now `type: {one}, nullable: true`"),
+                );
+            } else {
+                note(
+                    rewrites,
+                    at,
+                    format!("`type: [{one}]` is now `type: {one}`"),
+                );
+            }
+            Ok(())
+        }
+        [] => Err(format!(
+            "`{at}/type` allows only `null`, which OpenAPI 3.0 cannot express"
+        )),
+        _ => Err(format!(
+            "`{at}/type` allows several types ({}), which OpenAPI 3.0 cannot express as one",
+            others
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// A schema's `examples` list becomes `example`, its first value.
+fn examples_list(object: &mut Map<String, Value>, at: &str, rewrites: &mut Vec<String>) {
+    let Some(Value::Array(examples)) = object.get("examples") else {
+        return;
+    };
+    let first = examples.first().cloned();
+    object.remove("examples");
+    if let Some(first) = first {
+        object.entry("example").or_insert(first);
+    }
+    note(
+        rewrites,
+        at,
+        "the `examples` list is now `example` (its first value)".to_owned(),
+    );
+}
+
+/// `const: x` becomes `enum: [x]`.
+fn const_to_enum(object: &mut Map<String, Value>, at: &str, rewrites: &mut Vec<String>) {
     if let Some(constant) = object.remove("const") {
         note(
             rewrites,
+            at,
             format!("`const: {constant}` is now a one-value `enum`"),
         );
         object.insert("enum".into(), json!([constant]));
     }
+}
+
+/// A numeric `exclusiveMinimum`/`exclusiveMaximum` becomes the bound with
+/// 3.0's boolean form; with both, the tighter of the two holds.
+fn exclusive_bounds(object: &mut Map<String, Value>, at: &str, rewrites: &mut Vec<String>) {
     for (exclusive, bound, tighter) in [
         ("exclusiveMinimum", "minimum", 1.0),
         ("exclusiveMaximum", "maximum", -1.0),
@@ -244,7 +291,6 @@ fn schema(value: &mut Value, at: &str, rewrites: &mut Vec<String>) -> Result<(),
             continue;
         };
         let limit_value = object.get(exclusive).cloned().unwrap_or(Value::Null);
-        // With both, the tighter of the two bounds holds.
         let keep_bound = object
             .get(bound)
             .and_then(Value::as_f64)
@@ -257,32 +303,49 @@ fn schema(value: &mut Value, at: &str, rewrites: &mut Vec<String>) -> Result<(),
         }
         note(
             rewrites,
+            at,
             format!("numeric `{exclusive}: {limit_value}` is now the 3.0 form"),
         );
     }
-    if object.contains_key("$ref") && object.len() > 1 {
-        let siblings: Vec<String> = object.keys().filter(|k| *k != "$ref").cloned().collect();
-        if siblings
-            .iter()
-            .all(|k| REF_ANNOTATIONS.contains(&k.as_str()))
-        {
-            object.retain(|k, _| k == "$ref");
-            note(
-                rewrites,
-                format!("dropped `{}` beside `$ref`", siblings.join("`, `")),
-            );
-        } else {
-            let reference = object.remove("$ref").unwrap_or(Value::Null);
-            object.insert("allOf".into(), json!([{ "$ref": reference }]));
-            note(
-                rewrites,
-                format!(
-                    "`$ref` with `{}` beside it is now `allOf: [$ref]`",
-                    siblings.join("`, `")
-                ),
-            );
-        }
+}
+
+/// Annotations beside a `$ref` are dropped (3.0 ignores them there); any
+/// other keyword beside it is kept by wrapping the reference in `allOf`.
+fn ref_siblings(object: &mut Map<String, Value>, at: &str, rewrites: &mut Vec<String>) {
+    if !object.contains_key("$ref") || object.len() == 1 {
+        return;
     }
+    let siblings: Vec<String> = object.keys().filter(|k| *k != "$ref").cloned().collect();
+    if siblings
+        .iter()
+        .all(|k| REF_ANNOTATIONS.contains(&k.as_str()))
+    {
+        object.retain(|k, _| k == "$ref");
+        note(
+            rewrites,
+            at,
+            format!("dropped `{}` beside `$ref`", siblings.join("`, `")),
+        );
+    } else {
+        let reference = object.remove("$ref").unwrap_or(Value::Null);
+        object.insert("allOf".into(), json!([{ "$ref": reference }]));
+        note(
+            rewrites,
+            at,
+            format!(
+                "`$ref` with `{}` beside it is now `allOf: [$ref]`",
+                siblings.join("`, `")
+            ),
+        );
+    }
+}
+
+/// Every schema inside this one, each brought down the same way.
+fn subschemas(
+    object: &mut Map<String, Value>,
+    at: &str,
+    rewrites: &mut Vec<String>,
+) -> Result<(), String> {
     if let Some(Value::Object(props)) = object.get_mut("properties") {
         for (name, prop) in props.iter_mut() {
             schema(prop, &format!("{at}/properties/{}", escape(name)), rewrites)?;

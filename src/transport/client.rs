@@ -500,9 +500,42 @@ impl ClientBuilder {
     }
 
     /// Checks everything and builds the client. Nothing is sent.
-    pub fn build(self) -> Result<Client, Error> {
-        let key = ApiKey::new(self.api_key.unwrap_or_default())?;
+    pub fn build(mut self) -> Result<Client, Error> {
+        let key = ApiKey::new(self.api_key.take().unwrap_or_default())?;
         let base = check_base_url(&self.base_url)?;
+        self.check_limits()?;
+        // The key and the version are not default headers: the transport
+        // adds them to each request for the base URL's origin (see
+        // `send/mod.rs`), so that the inner client carries neither.
+        let authorization = key.bearer_header()?;
+        let http = self.http_client(&base)?;
+        let base_url = base.as_str().trim_end_matches('/').to_owned();
+        let flow = self.flow_control(&base, &key)?;
+        let transport = Transport {
+            retry: self.retry,
+            attempt_timeout: self.attempt_timeout,
+            client_timeout: self.attempt_timeout,
+            headers: std::sync::Arc::from([]),
+            refusal: None,
+            observer: self.observer,
+            max_body_bytes: self.max_body_bytes,
+            base_segments: base
+                .path_segments()
+                .map_or(0, |s| s.filter(|s| !s.is_empty()).count()),
+            flow: std::sync::Arc::new(flow),
+            authorization,
+            origin: base.origin(),
+        };
+        Ok(Client {
+            api: api::Client::new_with_client(&base_url, http, transport),
+            base_url,
+            key_fingerprint: key.fingerprint(),
+        })
+    }
+
+    /// Refuses a rate, a body limit, an attempt count or a timeout that
+    /// cannot work.
+    fn check_limits(&self) -> Result<(), Error> {
         if let Some(rate) = self.max_rate
             && !Self::MAX_RATES.contains(&rate)
         {
@@ -530,11 +563,12 @@ impl ClientBuilder {
                 "timeouts and the deadline must be longer than zero".into(),
             ));
         }
+        Ok(())
+    }
 
-        // The key and the version are not default headers: the transport
-        // adds them to each request for the base URL's origin (see
-        // `send/mod.rs`), so that the inner client carries neither.
-        let authorization = key.bearer_header()?;
+    /// The inner `reqwest::Client`: the user agent, the proxy choice, the
+    /// timeouts, and redirects followed only within `base`'s origin.
+    fn http_client(&self, base: &url::Url) -> Result<reqwest::Client, Error> {
         let user_agent = match &self.user_agent_suffix {
             Some(suffix) => format!("{USER_AGENT} {suffix}"),
             None => USER_AGENT.to_owned(),
@@ -542,8 +576,7 @@ impl ClientBuilder {
         let user_agent = HeaderValue::from_str(&user_agent).map_err(|_| {
             Error::InvalidInput("the user-agent suffix is not a valid header value".into())
         })?;
-        let origin = base.origin();
-        let redirect_origin = origin.clone();
+        let redirect_origin = base.origin();
         #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
         {
             // reqwest's `rustls-no-provider` uses the process's default
@@ -552,14 +585,13 @@ impl ClientBuilder {
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
         let mut http = reqwest::Client::builder();
-        http = match self.proxy {
-            ProxyChoice::Explicit(url) => http.proxy(explicit_proxy(&url)?),
+        http = match &self.proxy {
+            ProxyChoice::Explicit(url) => http.proxy(explicit_proxy(url)?),
             ProxyChoice::Direct => http.no_proxy(),
             ProxyChoice::Environment if base.scheme() == "http" => http.no_proxy(),
             ProxyChoice::Environment => http,
         };
-        let http = http
-            .user_agent(user_agent)
+        http.user_agent(user_agent)
             .connect_timeout(self.connect_timeout)
             // Every attempt's timeout, unless the call's deadline leaves
             // less (the send path then sets it on the request). Set here
@@ -576,43 +608,26 @@ impl ClientBuilder {
                 }
             }))
             .build()
-            .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))
+    }
 
-        let base_url = base.as_str().trim_end_matches('/').to_owned();
+    /// Flow control for the client: the fixed cap if set, and the fleet's
+    /// limit through the store when a limiter URL is set.
+    #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
+    fn flow_control(&self, base: &url::Url, key: &ApiKey) -> Result<FlowControl, Error> {
         let flow = FlowControl::new(self.max_rate);
         #[cfg(feature = "redis")]
-        let flow = match &self.limiter {
-            Some(url) => flow.with_shared(
-                send::flow::redis::SharedLimit::new(
-                    url,
-                    &base.origin().ascii_serialization(),
-                    &key.fingerprint(),
-                    self.max_rate,
-                )
-                .map_err(|why| Error::InvalidInput(format!("the limiter URL is refused: {why}")))?,
-            ),
-            None => flow,
-        };
-        let transport = Transport {
-            retry: self.retry,
-            attempt_timeout: self.attempt_timeout,
-            client_timeout: self.attempt_timeout,
-            headers: std::sync::Arc::from([]),
-            refusal: None,
-            observer: self.observer,
-            max_body_bytes: self.max_body_bytes,
-            base_segments: base
-                .path_segments()
-                .map_or(0, |s| s.filter(|s| !s.is_empty()).count()),
-            flow: std::sync::Arc::new(flow),
-            authorization,
-            origin,
-        };
-        Ok(Client {
-            api: api::Client::new_with_client(&base_url, http, transport),
-            base_url,
-            key_fingerprint: key.fingerprint(),
-        })
+        if let Some(url) = &self.limiter {
+            let shared = send::flow::redis::SharedLimit::new(
+                url,
+                &base.origin().ascii_serialization(),
+                &key.fingerprint(),
+                self.max_rate,
+            )
+            .map_err(|why| Error::InvalidInput(format!("the limiter URL is refused: {why}")))?;
+            return Ok(flow.with_shared(shared));
+        }
+        Ok(flow)
     }
 }
 

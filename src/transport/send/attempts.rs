@@ -230,50 +230,14 @@ impl Transport {
         loop {
             // Keep a copy for the next attempt; a body that cannot be copied
             // (a stream) is sent once.
-            let (mut current, spare) = match original.try_clone() {
+            let (current, spare) = match original.try_clone() {
                 Some(copy) => (copy, Some(original)),
                 None => (original, None),
             };
-            // The reqwest client's own timeout is the client's attempt
-            // timeout; a view's other timeout, or a deadline that leaves
-            // less, sets this attempt's.
-            let timeout = attempts.send(Instant::now());
-            if timeout != self.client_timeout {
-                *current.timeout_mut() = Some(timeout);
-            }
-            let sends = attempts.sends();
-            telemetry.request(sends);
-
-            let started = Instant::now();
-            let result = match client.execute(current).await {
-                Ok(response) => buffer(response, limit_for_this_call(self.max_body_bytes)).await,
-                Err(e) => Err(e),
-            };
-            let status = result.as_ref().ok().map(Response::status);
-            record(|r| {
-                r.attempts.set(sends);
-                r.status.set(status);
-            });
-            telemetry.response(sends, status, telemetry::since(started));
-
-            let outcome = match &result {
-                Ok(response) => {
-                    let answer = Answer::of(&self.retry, response.status(), response.headers());
-                    match answer.throttle {
-                        Some(hold) => {
-                            telemetry.throttled(sends, answer.status, hold);
-                            self.flow.throttled(turn, hold)
-                        }
-                        None => self.flow.succeeded(turn),
-                    }
-                    Outcome::Response(answer)
-                }
-                Err(error) => {
-                    tracing::debug!(attempt = sends, error = %error, "request failed");
-                    drop(turn);
-                    Outcome::Failed(Failure::of(error))
-                }
-            };
+            let result = self
+                .attempt(client, current, &mut attempts, telemetry)
+                .await;
+            let outcome = self.judge(&result, turn, attempts.sends(), telemetry);
             let now = Instant::now();
             let next = attempts.after(&outcome, now, spare.is_some());
             let spare = match (spare, next) {
@@ -285,10 +249,10 @@ impl Transport {
                 _ => return result,
             };
             if let Next::Sleep(wait) = next {
-                telemetry.retry(sends, Some(wait));
+                telemetry.retry(attempts.sends(), Some(wait));
                 tokio::time::sleep(wait).await;
             } else {
-                telemetry.retry(sends, None);
+                telemetry.retry(attempts.sends(), None);
             }
             // A throttled attempt waits here, with every other call, for the
             // hold the server asked for and then for its paced turn.
@@ -300,6 +264,67 @@ impl Transport {
                 }
             };
             original = spare;
+        }
+    }
+
+    /// Sends `request` once, counted in `attempts`, with its timeout (the
+    /// reqwest client's own is the client's attempt timeout; a view's
+    /// other timeout, or a deadline that leaves less, sets this one's), and
+    /// reads its body whole within the limit.
+    async fn attempt(
+        &self,
+        client: &reqwest::Client,
+        mut request: Request,
+        attempts: &mut Attempts<'_>,
+        telemetry: &Telemetry<'_>,
+    ) -> reqwest::Result<Response> {
+        let timeout = attempts.send(Instant::now());
+        if timeout != self.client_timeout {
+            *request.timeout_mut() = Some(timeout);
+        }
+        let sends = attempts.sends();
+        telemetry.request(sends);
+        let started = Instant::now();
+        let result = match client.execute(request).await {
+            Ok(response) => buffer(response, limit_for_this_call(self.max_body_bytes)).await,
+            Err(e) => Err(e),
+        };
+        let status = result.as_ref().ok().map(Response::status);
+        record(|r| {
+            r.attempts.set(sends);
+            r.status.set(status);
+        });
+        telemetry.response(sends, status, telemetry::since(started));
+        result
+    }
+
+    /// What attempt number `sends` brought back, read once, and told to
+    /// flow control: a throttle holds every call, an answer opens the
+    /// window, a failure only gives the turn back.
+    fn judge(
+        &self,
+        result: &reqwest::Result<Response>,
+        turn: super::flow::Turn<'_>,
+        sends: u32,
+        telemetry: &Telemetry<'_>,
+    ) -> Outcome {
+        match result {
+            Ok(response) => {
+                let answer = Answer::of(&self.retry, response.status(), response.headers());
+                match answer.throttle {
+                    Some(hold) => {
+                        telemetry.throttled(sends, answer.status, hold);
+                        self.flow.throttled(turn, hold)
+                    }
+                    None => self.flow.succeeded(turn),
+                }
+                Outcome::Response(answer)
+            }
+            Err(error) => {
+                tracing::debug!(attempt = sends, error = %error, "request failed");
+                drop(turn);
+                Outcome::Failed(Failure::of(error))
+            }
         }
     }
 }
