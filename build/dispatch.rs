@@ -94,7 +94,16 @@ pub fn generate(
         let _ = write!(checks, "{name:?} => {{\n{check_lines}Ok(())\n}}\n");
         let _ = write!(arms, "{name:?} => {{\n{lets}{tail}\n}}\n");
     }
-    let dispatch = format!(
+    Ok(Generated {
+        dispatch: dispatch_source(&arms, &checks),
+        schemas: schemas_source(&request_schemas, &response_schemas),
+    })
+}
+
+/// `dispatch.rs` around the match arms of each operation: the call, and the
+/// conversion of its arguments alone.
+fn dispatch_source(arms: &str, checks: &str) -> String {
+    format!(
         "/// Calls the operation `call` names through its generated builder.\n\
          pub(crate) async fn dispatch(\n\
              client: &crate::Client,\n\
@@ -110,8 +119,13 @@ pub fn generate(
                  other => Err(crate::Error::InvalidInput(format!(\"no generated method `{{other}}`\"))),\n\
              }}\n\
          }}\n"
-    );
-    let schemas = format!(
+    )
+}
+
+/// `schemas.rs` around the match arms of each operation's request and
+/// response schemas.
+fn schemas_source(request_schemas: &str, response_schemas: &str) -> String {
+    format!(
         "/// The JSON Schema of the request body that the generated builder of\n\
          /// `rust_name` takes, made by schemars from the type itself.\n\
          pub(crate) fn request_schema(rust_name: &str) -> Option<::schemars::schema::RootSchema> {{\n\
@@ -125,8 +139,7 @@ pub fn generate(
                  _ => None,\n\
              }}\n\
          }}\n"
-    );
-    Ok(Generated { dispatch, schemas })
+    )
 }
 
 /// What the builder's `field` of `op` takes, and from where in the call:
