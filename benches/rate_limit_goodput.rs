@@ -20,8 +20,7 @@
 //! `GOODPUT_RATE`, `GOODPUT_IDS` and `GOODPUT_CONCURRENCY` override the
 //! defaults.
 
-#[path = "support/mod.rs"]
-mod support;
+use runalloy_embedded_test_support::bench as support;
 
 use futures::StreamExt;
 use runalloy_embedded::{Client, RetryPolicy};

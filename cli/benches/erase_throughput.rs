@@ -16,8 +16,7 @@
 //! `ERASE_BENCH_BASE_URL` sends every round to a server already running
 //! there (such as nginx) instead of the stand-in.
 
-#[path = "../../benches/support/mod.rs"]
-mod support;
+use runalloy_embedded_test_support::bench as support;
 
 use futures::StreamExt;
 use runalloy_embedded::Client;

@@ -23,8 +23,7 @@
 //! `FLEET_BENCH_KEEP_LOGS=dir` keeps each worker's standard error there (with
 //! `RUST_LOG=runalloy_embedded=debug`, the flow control's decisions).
 
-#[path = "../../benches/support/mod.rs"]
-mod support;
+use runalloy_embedded_test_support::bench as support;
 
 use runalloy_embedded_fake::{FakeAlloy, RateLimit};
 use std::time::{Duration, Instant};

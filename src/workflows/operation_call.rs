@@ -349,13 +349,12 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    #[allow(dead_code)] // Only decoded, to see where it fails.
     struct Filter {
         sort_order: Order,
         pages: Vec<u32>,
     }
 
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, PartialEq, serde::Deserialize)]
     #[serde(rename_all = "lowercase")]
     enum Order {
         Asc,
@@ -392,5 +391,9 @@ mod tests {
         for (body, says) in cases {
             assert_eq!(fault(body), says);
         }
+        // The same type takes a body that fits it.
+        let fits: Filter =
+            serde_json::from_value(json!({"sortOrder": "desc", "pages": [1, 2]})).unwrap();
+        assert_eq!((fits.sort_order, fits.pages), (Order::Desc, vec![1, 2]));
     }
 }

@@ -2,8 +2,7 @@
 //! spec normalisation, in one binary with one module per concern, so that
 //! the crate is linked once rather than once per file.
 
-#[path = "../common/mod.rs"]
-mod common;
+use runalloy_embedded_test_support as common;
 
 mod api_errors;
 mod api_version;

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::net::TcpListener;
 
-const CERT: &[u8] = include_bytes!("../common/tls/unknown-issuer.cert.pem");
-const KEY: &[u8] = include_bytes!("../common/tls/unknown-issuer.key.pem");
+const CERT: &[u8] = include_bytes!("tls/unknown-issuer.cert.pem");
+const KEY: &[u8] = include_bytes!("tls/unknown-issuer.key.pem");
 
 /// The provider this build of reqwest uses.
 fn provider() -> Arc<tokio_rustls::rustls::crypto::CryptoProvider> {

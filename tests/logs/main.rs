@@ -4,8 +4,7 @@
 //! tracing's per-callsite interest cache), so tests running beside it in
 //! one process would race with it.
 
-#[path = "../common/mod.rs"]
-mod common;
+use runalloy_embedded_test_support as common;
 
 use common::{Reply, TEST_KEY, TestServer, client, dead_url, json};
 use std::io::Write;

@@ -5,8 +5,7 @@
 //! flow control and back. Each test starts its own store.
 #![cfg(feature = "redis")]
 
-#[path = "../common/mod.rs"]
-mod common;
+use runalloy_embedded_test_support as common;
 mod store;
 
 use common::{TEST_KEY, TestServer, json, with_header};

@@ -3,7 +3,6 @@
 //! The rate-limit modules (`at_the_limit`) wait on the stand-in's limit for
 //! tens of seconds; in this binary the other modules run meanwhile.
 
-#[path = "../common/mod.rs"]
 mod common;
 
 mod api;

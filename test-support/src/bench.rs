@@ -1,7 +1,6 @@
 //! What the benchmarks share: the plain reqwest client a careful user would
 //! build, with the same headers the library sends, and their settings from
 //! the environment. Each bench uses part of it.
-#![allow(dead_code)]
 
 use runalloy_embedded::API_VERSION;
 

@@ -1,7 +1,7 @@
 //! Sample arguments for any operation of the spec, made from the operation
 //! table alone, and what the server must receive for them.
 
-use super::{Recorded, TEST_KEY};
+use crate::{Recorded, TEST_KEY};
 use runalloy_embedded::{API_VERSION, Operation, OperationCall, USER_AGENT};
 use serde_json::{Value, json};
 

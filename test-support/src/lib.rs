@@ -1,7 +1,13 @@
-//! A scriptable HTTP/1.1 server on 127.0.0.1 that records exactly what it
-//! received, and can misbehave on cue: reset, stall, send endless bodies.
-#![allow(dead_code)]
+//! What the tests and benches of runalloy-embedded share, a package of its
+//! own so that each test binary takes what it uses:
+//! - a scriptable HTTP/1.1 server on 127.0.0.1 that records exactly what it
+//!   received, and can misbehave on cue: reset, stall, send endless bodies
+//!   (this module);
+//! - sample arguments for every operation, and what the server must receive
+//!   for them ([`operations`]);
+//! - the plain reqwest client the benches compare against ([`bench`]).
 
+pub mod bench;
 pub mod operations;
 
 use runalloy_embedded::{Client, ClientBuilder, RetryPolicy};
