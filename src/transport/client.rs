@@ -585,6 +585,13 @@ impl ClientBuilder {
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
         let mut http = reqwest::Client::builder();
+        #[cfg(any(feature = "native-tls", feature = "rustls", feature = "rustls-ring"))]
+        {
+            let tls = super::tls::shared().map_err(|why| {
+                Error::InvalidInput(format!("cannot build the HTTP client: TLS: {why}"))
+            })?;
+            http = http.use_preconfigured_tls(tls);
+        }
         http = match &self.proxy {
             ProxyChoice::Explicit(url) => http.proxy(explicit_proxy(url)?),
             ProxyChoice::Direct => http.no_proxy(),

@@ -10,3 +10,4 @@ pub(crate) mod error;
 pub(crate) mod observer;
 pub(crate) mod send;
 pub(crate) mod spec;
+pub(crate) mod tls;

@@ -74,3 +74,51 @@ async fn a_certificate_that_fails_verification_is_not_retried() {
     );
     assert_eq!(connections.load(Ordering::SeqCst), 1);
 }
+
+/// A TLS listener on 127.0.0.1 that reads each ClientHello and keeps the
+/// protocols it offers through ALPN, then hangs up.
+async fn hello_reader() -> (String, Arc<std::sync::Mutex<Vec<Vec<Vec<u8>>>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let offers = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = offers.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = tokio_rustls::LazyConfigAcceptor::new(
+                tokio_rustls::rustls::server::Acceptor::default(),
+                stream,
+            );
+            if let Ok(start) = acceptor.await {
+                let alpn = start
+                    .client_hello()
+                    .alpn()
+                    .map(|protocols| protocols.map(<[u8]>::to_vec).collect())
+                    .unwrap_or_default();
+                seen.lock().unwrap().push(alpn);
+            }
+        }
+    });
+    (url, offers)
+}
+
+/// Every client shares one TLS setup (loaded once per process); it offers
+/// what reqwest's own would for this client: HTTP/1.1 alone with rustls,
+/// nothing with native-tls (which reqwest prefers when both are on, and
+/// whose ALPN reqwest leaves off without its `native-tls-alpn` feature).
+#[tokio::test]
+async fn every_client_offers_http_1_1_through_the_shared_tls_setup() {
+    let (url, offers) = hello_reader().await;
+    for _ in 0..2 {
+        let client = common::client(&url);
+        let err = client.get_user("u-1").await.unwrap_err();
+        assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    }
+    let offers = offers.lock().unwrap().clone();
+    let expected: Vec<Vec<u8>> = if cfg!(feature = "native-tls") {
+        Vec::new()
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    assert!(offers.len() >= 2, "{offers:?}");
+    assert!(offers.iter().all(|alpn| alpn == &expected), "{offers:?}");
+}
