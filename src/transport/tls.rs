@@ -9,7 +9,9 @@
 //! HTTP/1.1 offered through ALPN, as the client speaks no other), made once.
 //!
 //! When `native-tls` is on beside a rustls feature, reqwest prefers the
-//! native backend, and so does this.
+//! native backend, and so does this. The setup is made when the first client
+//! is built: a crypto provider the program installs after that is not seen
+//! by later clients (install it first, as rustls asks anyway).
 
 #[cfg(any(feature = "native-tls", feature = "rustls", feature = "rustls-ring"))]
 use std::sync::OnceLock;

@@ -180,10 +180,10 @@ async fn an_invalid_id_fails_alone_and_sends_nothing() {
 /// The 429s (without `Retry-After`) start at id 100. Among a run's first
 /// few responses, one 429 in ten looks exactly like a rate limit with a
 /// small burst, and the flow controller paces the client by it (see
-/// `src/send/flow/`); whether it does depended on how fast the first
+/// `src/transport/send/flow/`); whether it does depended on how fast the first
 /// responses came, so the run took 1.5 s or, on a busy machine, over 100 s
 /// with retries cut by the test's 10 s deadline. This test is about faults
-/// and lost ids; `cli/tests/rate_limit/` and `flow_control.rs` test the
+/// and lost ids; `cli/tests/cli/at_the_limit/` and `flow_control.rs` test the
 /// pacing.
 fn faults_for(id: usize, logs: bool) -> Vec<Reply> {
     match (id % 10, logs) {

@@ -1,7 +1,7 @@
 //! `cargo xtask spec diff OLD NEW`: what an upgrade changes, for callers.
 //!
 //! Both specs go through the build's own normalisation first
-//! (`build/normalise.rs`), so the comparison sees what progenitor sees: no
+//! (the `runalloy-embedded-normalise` crate), so the comparison sees what progenitor sees: no
 //! `Authorization` or `x-api-version` parameters, path variables in the
 //! path, no error responses, and response enums read as strings.
 //!

@@ -5,7 +5,7 @@
 //! template, and only then adds the key and the API version, to a request
 //! for the configured origin; `exec` retries, bounds time and body size, and
 //! traces; `post` turns a call that the deadline cut short (marked on the
-//! response `exec` returns, see `crate::deadline`) into an error. Because
+//! response `exec` returns, see `crate::transport::deadline`) into an error. Because
 //! these are hooks, they apply to every operation in the spec, with no code
 //! per operation.
 //!

@@ -60,7 +60,7 @@
 //! The adaptive part is the AWS SDKs' adaptive retry mode (botocore's
 //! `retries/adaptive.py`, aws-smithy-runtime's `client_rate_limiter.rs`),
 //! changed where it measured better here, against the stand-in's token
-//! bucket (`cli/tests/rate_limit/table.rs` prints the figures):
+//! bucket (`cli/tests/cli/at_the_limit/table.rs` prints the figures):
 //! - the first pace starts from the accepted rate, not the sent rate, which
 //!   during the first burst is the concurrency over the round trip, far
 //!   above any limit;
