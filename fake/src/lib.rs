@@ -7,13 +7,13 @@
 //! the spec. The Users operations keep users in memory, and so do a user's
 //! credentials and workflows (list and delete, deactivate) and its logs
 //! (`get-logs` and `get-workflow-logs`, paged as the vendor documents them,
-//! and deleted with the user's logs); every other
-//! operation checks its required query parameters and body, then answers
-//! with the spec's example of its success response. For tests it can inject
-//! 500s, keep a deleted user readable, and record what it received. It answers like the
-//! real API: 401 `{"message": "Unauthorized"}` without the
-//! right `Authorization: Bearer <key>`, 400 without the right
-//! `x-api-version`, 404 `{"message": "User not found"}` for unknown users.
+//! and deleted with the user's logs); every other operation checks its
+//! required query parameters and body, then answers with the spec's example
+//! of its success response. For tests it can inject 500s and 429s, keep a
+//! deleted user readable, and record what it received. It answers like the
+//! real API: 401 `{"message": "Unauthorized"}` without the right
+//! `Authorization: Bearer <key>`, 400 without the right `x-api-version`, 404
+//! `{"message": "User not found"}` for unknown users.
 //! [`FakeAlloy::start_rate_limited`] puts it behind a token bucket that
 //! answers 429, as hosted APIs do.
 //!
