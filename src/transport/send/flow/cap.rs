@@ -1,22 +1,21 @@
 //! The fixed cap (`ClientBuilder::max_requests_per_second`): governor's
-//! token bucket, burst 1, so requests leave evenly spaced. The stand-in's
-//! rate limit uses the same bucket.
+//! token bucket, burst 1, so requests leave evenly spaced.
 
 use crate::transport::deadline::Wait;
-use std::num::NonZeroU32;
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub(crate) type Governor = governor::DefaultDirectRateLimiter;
+pub(super) type Governor = governor::DefaultDirectRateLimiter;
 
 /// A governor token bucket refilled at `rate` per second (fractions
-/// allowed) and holding `burst`; `None` for a rate that is not finite and
-/// positive. The fixed cap and the stand-in's rate limit both use it.
-pub(crate) fn token_bucket(rate: f64, burst: NonZeroU32) -> Option<Governor> {
+/// allowed) and holding one request; `None` for a rate that is not finite
+/// and positive.
+pub(super) fn token_bucket(rate: f64) -> Option<Governor> {
     let period = Duration::try_from_secs_f64(1.0 / rate)
         .ok()
         .filter(|p| !p.is_zero())?;
-    let quota = governor::Quota::with_period(period)?.allow_burst(burst);
+    // A quota's burst is 1 unless it is raised.
+    let quota = governor::Quota::with_period(period)?;
     Some(governor::RateLimiter::direct(quota))
 }
 

@@ -94,13 +94,10 @@ mod pacer;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
-pub(crate) use cap::{Governor, token_bucket};
-
 use crate::transport::deadline::Wait;
 use buckets::BucketCount;
-use cap::capped_turn;
+use cap::{Governor, capped_turn, token_bucket};
 use pacer::{Evidence, FirstEvidence, Pacer, THIN_EVIDENCE, Turned};
-use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -206,7 +203,7 @@ impl FlowControl {
     /// given. `max_rate` must be finite and positive (checked by the
     /// builder).
     pub(crate) fn new(max_rate: Option<f64>) -> Self {
-        let fixed = max_rate.and_then(|rate| Some((token_bucket(rate, NonZeroU32::MIN)?, rate)));
+        let fixed = max_rate.and_then(|rate| Some((token_bucket(rate)?, rate)));
         let now = Instant::now();
         Self {
             fixed,
