@@ -60,6 +60,11 @@ impl Counts {
     fn finished(&self) -> u64 {
         self.done() + self.partly_done() + self.unconfirmed + self.failed
     }
+
+    /// Ids taken that have no outcome (cut off in flight by a stop).
+    fn unfinished(&self) -> u64 {
+        self.taken.saturating_sub(self.finished())
+    }
 }
 
 /// Why the run stopped taking ids before the end.
@@ -110,9 +115,9 @@ fn summary_line(
     started: Instant,
     flow: &FlowStats,
 ) -> String {
-    let (skipped, taken, todo) = (counts.skipped, counts.taken, counts.todo);
-    let not_attempted = todo.saturating_sub(taken);
-    let unfinished = taken.saturating_sub(counts.finished());
+    let skipped = counts.skipped;
+    let not_attempted = counts.todo.saturating_sub(counts.taken);
+    let unfinished = counts.unfinished();
     let done = job.done_status();
     let mut summary = format!(
         "{} {done} ({} deleted, {} already gone",
@@ -174,7 +179,7 @@ fn summary_line(
 /// run with one must not exit 0. `Err` says what does not add up.
 fn tally(counts: &Counts, stop: Option<&Stop>) -> Result<(), String> {
     let (taken, todo) = (counts.taken, counts.todo);
-    let unfinished = taken.saturating_sub(counts.finished());
+    let unfinished = counts.unfinished();
     let mut wrong = Vec::new();
     if counts.stray > 0 {
         wrong.push(format!(
