@@ -123,18 +123,25 @@ impl Walk {
             .replace_param(self.paging.limit_param, self.size.to_string());
         self.call
             .replace_param(position_param, self.position.to_string());
-        let answer = client.call_operation(&self.call).await.map_err(failed)?;
+        let mut answer = client.call_operation(&self.call).await.map_err(failed)?;
         self.fetched = page;
-        let items = dotted(&answer, self.paging.items)
-            .and_then(Value::as_array)
-            .ok_or_else(|| {
-                failed(Error::NotTheApi(format!(
+        let total = self
+            .paging
+            .total_pages
+            .and_then(|path| dotted(&answer, path))
+            .and_then(Value::as_u64);
+        // Taken out of the answer, which is dropped here: the items are
+        // copied once, into the queue, beside the page kept to compare.
+        let items = match dotted_mut(&mut answer, self.paging.items).map(Value::take) {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(failed(Error::NotTheApi(format!(
                     "{}: the answer has no `{}` list",
                     self.call.operation().id,
                     self.paging.items
-                )))
-            })?
-            .clone();
+                ))));
+            }
+        };
         if !items.is_empty() && self.last.as_ref() == Some(&items) {
             self.done = true;
             return Err(failed(Error::NotTheApi(format!(
@@ -143,11 +150,6 @@ impl Walk {
                 page - 1
             ))));
         }
-        let total = self
-            .paging
-            .total_pages
-            .and_then(|path| dotted(&answer, path))
-            .and_then(Value::as_u64);
         let received = items.len() as u64;
         self.done = received == 0
             || match total {
@@ -167,4 +169,9 @@ impl Walk {
 /// The value at a dotted path (`pagination.totalPages`).
 fn dotted<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(value, |v, key| v.get(key))
+}
+
+/// [`dotted`], for taking the value out.
+fn dotted_mut<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    path.split('.').try_fold(value, |v, key| v.get_mut(key))
 }
