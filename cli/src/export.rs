@@ -62,7 +62,7 @@ pub async fn run(client: &Client, args: ExportArgs) -> ExitCode {
                 exported += 1;
                 exported_line(export)
             }
-            Err(e) if e.is_api_not_found() => {
+            Err(e) if user_unknown(&e) => {
                 not_found += 1;
                 json!({"userId": id, "status": "not_found", "exportedAt": now()})
             }
@@ -93,6 +93,15 @@ pub async fn run(client: &Client, args: ExportArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Whether `error` is the API saying it does not know the user: its own 404
+/// to `get-a-user`, the first read. A 404 to a later read (the user's logs,
+/// say) comes after the user was read, so it is a failed export, never a
+/// line telling an access request that the API holds nothing.
+fn user_unknown(error: &Error) -> bool {
+    matches!(error, Error::NotFound(failure) if failure.operation == "get-a-user")
+        && error.is_api_not_found()
 }
 
 fn exported_line(export: UserExport) -> Value {

@@ -33,7 +33,10 @@ impl Client {
     /// of it across pages. GET requests only.
     ///
     /// A user the API does not know is [`Error::NotFound`] (with
-    /// [`Error::is_api_not_found`]), and nothing else is read.
+    /// [`Error::is_api_not_found`]) for `get-a-user`, and nothing else is
+    /// read. A 404 to a later read is a `NotFound` too, naming its own
+    /// operation ([`ApiFailure::operation`](crate::ApiFailure::operation)):
+    /// the user was read, so it is a failed export, not an unknown user.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -171,3 +171,34 @@ async fn a_base_url_that_is_not_the_api_exports_nothing() {
     );
     assert!(!out.exists(), "no file, so no line claims a user unknown");
 }
+
+/// A user the API reads, whose credentials then answer the API's own 404:
+/// the export failed, and the line never says `not_found`, which would tell an
+/// access request that the API holds nothing about a user it just returned.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_404_after_the_user_was_read_is_a_failed_export_not_an_unknown_user() {
+    use common::{TestServer, json};
+    let server = TestServer::start(|_, r| match r.path() {
+        "/users" => json(200, r#"{"data":[]}"#),
+        "/users/u-1" => json(200, r#"{"userId":"u-1","username":"jane@example.com"}"#),
+        "/credentials/users/u-1" => json(404, r#"{"message":"User not found"}"#),
+        _ => json(200, "{}"),
+    })
+    .await;
+    let (code, stdout, stderr) = run(users("export", &server.url(), &["u-1"])).await;
+    assert_eq!(code, 1, "{stderr}");
+    let line = &lines(&stdout)["u-1"];
+    assert_eq!(line["status"], "failed", "{line}");
+    assert_eq!(line["httpStatus"], 404, "{line}");
+    assert!(
+        line["error"]
+            .as_str()
+            .unwrap()
+            .contains("list-user-credentials GET /credentials/users/{userId}"),
+        "{line}"
+    );
+    assert!(
+        stderr.contains("0 exported, 0 not found, 1 failed, of 1 ids"),
+        "{stderr}"
+    );
+}
