@@ -47,12 +47,15 @@ async fn look(client: &Client, job: Job, user_id: String, plan: Plan) -> DryLine
         dry_run: true,
         user_id,
     };
-    match client.get_user(&line.user_id).await {
-        Ok(_) => {}
-        Err(e) if e.is_api_not_found() => line.user = "already_gone",
-        Err(e) => {
-            line.user = "unreadable";
-            line.error = Some(e.to_string());
+    if let Err(e) = client.get_user(&line.user_id).await {
+        // Gone only as the library counts it in a real run: the API's own
+        // 404, from a base URL proven to be the API.
+        match client.confirm_gone(e).await {
+            Ok(()) => line.user = "already_gone",
+            Err(e) => {
+                line.user = "unreadable";
+                line.error = Some(e.to_string());
+            }
         }
     }
     let mut credentials = 0;

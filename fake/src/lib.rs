@@ -31,7 +31,7 @@
 //! let created = client.create_user("jane@example.com", None).await?;
 //! let id = created.user_id.unwrap();
 //! client.erase_user(&id).await;
-//! assert!(client.get_user(&id).await.unwrap_err().is_not_found());
+//! assert!(client.get_user(&id).await.unwrap_err().is_api_not_found());
 //! assert_eq!(fake.logs_deleted(), vec![id]);
 //! # Ok(()) }
 //! ```

@@ -47,6 +47,10 @@ pub struct Client {
     api: api::Client,
     base_url: String,
     key_fingerprint: String,
+    /// Set once the base URL proved to be the API
+    /// ([`Client::verify_api_access`]); shared by clones and views, which
+    /// have the same base URL.
+    proven: std::sync::Arc<tokio::sync::OnceCell<()>>,
 }
 
 impl fmt::Debug for Client {
@@ -111,7 +115,13 @@ impl Client {
             api: api::Client::new_with_client(&self.base_url, self.api.client().clone(), transport),
             base_url: self.base_url.clone(),
             key_fingerprint: self.key_fingerprint.clone(),
+            proven: self.proven.clone(),
         }
+    }
+
+    /// The proof, made once, that the base URL is the API.
+    pub(crate) fn proven(&self) -> &tokio::sync::OnceCell<()> {
+        &self.proven
     }
 
     /// Why the shared limiter's store last failed, if it ever did: the
@@ -530,6 +540,7 @@ impl ClientBuilder {
             api: api::Client::new_with_client(&base_url, http, transport),
             base_url,
             key_fingerprint: key.fingerprint(),
+            proven: Default::default(),
         })
     }
 

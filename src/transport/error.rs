@@ -235,6 +235,9 @@ pub struct ApiFailure {
     pub body_excerpt: String,
     /// Attempts made before giving up.
     pub attempts: u32,
+    /// Whether the whole body (not only the excerpt) is the API's own "not
+    /// found" ([`api_said_not_found`]), judged when the failure was built.
+    said_not_found: bool,
 }
 
 impl fmt::Debug for ApiFailure {
@@ -286,6 +289,7 @@ impl ApiFailure {
             retry_after: crate::transport::send::retry_after(headers),
             body_excerpt: excerpt(body),
             attempts,
+            said_not_found: status == StatusCode::NOT_FOUND && api_said_not_found(body),
         })
     }
 }
@@ -370,29 +374,110 @@ impl Error {
         }
     }
 
-    /// Whether the API answered 404.
+    /// Whether the answer was a 404, from anyone: the API, or a proxy or
+    /// router in front of it that serves no such path.
+    #[deprecated(
+        since = "0.6.0",
+        note = "true for any 404, a gateway's included: ask `is_api_not_found()` \
+                (the API said so) or `is_any_404()` (anyone did)"
+    )]
     pub fn is_not_found(&self) -> bool {
+        self.is_any_404()
+    }
+
+    /// Whether the answer was a 404, from anyone: the API, or a proxy or
+    /// router in front of it that serves no such path. It says nothing
+    /// about whether the resource exists; [`Error::is_api_not_found`]
+    /// does.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use runalloy_embedded::Client;
+    /// use runalloy_embedded_fake::FakeAlloy;
+    ///
+    /// let fake = FakeAlloy::start("k").await?;
+    /// let client = Client::builder().api_key("k").base_url(fake.base_url()).build()?;
+    /// let err = client.get_user("nobody").await.unwrap_err();
+    /// assert!(err.is_any_404() && err.is_api_not_found());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_any_404(&self) -> bool {
         matches!(self, Error::NotFound(_))
     }
 
-    /// Whether this is a 404 in which the API itself says the resource does
-    /// not exist: a JSON object body whose `message` contains "not found"
-    /// (any case), as Alloy answers `{"message": "User not found"}`.
+    /// Whether this is a 404 whose body is the API's own "not found":
+    /// a JSON object that holds only a `message` (and at most a `success`
+    /// flag), where the message names what was not found in a word or
+    /// two, as Alloy answers `{"message": "User not found"}`. The whole
+    /// body is judged, however long, when the error is built.
     ///
-    /// A 404 from a router or proxy that serves no such path (an HTML page,
-    /// an empty body, `{"error": "Not Found"}`) is not: it says nothing about
-    /// the user.
+    /// Not the API's: a router's or gateway's 404 (an HTML page, an empty
+    /// body, an API gateway's `{"message": "Not Found"}`, Fastify's
+    /// `{"message": "Route DELETE:/users/u-1 not found", "error": "Not
+    /// Found", "statusCode": 404}`, Kong's `no Route matched`): it says
+    /// nothing about the user.
+    ///
+    /// A body proves little on its own, since a gateway could send the
+    /// same words. The workflows that count a 404 as "already gone"
+    /// (`erase_user`, `offboard_user`, `verify_user_gone`, `export_user`)
+    /// therefore also prove, once per client, that the base URL is the API
+    /// ([`Client::confirm_gone`](crate::Client::confirm_gone)); use that
+    /// rather than this on its own.
     ///
     /// The vendor documents no 404 body for the Embedded API; this rule is
     /// the narrowest one that matches what it and the stand-in send.
     pub fn is_api_not_found(&self) -> bool {
-        let Error::NotFound(failure) = self else {
-            return false;
-        };
-        serde_json::from_str::<serde_json::Value>(&failure.body_excerpt)
-            .ok()
-            .and_then(|v| v.get("message")?.as_str().map(str::to_ascii_lowercase))
-            .is_some_and(|m| m.contains("not found"))
+        matches!(self, Error::NotFound(failure) if failure.said_not_found)
+    }
+
+    /// Whether the API throttled the call: a 429 after the retries the
+    /// policy allows, or a deadline that could not hold the `Retry-After`
+    /// of a 429 or 503 it sent.
+    ///
+    /// ```
+    /// use runalloy_embedded::Error;
+    ///
+    /// let err = Error::InvalidInput("the API key is empty".into());
+    /// assert!(!err.is_rate_limited());
+    /// ```
+    pub fn is_rate_limited(&self) -> bool {
+        match self {
+            Error::RateLimited(_) => true,
+            Error::DeadlineExceeded(cut) => {
+                matches!(cut.wait, crate::Wait::RetryAfter(_))
+                    || cut
+                        .last_response
+                        .as_ref()
+                        .is_some_and(|last| last.status == StatusCode::TOO_MANY_REQUESTS)
+            }
+            Error::Page { source, .. } => source.is_rate_limited(),
+            _ => false,
+        }
+    }
+
+    /// Whether the same call might succeed if made again later: a 429, a
+    /// 5xx, a timeout or deadline, or a connection that failed. Not an
+    /// input refused, a 4xx other than 429, a 2xx that confirmed nothing
+    /// (the operation may have happened: read before repeating it), a
+    /// body that does not decode, or a base URL that is not the API.
+    ///
+    /// ```
+    /// use runalloy_embedded::Error;
+    ///
+    /// assert!(!Error::InvalidInput("the API key is empty".into()).is_retryable());
+    /// assert!(!Error::StillReadable.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited(_)
+            | Error::Server(_)
+            | Error::DeadlineExceeded(_)
+            | Error::Timeout { .. }
+            | Error::Transport { .. } => true,
+            Error::Page { source, .. } => source.is_retryable(),
+            _ => false,
+        }
     }
 
     /// Whether the call was refused for its credentials (401 or 403): every
@@ -554,6 +639,35 @@ impl DecodeFault {
     }
 }
 
+/// Whether `body` is the API's own "not found": one JSON object whose keys
+/// are only `message` and, at most, `success`, where `message` is one to
+/// three words naming a thing, then "not found" (`User not found`,
+/// `Credential not found.`). Not a bare "Not Found", nor a message whose
+/// subject is a route, a page, a path, an endpoint, a URL or a resource,
+/// nor one whose words hold anything but letters: routers say those.
+pub(crate) fn api_said_not_found(body: &[u8]) -> bool {
+    const ROUTER_WORDS: [&str; 6] = ["route", "page", "path", "endpoint", "url", "resource"];
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) else {
+        return false;
+    };
+    if fields.keys().any(|k| k != "message" && k != "success") {
+        return false;
+    }
+    let Some(message) = fields.get("message").and_then(|m| m.as_str()) else {
+        return false;
+    };
+    let lower = message.trim().trim_end_matches('.').to_ascii_lowercase();
+    let Some(subject) = lower.strip_suffix(" not found") else {
+        return false;
+    };
+    let words: Vec<&str> = subject.split(' ').collect();
+    (1..=3).contains(&words.len())
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic()))
+        && !words.iter().any(|w| ROUTER_WORDS.contains(w))
+}
+
 /// The `message` (or `error`) string of a JSON error body.
 fn api_message(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -576,7 +690,11 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 
 /// An error and its causes, joined with `: `, without repeats.
 fn chain(error: &BoxError) -> String {
-    let error: &(dyn std::error::Error + 'static) = &**error;
+    chain_of(&**error)
+}
+
+/// [`chain`], for any error.
+pub(crate) fn chain_of(error: &(dyn std::error::Error + 'static)) -> String {
     let mut out = error.to_string();
     let mut cause = error.source();
     while let Some(c) = cause {

@@ -13,8 +13,9 @@ pub enum PartOutcome {
     /// The API did it (a step that changes rather than deletes, such as
     /// deactivating workflows).
     Done,
-    /// The API answered 404 with its own "not found" message (see
-    /// [`Error::is_api_not_found`]): it was already gone.
+    /// The API answered 404 with its own "not found" message, from a base
+    /// URL proven to be the API (see [`Client::confirm_gone`]): it was
+    /// already gone.
     AlreadyGone,
     /// Not sent: an earlier run recorded it as done (see
     /// [`OffboardProgress`](crate::OffboardProgress)).
@@ -189,21 +190,21 @@ impl PartOutcome {
         }
     }
 
-    pub(crate) fn from_result<T>(result: Result<T, Error>) -> Self {
-        Self::from(result, PartOutcome::Deleted)
-    }
-
-    /// [`PartOutcome::Done`] for a success.
-    pub(crate) fn done<T>(result: Result<T, Error>) -> Self {
-        Self::from(result, PartOutcome::Done)
-    }
-
-    fn from<T>(result: Result<T, Error>, success: Self) -> Self {
+    /// What `result` of a step means: `success` when it succeeded;
+    /// [`PartOutcome::AlreadyGone`] only for a 404 that
+    /// [`Client::confirm_gone`] accepts; unconfirmed or failed otherwise.
+    pub(crate) async fn judged<T>(
+        client: &Client,
+        result: Result<T, Error>,
+        success: Self,
+    ) -> Self {
         match result {
             Ok(_) => success,
-            Err(e) if e.is_api_not_found() => PartOutcome::AlreadyGone,
-            Err(e) if e.is_unconfirmed() => PartOutcome::Unconfirmed(e),
-            Err(e) => PartOutcome::Failed(e),
+            Err(e) => match client.confirm_gone(e).await {
+                Ok(()) => PartOutcome::AlreadyGone,
+                Err(e) if e.is_unconfirmed() => PartOutcome::Unconfirmed(e),
+                Err(e) => PartOutcome::Failed(e),
+            },
         }
     }
 }
@@ -283,53 +284,11 @@ pub(crate) fn status_of<'a>(steps: impl IntoIterator<Item = &'a PartOutcome>) ->
 }
 
 impl Client {
-    /// Proves that the base URL serves Alloy's API and accepts this key,
-    /// with one `GET /users` that must answer 200 with the documented
-    /// `{"data": [...]}` shape. Run it before a bulk erase: against a wrong
-    /// base URL every DELETE would get a router's 404, which must not be
-    /// read as "already gone".
-    ///
-    /// It reads at most 1 MiB of the list (less if the client's limit is
-    /// lower): a 200 whose body is larger still counts, since only the users
-    /// route answers 200 with so much.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
-    /// client.verify_api_access().await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn verify_api_access(&self) -> Result<(), Error> {
-        // Users lists can be large; the shape shows in the first bytes, and
-        // a 200 too large to read is accepted below, so read at most this.
-        const PREFLIGHT_BODY_LIMIT: usize = 1 << 20;
-        let call =
-            crate::transport::send::with_body_limit(PREFLIGHT_BODY_LIMIT, self.list_users(None));
-        let (result, body) = crate::capture_last_body(call).await;
-        match result {
-            Ok(_) => {}
-            Err(Error::ResponseTooLarge { status, .. }) if status.is_success() => return Ok(()),
-            Err(e) => return Err(e),
-        }
-        // `{"data": [...]}`, checked without building the list.
-        let shaped = body.as_deref().is_some_and(|b| {
-            crate::workflows::confirm::DATA_LIST.judge(b)
-                == crate::workflows::confirm::Verdict::Confirmed
-        });
-        if shaped {
-            Ok(())
-        } else {
-            // Not the body: a list of users is personal data.
-            Err(Error::NotTheApi(format!(
-                "GET {}/users answered 200, but not with the API's {{\"data\": [...]}}",
-                self.base_url(),
-            )))
-        }
-    }
-
     /// Erases one user: deletes its logs, then the user. A 404 on either
     /// means it is already gone, which counts as erased, but only when the
-    /// body is the API's own "not found" ([`Error::is_api_not_found`]); any
-    /// other 404 is a failure. The user is not
+    /// body is the API's own "not found" and the base URL is proven to be
+    /// the API ([`Client::confirm_gone`]); any other 404 is a failure (a
+    /// base URL that is not the API: [`Error::NotTheApi`]). The user is not
     /// deleted if deleting its logs failed, so that no logs are orphaned.
     ///
     /// ```no_run
@@ -339,9 +298,14 @@ impl Client {
     /// # }
     /// ```
     pub async fn erase_user(&self, user_id: &str) -> EraseOutcome {
-        let logs = PartOutcome::from_result(self.delete_user_logs(user_id).await);
+        let logs = PartOutcome::judged(
+            self,
+            self.delete_user_logs(user_id).await,
+            PartOutcome::Deleted,
+        )
+        .await;
         let user = if logs.is_done() {
-            PartOutcome::from_result(self.delete_user(user_id).await)
+            PartOutcome::judged(self, self.delete_user(user_id).await, PartOutcome::Deleted).await
         } else {
             PartOutcome::Skipped
         };

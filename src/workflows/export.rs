@@ -34,7 +34,9 @@ impl Client {
     ///
     /// A user the API does not know is [`Error::NotFound`] (with
     /// [`Error::is_api_not_found`]) for `get-a-user`, and nothing else is
-    /// read. A 404 to a later read is a `NotFound` too, naming its own
+    /// read; it is returned only once the base URL is proven to be the API
+    /// ([`Client::confirm_gone`]); from anything else a 404 is
+    /// [`Error::NotTheApi`], never an unknown user. A 404 to a later read is a `NotFound` too, naming its own
     /// operation ([`ApiFailure::operation`](crate::ApiFailure::operation)):
     /// the user was read, so it is a failed export, not an unknown user.
     ///
@@ -58,7 +60,17 @@ impl Client {
         let read = |operation: &str, param: &str| -> Result<OperationCall, Error> {
             OperationCall::new(operation)?.param(param, user_id)
         };
-        let user = self.call_operation(&read("get-a-user", "userId")?).await?;
+        let user = match self.call_operation(&read("get-a-user", "userId")?).await {
+            Ok(user) => user,
+            // Proven gone: the API's own 404, given as it came.
+            Err(e) if e.is_any_404() => {
+                return Err(match self.prove_target().await {
+                    Ok(()) => e,
+                    Err(proof) => proof,
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let credentials = self
             .call_operation(&read("list-user-credentials", "userId")?)
             .await?;

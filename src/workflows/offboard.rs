@@ -216,7 +216,8 @@ impl Client {
         let workflows = if progress.workflows {
             PartOutcome::DoneEarlier
         } else {
-            PartOutcome::done(self.deactivate_user_workflows(user_id).await)
+            let result = self.deactivate_user_workflows(user_id).await;
+            PartOutcome::judged(self, result, PartOutcome::Done).await
         };
         let mut credentials = Vec::new();
         let credentials_listed = if workflows.is_done() {
@@ -228,7 +229,9 @@ impl Client {
                         let (id, outcome) = match credential.credential_id {
                             Some(id) => {
                                 let deleted = self.delete_credential(user_id, &id).await;
-                                (id, PartOutcome::from_result(deleted))
+                                let outcome =
+                                    PartOutcome::judged(self, deleted, PartOutcome::Deleted).await;
+                                (id, outcome)
                             }
                             None => (
                                 String::new(),
@@ -247,7 +250,7 @@ impl Client {
                     }
                     PartOutcome::Done
                 }
-                Err(e) => PartOutcome::done::<()>(Err(e)),
+                Err(e) => PartOutcome::judged::<()>(self, Err(e), PartOutcome::Done).await,
             }
         } else {
             PartOutcome::Skipped
@@ -257,7 +260,12 @@ impl Client {
             EraseOutcome {
                 user_id: user_id.to_owned(),
                 logs: PartOutcome::DoneEarlier,
-                user: PartOutcome::from_result(self.delete_user(user_id).await),
+                user: PartOutcome::judged(
+                    self,
+                    self.delete_user(user_id).await,
+                    PartOutcome::Deleted,
+                )
+                .await,
             }
         } else if ready {
             self.erase_user(user_id).await

@@ -154,12 +154,14 @@ impl Client {
     }
 
     /// Proves that a user is gone: `GET /users/{userId}` must answer the
-    /// API's own 404 "not found" ([`Error::is_api_not_found`]). Run it after
-    /// a delete the API confirmed, as proof that the delete took effect.
+    /// API's own 404 "not found", from a base URL proven to be the API
+    /// ([`Client::confirm_gone`]). Run it after a delete the API confirmed,
+    /// as proof that the delete took effect.
     ///
     /// A 200 is [`Error::StillReadable`]; any other failure (a router's 404,
-    /// a 500 after the retries, a timeout) is returned as it is, since it
-    /// proves nothing either way.
+    /// which is [`Error::NotTheApi`] when the base URL is not the API, a
+    /// 500 after the retries, a timeout) is returned, since it proves
+    /// nothing either way.
     ///
     /// ```no_run
     /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
@@ -171,8 +173,7 @@ impl Client {
     pub async fn verify_user_gone(&self, user_id: &str) -> Result<(), Error> {
         match self.get_user(user_id).await {
             Ok(_) => Err(Error::StillReadable),
-            Err(e) if e.is_api_not_found() => Ok(()),
-            Err(e) => Err(e),
+            Err(e) => self.confirm_gone(e).await,
         }
     }
 

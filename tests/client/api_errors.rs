@@ -25,7 +25,7 @@ async fn a_401_reaches_the_caller_as_its_message_never_as_success() {
 async fn an_undocumented_404_keeps_its_message() {
     let server = TestServer::always(json(404, r#"{"message":"User not found"}"#)).await;
     let err = client(&server.url()).get_user("nobody").await.unwrap_err();
-    assert!(err.is_not_found(), "{err:?}");
+    assert!(err.is_any_404(), "{err:?}");
     assert_eq!(err.message(), Some("User not found"));
     assert_eq!(
         err.to_string(),

@@ -46,6 +46,8 @@ async fn a_user_already_gone_counts_as_erased() {
     let server = TestServer::start(|_, r| {
         if r.path().ends_with("/logs") {
             json(200, r#"{"message":"Success"}"#)
+        } else if r.method == "GET" {
+            json(200, r#"{"data":[]}"#)
         } else {
             json(404, r#"{"message":"User not found"}"#)
         }
@@ -55,6 +57,20 @@ async fn a_user_already_gone_counts_as_erased() {
     assert!(outcome.is_erased(), "{outcome:?}");
     assert!(matches!(outcome.user, PartOutcome::AlreadyGone));
     assert!(outcome.error().is_none());
+    // The 404 counted only once the base URL proved to be the API.
+    let seen: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.target))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "DELETE /users/u-1/logs?userId=u-1",
+            "DELETE /users/u-1",
+            "GET /users"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -65,7 +81,16 @@ async fn a_404_that_is_not_the_apis_is_a_failure() {
         r#"{"error":"Not Found"}"#,
         r#"{"message":"Cannot DELETE /v2/users/u-1/logs"}"#,
     ] {
-        let server = TestServer::always(json(404, body)).await;
+        // The users list answers as the API's, so the base URL is proven:
+        // the 404 stays what it is, a failure.
+        let server = TestServer::start(move |_, r| {
+            if r.method == "GET" {
+                json(200, r#"{"data":[]}"#)
+            } else {
+                json(404, body)
+            }
+        })
+        .await;
         let outcome = client(&server.url()).erase_user("u-1").await;
         assert!(!outcome.is_erased(), "{body:?}: {outcome:?}");
         assert!(
@@ -73,11 +98,12 @@ async fn a_404_that_is_not_the_apis_is_a_failure() {
             "{outcome:?}"
         );
         assert!(matches!(outcome.user, PartOutcome::Skipped));
-        assert_eq!(
-            server.requests().len(),
-            1,
-            "the user was deleted after a router's 404"
-        );
+        let deletes = server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .count();
+        assert_eq!(deletes, 1, "the user was deleted after a router's 404");
     }
 }
 
@@ -106,7 +132,15 @@ async fn verify_api_access_needs_a_200_in_the_apis_shape() {
         .verify_api_access()
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    assert!(matches!(err, Error::NotTheApi(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "not Alloy's API: {} answered HTTP 404 to GET /users, the API's list of users, \
+             so its 404s say nothing about any user",
+            missing.url()
+        )
+    );
 
     // A JSON array holding a list is not the API's object.
     let array = TestServer::always(json(200, r#"[[{"userId":"u"}]]"#)).await;

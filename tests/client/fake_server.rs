@@ -137,5 +137,5 @@ async fn it_keeps_users_and_finds_them_by_id_or_username() {
     client.delete_user("sam").await.unwrap();
     assert_eq!(fake.users().len(), 1);
     let gone = client.delete_user_logs("sam").await.unwrap_err();
-    assert!(gone.is_not_found(), "{gone:?}");
+    assert!(gone.is_any_404() && gone.is_api_not_found(), "{gone:?}");
 }

@@ -28,6 +28,7 @@ mod signature;
 mod spec_table;
 mod telemetry;
 mod tls;
+mod what_a_404_proves;
 mod wire_every_operation;
 mod wire_offboarding;
 mod wire_users;

@@ -288,7 +288,10 @@ impl Transport {
         let result = match client.execute(request).await {
             Ok(response) => buffer(response, limit_for_this_call(self.max_body_bytes)).await,
             Err(e) => Err(e),
-        };
+        }
+        // reqwest's errors name the URL, which holds ids and query values:
+        // no log line, span event or error made from here on may show it.
+        .map_err(reqwest::Error::without_url);
         let status = result.as_ref().ok().map(Response::status);
         record(|r| {
             r.attempts.set(sends);
@@ -321,7 +324,11 @@ impl Transport {
                 Outcome::Response(answer)
             }
             Err(error) => {
-                tracing::debug!(attempt = sends, error = %error, "request failed");
+                tracing::debug!(
+                    attempt = i64::from(sends),
+                    error = %crate::transport::error::chain_of(error),
+                    "request failed"
+                );
                 drop(turn);
                 Outcome::Failed(Failure::of(error))
             }
