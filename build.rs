@@ -199,10 +199,22 @@ fn paging_literal(op: &normalise::Operation) -> Result<String, String> {
         None => "None".to_owned(),
         Some(_) => format!("Some({:?})", text("total-pages")?),
     };
+    let page_size = number("page-size")?;
+    let max_page_size = match paging.get("max-page-size") {
+        None => "None".to_owned(),
+        Some(_) => {
+            let max = number("max-page-size")?;
+            if max < page_size {
+                return Err(bad(format!(
+                    "has a `max-page-size` ({max}) below its `page-size` ({page_size})"
+                )));
+            }
+            format!("Some({max})")
+        }
+    };
     Ok(format!(
-        "Some(Paging {{ style: {style}, limit_param: {:?}, page_size: {}, items: {:?}, total_pages: {total_pages} }})",
+        "Some(Paging {{ style: {style}, limit_param: {:?}, page_size: {page_size}, max_page_size: {max_page_size}, items: {:?}, total_pages: {total_pages} }})",
         param("limit")?,
-        number("page-size")?,
         text("items")?,
     ))
 }

@@ -51,6 +51,7 @@ pub struct Operation {
 /// let paging = logs.paging.unwrap();
 /// assert_eq!(paging.style, PageStyle::Offset { param: "skip" });
 /// assert_eq!((paging.limit_param, paging.items), ("limit", "notifications"));
+/// assert_eq!((paging.page_size, paging.max_page_size), (10, None));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -59,9 +60,13 @@ pub struct Paging {
     pub style: PageStyle,
     /// The query parameter that sets the page's size.
     pub limit_param: &'static str,
-    /// How many items a page is asked for: the API's cap, or the size the
-    /// vendor documents where it gives no cap.
+    /// How many items a page is asked for when the caller sets no limit:
+    /// the API's cap, or the size the vendor shows where it gives no cap.
     pub page_size: u32,
+    /// The largest page the vendor documents, if it documents one: a
+    /// caller's larger limit is lowered to it. Without one, the caller's
+    /// limit is sent as given.
+    pub max_page_size: Option<u32>,
     /// Where the items are in an answer, as a dotted path (`data`).
     pub items: &'static str,
     /// Where an answer gives the number of pages, if it does

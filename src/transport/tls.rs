@@ -58,3 +58,34 @@ pub(crate) fn shared() -> Result<rustls::ClientConfig, String> {
     })
     .clone()
 }
+
+/// Makes sure the process has a default rustls crypto provider, which the
+/// Redis client's `rediss://` connections take (they panic without one, or
+/// with two compiled in and none chosen). One the program installed is
+/// kept; else the feature's own is installed (aws-lc-rs for `rustls`, ring
+/// for `rustls-ring`). Without either feature there is none to install.
+#[cfg(feature = "redis")]
+pub(crate) fn ensure_default_provider() -> Result<(), String> {
+    if rustls::crypto::CryptoProvider::get_default().is_some() {
+        return Ok(());
+    }
+    #[cfg(feature = "rustls")]
+    let provider = Some(rustls::crypto::aws_lc_rs::default_provider());
+    #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
+    let provider = Some(rustls::crypto::ring::default_provider());
+    #[cfg(not(any(feature = "rustls", feature = "rustls-ring")))]
+    let provider: Option<rustls::crypto::CryptoProvider> = None;
+    match provider {
+        // Another thread may have installed one meanwhile: either will do.
+        Some(provider) => {
+            let _ = provider.install_default();
+            Ok(())
+        }
+        None => Err(
+            "a rediss:// URL needs a TLS crypto provider: enable the `rustls` or \
+                     `rustls-ring` feature, or install one with \
+                     `rustls::crypto::CryptoProvider::install_default` before building the client"
+                .to_owned(),
+        ),
+    }
+}

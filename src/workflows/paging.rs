@@ -10,8 +10,8 @@ use std::collections::VecDeque;
 struct Walk {
     call: OperationCall,
     paging: Paging,
-    /// The page size asked for: the caller's limit, if lower than the
-    /// spec's.
+    /// The page size asked for: the caller's limit (at most the vendor's
+    /// documented maximum, where there is one), else the spec's.
     size: u32,
     /// The next page's position: an offset in items, or a page number.
     position: u64,
@@ -27,7 +27,8 @@ impl Client {
     /// Every item of a paged operation ([`Operation::paging`](crate::Operation::paging)),
     /// page after page, as one stream. `call` gives the other parameters;
     /// a position or a limit it sets is where the walk starts and the page
-    /// size (at most the spec's).
+    /// size (lowered to the maximum the vendor documents, where it
+    /// documents one, as for `get-workflow-logs`: 30).
     ///
     /// It ends on an empty page, at the answer's page count where it gives
     /// one, or else on a short page. A page that repeats the one before (a
@@ -89,8 +90,9 @@ impl Walk {
                 })
                 .transpose()
         };
+        let cap = paging.max_page_size.unwrap_or(u32::MAX);
         let size = given(paging.limit_param)?.map_or(paging.page_size, |n| {
-            n.clamp(1, u64::from(paging.page_size)) as u32
+            u32::try_from(n).unwrap_or(u32::MAX).clamp(1, cap)
         });
         let position = match paging.style {
             PageStyle::Offset { param } => given(param)?.unwrap_or(0),

@@ -5,10 +5,12 @@
 //!   (this module);
 //! - sample arguments for every operation, and what the server must receive
 //!   for them ([`operations`]);
-//! - the plain reqwest client the benches compare against ([`bench`]).
+//! - the plain reqwest client the benches compare against ([`bench`]);
+//! - a Redis (or Valkey) server of a test's own ([`store`]).
 
 pub mod bench;
 pub mod operations;
+pub mod store;
 
 use runalloy_embedded::{Client, ClientBuilder, RetryPolicy};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -278,3 +278,46 @@ async fn the_stand_in_pages_both_operations_as_the_vendor_documents() {
         "{received:?}"
     );
 }
+
+#[tokio::test]
+async fn the_callers_page_size_is_honoured_where_the_vendor_documents_no_maximum() {
+    let server = TestServer::start(logs_server(237, true)).await;
+    let call = OperationCall::new("get-logs")
+        .unwrap()
+        .param("associatedUserId", "u-1")
+        .unwrap()
+        .param("limit", "100")
+        .unwrap();
+    let (items, error) = collect(&client(&server.url()), call).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(items.len(), 237);
+    let pages: Vec<(String, String)> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            let q = query(r);
+            (q["skip"].clone(), q["limit"].clone())
+        })
+        .collect();
+    let want = |skip: &str| (skip.to_owned(), "100".to_owned());
+    assert_eq!(pages, [want("0"), want("100"), want("200")]);
+
+    // The stand-in, which pages as the vendor documents, agrees.
+    use runalloy_embedded_fake::FakeAlloy;
+    let fake = FakeAlloy::start(common::TEST_KEY).await.unwrap();
+    let jane = fake.insert_user("jane@example.com", None);
+    for _ in 0..237 {
+        fake.insert_log(&jane, "wf-1");
+    }
+    fake.record_requests();
+    let call = OperationCall::new("get-logs")
+        .unwrap()
+        .param("associatedUserId", &jane)
+        .unwrap()
+        .param("limit", "100")
+        .unwrap();
+    let (items, error) = collect(&client(&fake.base_url()), call).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(items.len(), 237);
+    assert!(fake.received().len() <= 4, "{:?}", fake.received());
+}

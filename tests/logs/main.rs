@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 
 mod no_id;
 mod otel_spans;
+#[cfg(feature = "redis")]
+mod store_warning;
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);

@@ -6,13 +6,12 @@
 #![cfg(feature = "redis")]
 
 use runalloy_embedded_test_support as common;
-mod store;
 
+use common::store::Store;
 use common::{TEST_KEY, TestServer, json, with_header};
 use futures::StreamExt;
 use runalloy_embedded::{Client, Error, RetryPolicy};
 use std::time::{Duration, Instant};
-use store::Store;
 
 /// A client of its own (its own flow control, as another process has),
 /// sharing the store at `limiter`.
@@ -202,12 +201,14 @@ async fn a_store_that_dies_and_returns_is_rejoined() {
         c.get_user("u").await.unwrap();
     }
     assert!(!c.flow_stats().limiter.unwrap().shared);
+    assert!(c.limiter_failure().is_some());
     store.restart();
     let started = Instant::now();
     while !c.flow_stats().limiter.unwrap().shared {
         assert!(started.elapsed() < Duration::from_secs(5), "never rejoined");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert_eq!(c.limiter_failure(), None, "the old cause outlived the fall");
     c.get_user("u").await.unwrap();
     let stats = c.flow_stats().limiter.unwrap();
     assert!(stats.alone > Duration::ZERO, "{stats:?}");
@@ -249,6 +250,62 @@ fn a_malformed_limiter_url_is_refused_at_build_without_repeating_it() {
             "{text}"
         );
         assert!(!text.contains("s3cret"), "{text}");
+    }
+}
+
+#[test]
+fn a_limiter_url_whose_database_is_not_a_number_says_so() {
+    let err = Client::builder()
+        .api_key(TEST_KEY)
+        .limiter("redis://:s3cret@127.0.0.1/notadb")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid input: the limiter URL is refused: its path names the database, which must be \
+         a number (such as /0), and is not; nothing was sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_url_to_a_plain_text_store_names_the_likely_cause() {
+    let store = Store::start();
+    let server = TestServer::always(json(200, r#"{"userId":"u"}"#)).await;
+    let url = format!("rediss://127.0.0.1:{}", store.port);
+    let c = member(&server.url(), &url).build().unwrap();
+    c.get_user("u").await.unwrap();
+    let failure = c.limiter_failure().expect("a failure");
+    assert!(
+        failure.contains("TLS") || failure.to_ascii_lowercase().contains("tls"),
+        "{failure}"
+    );
+    assert!(!c.flow_stats().limiter.unwrap().shared);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_stores_probe_ends_with_its_client() {
+    let mut store = Store::start();
+    let url = store.url();
+    store.kill();
+    let api = common::dead_url().await;
+    let c = member(&api, &url).build().unwrap();
+    let _ = c.get_user("u").await;
+    assert!(!c.flow_stats().limiter.unwrap().shared);
+    let tasks = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    assert!(tasks() >= 1, "no probe runs");
+    drop(c);
+    let started = Instant::now();
+    while tasks() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{} task(s) outlived the client",
+            tasks()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

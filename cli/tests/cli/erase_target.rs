@@ -27,7 +27,9 @@ async fn a_base_url_with_a_wrong_prefix_deletes_nothing_and_records_nothing() {
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "error: {wrong} did not answer as Alloy's API with this key, so nothing was deleted: not found: list-all-users GET /users: HTTP 404"
+            "error: {wrong} did not answer as Alloy's API with this key, so nothing was deleted: \
+             not Alloy's API: {wrong} answered HTTP 404 to GET /users, the API's list of users, \
+             so its 404s say nothing about any user"
         )),
         "{stderr}"
     );

@@ -176,6 +176,9 @@ pub(crate) struct SharedLimit {
     throttle: redis::Script,
     /// The password, if the URL has one, to scrub from any error text.
     password: Option<String>,
+    /// Whether the URL asks for TLS (`rediss://`), to name the likely
+    /// cause of a store that does not answer.
+    tls: bool,
     up: AtomicBool,
     probing: AtomicBool,
     /// When the store went down, in µs since `epoch`; `u64::MAX` while up.
@@ -206,6 +209,10 @@ impl SharedLimit {
         fingerprint: &str,
         cap: Option<f64>,
     ) -> Result<Self, String> {
+        check_url(url)?;
+        if url.starts_with("rediss:") || url.starts_with("valkeys:") {
+            crate::transport::tls::ensure_default_provider()?;
+        }
         let client = redis::Client::open(url).map_err(|e| match e.kind() {
             redis::ErrorKind::InvalidClientConfig => {
                 "it is not a redis:// or rediss:// URL".to_owned()
@@ -231,6 +238,7 @@ impl SharedLimit {
             admit: redis::Script::new(ADMIT),
             throttle: redis::Script::new(THROTTLE),
             password,
+            tls: url.starts_with("rediss:") || url.starts_with("valkeys:"),
             up: AtomicBool::new(true),
             probing: AtomicBool::new(false),
             down_since: AtomicU64::new(u64::MAX),
@@ -265,7 +273,21 @@ impl SharedLimit {
         match tokio::time::timeout(STORE_TIMEOUT, invocation.invoke_async(&mut manager)).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(e)) => Err(self.describe(&e)),
-            Err(_) => Err(format!("no answer within {} ms", STORE_TIMEOUT.as_millis())),
+            Err(_) => Err(self.no_answer()),
+        }
+    }
+
+    /// Why a store that did not answer in time may not have: a TLS
+    /// handshake sent to a port that speaks plain text waits for ever.
+    fn no_answer(&self) -> String {
+        let waited = STORE_TIMEOUT.as_millis();
+        if self.tls {
+            format!(
+                "no answer within {waited} ms to a TLS handshake (the URL is rediss://): \
+                 is the store serving TLS on that port? A plain-text port wants redis://"
+            )
+        } else {
+            format!("no answer within {waited} ms")
         }
     }
 
@@ -366,44 +388,113 @@ impl SharedLimit {
         if self.up.swap(false, Ordering::SeqCst) {
             self.fallbacks.fetch_add(1, Ordering::Relaxed);
             self.down_since.store(self.now_us(), Ordering::Relaxed);
+            // Not inside the request's span that happened to meet it: the
+            // store is the whole client's.
             tracing::warn!(
+                parent: None,
                 cause = %why,
                 "the shared limiter's store failed; this process keeps to its own flow control until it answers again"
             );
         }
         *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
         if !self.probing.swap(true, Ordering::SeqCst) {
-            let this = self.clone();
-            tokio::spawn(async move { this.probe().await });
+            let this = std::sync::Arc::downgrade(self);
+            tokio::spawn(Self::probe(this));
         }
         Refused::Down
     }
 
-    /// Pings the store every second until it answers, then rejoins.
-    async fn probe(self: std::sync::Arc<Self>) {
+    /// Pings the store every second until it answers, then rejoins. It
+    /// holds the limiter only while it pings: once every client that
+    /// shares it is dropped, the probe ends.
+    async fn probe(this: std::sync::Weak<Self>) {
         loop {
             tokio::time::sleep(PROBE_EVERY).await;
-            let Ok(mut manager) = self.manager().await else {
-                continue;
+            let Some(this) = this.upgrade() else {
+                return;
             };
-            let ping = tokio::time::timeout(
-                STORE_TIMEOUT,
-                redis::cmd("PING").query_async::<String>(&mut manager),
-            )
-            .await;
-            if matches!(ping, Ok(Ok(_))) {
-                let since = self.down_since.swap(u64::MAX, Ordering::Relaxed);
-                if since != u64::MAX {
-                    self.alone_us
-                        .fetch_add(self.now_us().saturating_sub(since), Ordering::Relaxed);
-                }
-                self.probing.store(false, Ordering::SeqCst);
-                self.up.store(true, Ordering::SeqCst);
-                tracing::info!(
-                    "the shared limiter's store answers again; sharing the fleet's limit"
-                );
+            if this.ping().await {
+                this.rejoin();
                 return;
             }
+        }
+    }
+
+    /// Whether the store answers a `PING` in time.
+    async fn ping(&self) -> bool {
+        let Ok(mut manager) = self.manager().await else {
+            return false;
+        };
+        let ping = tokio::time::timeout(
+            STORE_TIMEOUT,
+            redis::cmd("PING").query_async::<String>(&mut manager),
+        )
+        .await;
+        matches!(ping, Ok(Ok(_)))
+    }
+
+    /// The store answers again: share the fleet's limit, and forget the
+    /// failure.
+    fn rejoin(&self) {
+        let since = self.down_since.swap(u64::MAX, Ordering::Relaxed);
+        if since != u64::MAX {
+            self.alone_us
+                .fetch_add(self.now_us().saturating_sub(since), Ordering::Relaxed);
+        }
+        *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.probing.store(false, Ordering::SeqCst);
+        self.up.store(true, Ordering::SeqCst);
+        tracing::info!(
+            parent: None,
+            "the shared limiter's store answers again; sharing the fleet's limit"
+        );
+    }
+}
+
+/// Refuses, before the Redis client reads it, a URL whose database the
+/// Redis client would refuse with a less clear word, without repeating any
+/// part of it (it may hold a password).
+fn check_url(url: &str) -> Result<(), String> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Ok(()); // the Redis client says it does not parse
+    };
+    if !matches!(parsed.scheme(), "redis" | "rediss" | "valkey" | "valkeys") {
+        return Ok(());
+    }
+    let db = parsed.path().trim_start_matches('/');
+    if !db.is_empty() && db.parse::<u32>().is_err() {
+        return Err(
+            "its path names the database, which must be a number (such as /0), and is not".into(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_database_that_is_not_a_number_is_named_as_such() {
+        for url in [
+            "redis://:pw@host/notadb",
+            "rediss://host:6380/x1",
+            "redis://h/-1",
+        ] {
+            assert_eq!(
+                super::check_url(url),
+                Err(
+                    "its path names the database, which must be a number (such as /0), and is not"
+                        .to_owned()
+                ),
+                "{url}"
+            );
+        }
+        for url in [
+            "redis://:pw@host/3",
+            "redis://host",
+            "redis://host/",
+            "http://x/y",
+        ] {
+            assert_eq!(super::check_url(url), Ok(()), "{url}");
         }
     }
 }

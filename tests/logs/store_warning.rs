@@ -1,0 +1,39 @@
+//! The shared limiter's store is the whole client's: its fault warning is
+//! emitted outside whatever request's span happened to meet it.
+
+use super::Capture;
+use crate::common::store::Store;
+use crate::common::{TEST_KEY, TestServer, json};
+use runalloy_embedded::Client;
+use std::time::Duration;
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_stores_warning_is_outside_any_request_span() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut store = Store::start();
+    let url = store.url();
+    store.kill();
+    let server = TestServer::always(json(200, r#"{"userId":"u"}"#)).await;
+    let c = Client::builder()
+        .api_key(TEST_KEY)
+        .base_url(server.url())
+        .timeout(Duration::from_secs(2))
+        .limiter(url)
+        .build()
+        .unwrap();
+    c.get_user("u").await.unwrap();
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let warning: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("the shared limiter's store failed"))
+        .collect();
+    assert_eq!(warning.len(), 1, "{logs}");
+    assert!(!warning[0].contains("alloy.request"), "{}", warning[0]);
+}
