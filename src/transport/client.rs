@@ -40,7 +40,9 @@ pub const USER_AGENT: &str = concat!("runalloy-embedded/", env!("CARGO_PKG_VERSI
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(client.base_url(), "http://127.0.0.1:8080");
-/// assert!(!format!("{client:?}").contains("my-key"));
+/// let shown = format!("{client:?}");
+/// assert!(!shown.contains("my-key"));
+/// assert!(shown.contains("max_requests_per_second: None"));
 /// ```
 #[derive(Clone)]
 pub struct Client {
@@ -56,13 +58,24 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let transport = &self.api.inner;
-        f.debug_struct("Client")
-            .field("base_url", &self.base_url)
+        let flow = transport.flow.stats();
+        let mut out = f.debug_struct("Client");
+        out.field("base_url", &self.base_url)
             .field("api_version", &API_VERSION)
             .field("api_key", &"<redacted>")
             .field("attempt_timeout", &transport.attempt_timeout)
             .field("retry", &transport.retry)
-            .finish()
+            .field("max_requests_per_second", &flow.max_rate);
+        // Whether a store is configured, never its URL (it may hold a
+        // password).
+        #[cfg(feature = "redis")]
+        out.field(
+            "limiter",
+            &flow
+                .limiter
+                .map(|l| if l.shared { "shared" } else { "fallen back" }),
+        );
+        out.finish()
     }
 }
 

@@ -180,3 +180,92 @@ async fn an_undocumented_2xx_is_reported_with_its_status() {
     );
     assert_eq!(server.requests().len(), 1);
 }
+
+/// `is_rate_limited()` and `is_retryable()`, each asked of every kind of
+/// failure, both ways.
+#[tokio::test]
+async fn rate_limited_and_retryable_say_what_they_mean() {
+    use common::{Reply, builder, dead_url};
+    use runalloy_embedded::{OperationCall, RetryPolicy};
+    let once = |url: &str| {
+        builder(url)
+            .timeout(Duration::from_millis(300))
+            .retry_policy(RetryPolicy::none().deadline(Duration::from_secs(2)))
+            .build()
+            .unwrap()
+    };
+    let mut cases: Vec<(&str, Error, bool, bool)> = Vec::new();
+    for (name, reply, limited, retryable) in [
+        ("429", json(429, r#"{"message":"slow down"}"#), true, true),
+        ("500", json(500, r#"{"message":"boom"}"#), false, true),
+        ("503", json(503, "{}"), false, true),
+        (
+            "404",
+            json(404, r#"{"message":"User not found"}"#),
+            false,
+            false,
+        ),
+        (
+            "401",
+            json(401, r#"{"message":"Unauthorized"}"#),
+            false,
+            false,
+        ),
+        ("400", json(400, r#"{"message":"bad"}"#), false, false),
+        ("unconfirmed", json(200, "{}"), false, false),
+        ("undecodable", json(200, "not json"), false, false),
+        (
+            "timeout",
+            Reply::Delay(Duration::from_secs(1), Box::new(json(200, "{}"))),
+            false,
+            true,
+        ),
+        ("reset", Reply::Close, false, true),
+    ] {
+        let server = TestServer::always(reply).await;
+        let err = match name {
+            "unconfirmed" => once(&server.url()).delete_user("u").await.unwrap_err(),
+            _ => once(&server.url()).get_user("u").await.unwrap_err(),
+        };
+        cases.push((name, err, limited, retryable));
+    }
+    let err = once(&dead_url().await).get_user("u").await.unwrap_err();
+    cases.push(("refused", err, false, true));
+    // A Retry-After the deadline cannot hold.
+    let server = TestServer::always(with_header(json(429, "{}"), "retry-after", "30")).await;
+    let err = builder(&server.url())
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retry_after(Duration::from_secs(60))
+                .deadline(Duration::from_secs(2)),
+        )
+        .build()
+        .unwrap()
+        .get_user("u")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DeadlineExceeded(_)), "{err:?}");
+    cases.push(("deadline of a 429", err, true, true));
+    // A page's failure answers as its cause.
+    let server = TestServer::always(json(429, "{}")).await;
+    let c = once(&server.url());
+    let mut pages = std::pin::pin!(c.paginate(OperationCall::new("get-logs").unwrap()));
+    let err = futures::StreamExt::next(&mut pages)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, Error::Page { page: 1, .. }), "{err:?}");
+    cases.push(("page of a 429", err, true, true));
+    cases.push((
+        "invalid input",
+        Error::InvalidInput("x".into()),
+        false,
+        false,
+    ));
+    cases.push(("still readable", Error::StillReadable, false, false));
+    cases.push(("not the api", Error::NotTheApi("x".into()), false, false));
+    for (name, err, limited, retryable) in cases {
+        assert_eq!(err.is_rate_limited(), limited, "{name}: {err:?}");
+        assert_eq!(err.is_retryable(), retryable, "{name}: {err:?}");
+    }
+}

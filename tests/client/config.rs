@@ -73,3 +73,26 @@ fn defaults_are_production() {
 
 // `Client::from_env` is covered through the CLI (cli/tests/cli/users.rs), which sets
 // the environment of a child process rather than of this one.
+
+#[test]
+fn debug_says_whether_a_cap_is_set() {
+    let plain = Client::builder()
+        .api_key("k")
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    assert!(
+        format!("{plain:?}").contains("max_requests_per_second: None"),
+        "{plain:?}"
+    );
+    let capped = Client::builder()
+        .api_key("k")
+        .base_url("http://127.0.0.1:9")
+        .max_requests_per_second(2.5)
+        .build()
+        .unwrap();
+    assert!(
+        format!("{capped:?}").contains("max_requests_per_second: Some(2.5)"),
+        "{capped:?}"
+    );
+}

@@ -231,7 +231,9 @@ async fn a_wrong_password_falls_back_without_showing_it() {
             || failure.to_ascii_lowercase().contains("auth"),
         "{failure}"
     );
-    assert!(!format!("{c:?}").contains("wr0ng-pass"));
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("wr0ng-pass"), "{shown}");
+    assert!(shown.contains(r#"limiter: Some("fallen back")"#), "{shown}");
     assert!(!c.flow_stats().limiter.unwrap().shared);
 }
 
