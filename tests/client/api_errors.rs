@@ -181,10 +181,42 @@ async fn an_undocumented_2xx_is_reported_with_its_status() {
     assert_eq!(server.requests().len(), 1);
 }
 
-/// `is_rate_limited()` and `is_retryable()`, each asked of every kind of
-/// failure, both ways.
+/// What each public question on `Error` answers, for every kind of failure.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Answers {
+    any_404: bool,
+    api_not_found: bool,
+    auth: bool,
+    connect: bool,
+    timeout: bool,
+    unconfirmed: bool,
+    still_readable: bool,
+    invalid_input: bool,
+    rate_limited: bool,
+    retryable: bool,
+    has_api_failure: bool,
+}
+
+fn answers(err: &Error) -> Answers {
+    Answers {
+        any_404: err.is_any_404(),
+        api_not_found: err.is_api_not_found(),
+        auth: err.is_auth_failure(),
+        connect: err.is_connect(),
+        timeout: err.is_timeout(),
+        unconfirmed: err.is_unconfirmed(),
+        still_readable: err.is_still_readable(),
+        invalid_input: err.is_invalid_input(),
+        rate_limited: err.is_rate_limited(),
+        retryable: err.is_retryable(),
+        has_api_failure: err.api_failure().is_some(),
+    }
+}
+
+/// Every public question on `Error`, asked of every kind of failure, each
+/// answered both ways somewhere in the table.
 #[tokio::test]
-async fn rate_limited_and_retryable_say_what_they_mean() {
+async fn every_question_on_an_error_is_answered_both_ways() {
     use common::{Reply, builder, dead_url};
     use runalloy_embedded::{OperationCall, RetryPolicy};
     let once = |url: &str| {
@@ -194,43 +226,99 @@ async fn rate_limited_and_retryable_say_what_they_mean() {
             .build()
             .unwrap()
     };
-    let mut cases: Vec<(&str, Error, bool, bool)> = Vec::new();
-    for (name, reply, limited, retryable) in [
-        ("429", json(429, r#"{"message":"slow down"}"#), true, true),
-        ("500", json(500, r#"{"message":"boom"}"#), false, true),
-        ("503", json(503, "{}"), false, true),
+    let none = Answers::default();
+    let http = Answers {
+        has_api_failure: true,
+        ..none
+    };
+    let mut cases: Vec<(&str, Error, Answers)> = Vec::new();
+    for (name, reply, expected) in [
         (
-            "404",
+            "429",
+            json(429, r#"{"message":"slow down"}"#),
+            Answers {
+                rate_limited: true,
+                retryable: true,
+                ..http
+            },
+        ),
+        (
+            "500",
+            json(500, r#"{"message":"boom"}"#),
+            Answers {
+                retryable: true,
+                ..http
+            },
+        ),
+        (
+            "api 404",
             json(404, r#"{"message":"User not found"}"#),
-            false,
-            false,
+            Answers {
+                any_404: true,
+                api_not_found: true,
+                ..http
+            },
+        ),
+        (
+            "gateway 404",
+            json(404, r#"{"message":"Not Found"}"#),
+            Answers {
+                any_404: true,
+                ..http
+            },
         ),
         (
             "401",
             json(401, r#"{"message":"Unauthorized"}"#),
-            false,
-            false,
+            Answers { auth: true, ..http },
         ),
-        ("400", json(400, r#"{"message":"bad"}"#), false, false),
-        ("unconfirmed", json(200, "{}"), false, false),
-        ("undecodable", json(200, "not json"), false, false),
+        (
+            "403",
+            json(403, r#"{"message":"Forbidden"}"#),
+            Answers { auth: true, ..http },
+        ),
+        ("400", json(400, r#"{"message":"bad"}"#), http),
+        (
+            "unconfirmed",
+            json(200, "{}"),
+            Answers {
+                unconfirmed: true,
+                ..http
+            },
+        ),
+        ("undecodable", json(200, "not json"), none),
         (
             "timeout",
             Reply::Delay(Duration::from_secs(1), Box::new(json(200, "{}"))),
-            false,
-            true,
+            Answers {
+                timeout: true,
+                retryable: true,
+                ..none
+            },
         ),
-        ("reset", Reply::Close, false, true),
+        (
+            "reset",
+            Reply::Close,
+            Answers {
+                retryable: true,
+                ..none
+            },
+        ),
     ] {
         let server = TestServer::always(reply).await;
         let err = match name {
             "unconfirmed" => once(&server.url()).delete_user("u").await.unwrap_err(),
             _ => once(&server.url()).get_user("u").await.unwrap_err(),
         };
-        cases.push((name, err, limited, retryable));
+        cases.push((name, err, expected));
     }
     let err = once(&dead_url().await).get_user("u").await.unwrap_err();
-    cases.push(("refused", err, false, true));
+    let refused = Answers {
+        connect: true,
+        retryable: true,
+        ..none
+    };
+    cases.push(("refused", err, refused));
     // A Retry-After the deadline cannot hold.
     let server = TestServer::always(with_header(json(429, "{}"), "retry-after", "30")).await;
     let err = builder(&server.url())
@@ -245,7 +333,13 @@ async fn rate_limited_and_retryable_say_what_they_mean() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::DeadlineExceeded(_)), "{err:?}");
-    cases.push(("deadline of a 429", err, true, true));
+    let cut = Answers {
+        timeout: true,
+        rate_limited: true,
+        retryable: true,
+        ..none
+    };
+    cases.push(("deadline of a 429", err, cut));
     // A page's failure answers as its cause.
     let server = TestServer::always(json(429, "{}")).await;
     let c = once(&server.url());
@@ -255,17 +349,51 @@ async fn rate_limited_and_retryable_say_what_they_mean() {
         .unwrap()
         .unwrap_err();
     assert!(matches!(err, Error::Page { page: 1, .. }), "{err:?}");
-    cases.push(("page of a 429", err, true, true));
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(err.attempts(), 1);
+    let page = Answers {
+        rate_limited: true,
+        retryable: true,
+        ..http
+    };
+    cases.push(("page of a 429", err, page));
     cases.push((
         "invalid input",
         Error::InvalidInput("x".into()),
-        false,
-        false,
+        Answers {
+            invalid_input: true,
+            ..none
+        },
     ));
-    cases.push(("still readable", Error::StillReadable, false, false));
-    cases.push(("not the api", Error::NotTheApi("x".into()), false, false));
-    for (name, err, limited, retryable) in cases {
-        assert_eq!(err.is_rate_limited(), limited, "{name}: {err:?}");
-        assert_eq!(err.is_retryable(), retryable, "{name}: {err:?}");
+    cases.push((
+        "still readable",
+        Error::StillReadable,
+        Answers {
+            still_readable: true,
+            ..none
+        },
+    ));
+    cases.push(("not the api", Error::NotTheApi("x".into()), none));
+    for (name, err, expected) in cases {
+        assert_eq!(answers(&err), expected, "{name}: {err:?}");
     }
+}
+
+#[tokio::test]
+async fn a_long_body_is_said_to_be_longer_than_what_was_kept() {
+    let long = format!("<html>{}</html>", "x".repeat(400));
+    let server = TestServer::always(json(502, &long)).await;
+    let err = client(&server.url()).get_user("u").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "server error: get-a-user GET /users/{userId}: HTTP 502 Bad Gateway \
+         (body of 300+ characters, not shown) after 3 attempt(s)"
+    );
+    let short = TestServer::always(json(502, "<html>bad gateway</html>")).await;
+    let err = client(&short.url()).get_user("u").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "server error: get-a-user GET /users/{userId}: HTTP 502 Bad Gateway \
+         (body of 24 characters, not shown) after 3 attempt(s)"
+    );
 }

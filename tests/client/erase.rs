@@ -288,3 +288,26 @@ async fn a_thousand_ids_under_faults_all_end_erased_and_none_is_lost() {
         "requests beyond the faults' retries"
     );
 }
+
+#[tokio::test]
+async fn an_erase_whose_user_delete_fails_after_its_logs_are_gone_is_not_erased() {
+    for (user_reply, status) in [
+        (json(400, r#"{"message":"User is locked"}"#), "failed"),
+        (json(200, "{}"), "unconfirmed"),
+    ] {
+        let server = TestServer::start(move |_, r| {
+            if r.path().ends_with("/logs") {
+                json(200, r#"{"message":"Success"}"#)
+            } else {
+                user_reply.clone()
+            }
+        })
+        .await;
+        let outcome = client(&server.url()).erase_user("u-1").await;
+        assert!(matches!(outcome.logs, PartOutcome::Deleted), "{outcome:?}");
+        assert!(!outcome.user.is_done(), "{outcome:?}");
+        assert!(!outcome.is_erased(), "logs gone, user kept: {outcome:?}");
+        assert_eq!(outcome.status().as_erase_str(), status);
+        assert!(outcome.error().is_some());
+    }
+}

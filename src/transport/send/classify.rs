@@ -201,6 +201,32 @@ mod tests {
         )
     }
 
+    /// The backoff after an attempt is that of the retry it leads to: the
+    /// first failure waits as retry 1, the second as retry 2, whatever
+    /// failed. The jitter is the same for both sides (one seed).
+    #[test]
+    fn the_backoff_is_the_next_retrys() {
+        let policy = RetryPolicy::default()
+            .base_delay(Duration::from_secs(1))
+            .max_delay(Duration::from_secs(3600));
+        let outcomes = [
+            response(503, &HeaderMap::new()),
+            Outcome::Failed(Failure {
+                transient: true,
+                ..Failure::default()
+            }),
+        ];
+        for outcome in outcomes {
+            for counted in 0..6 {
+                fastrand::seed(7 + u64::from(counted));
+                let verdict = classify(&policy, &Method::GET, &outcome, counted);
+                fastrand::seed(7 + u64::from(counted));
+                let expected = Verdict::Retry(policy.backoff(counted + 1));
+                assert_eq!(verdict, expected, "{outcome:?} after {counted}");
+            }
+        }
+    }
+
     #[test]
     fn retry_after_reads_seconds_and_http_dates() {
         assert_eq!(retry_after(&headers("2")), Some(Duration::from_secs(2)));
