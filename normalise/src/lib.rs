@@ -127,7 +127,7 @@ pub fn normalise_any_versioning(spec: Value) -> Result<Normalised, SpecError> {
 }
 
 /// The document as OpenAPI 3.0, which progenitor reads: a 3.0.x document as
-/// it is, a 3.1.x one brought down (see `build/downgrade.rs`), with the
+/// it is, a 3.1.x one brought down (see `downgrade.rs`), with the
 /// rewrites that took.
 pub fn to_openapi_30(mut spec: Value) -> Result<(Value, Vec<String>), SpecError> {
     let version = spec
@@ -354,6 +354,14 @@ fn normalise_parameters(
         Some(_) => return Err(SpecError(format!("{place}: `parameters` is not a list"))),
         None => Vec::new(),
     };
+    // Template variables the operation declares `in: path` (the overlay
+    // adds them where the vendor declares them only in the query).
+    let in_path: BTreeSet<String> = params
+        .iter()
+        .map(|p| resolve(p, components))
+        .filter(|p| p.get("in").and_then(Value::as_str) == Some("path"))
+        .filter_map(|p| p.get("name").and_then(Value::as_str).map(str::to_owned))
+        .collect();
     let mut kept = Vec::new();
     let mut also_in_query = Vec::new();
     for param in params {
@@ -372,6 +380,16 @@ fn normalise_parameters(
             continue;
         }
         let mut param = resolved.clone();
+        if template_vars.contains(name) && location == "query" && in_path.contains(name) {
+            // Declared in both places: the generated client takes it once,
+            // in the path, and the value is sent in the query too.
+            rewrites.push(format!(
+                "{place}: `{name}` is declared both in the path and in the query; \
+                 the client takes it once and sends it in both"
+            ));
+            also_in_query.push(json!(name));
+            continue;
+        }
         if template_vars.contains(name) && location == "query" {
             // Both readings of the document must find the value: a server
             // that routes on the path, and one that reads the query.

@@ -299,9 +299,10 @@ fn delete_logs_user_id_becomes_a_path_parameter() {
     );
 }
 
-/// `userId`, declared `in: query` on a path with `{userId}`, is now the
-/// operation's one parameter, a required path parameter, and the rewrite
-/// says so.
+/// `userId`, declared `in: query` on a path with `{userId}` (by the
+/// vendor) and `in: path` (by our overlay, for a valid document), is now
+/// the operation's one parameter, a required path parameter, and the
+/// rewrite says so.
 fn assert_query_variable_became_path(
     n: &runalloy_embedded_normalise::Normalised,
     id: &str,
@@ -321,8 +322,8 @@ fn assert_query_variable_became_path(
     );
     assert!(
         n.rewrites.iter().any(|r| r.contains(id)
-            && r.contains("declared `in: query`")
-            && r.contains("sent in the query too")),
+            && r.contains("declared both in the path and in the query")
+            && r.contains("sends it in both")),
         "{id}"
     );
     // Recorded, so that the client sends the value in the query as well.
@@ -333,6 +334,29 @@ fn assert_query_variable_became_path(
     );
     let table = n.operations.iter().find(|o| o.id == id).unwrap();
     assert_eq!(table.also_in_query, ["userId"], "{id}");
+}
+
+/// A vendor document that declares a path variable only in the query (as
+/// 2025-09 does, DEFECTS.md D3) is still repaired without the overlay.
+#[test]
+fn a_path_variable_declared_only_in_the_query_becomes_a_path_parameter() {
+    let mut op = get_user_op();
+    op["parameters"][0]["in"] = json!("query");
+    op["parameters"][0]["required"] = json!(false);
+    let n = normalise(minimal(json!("2025-09"), op)).unwrap();
+    let params = &n.spec["paths"]["/users/{userId}"]["get"]["parameters"];
+    assert_eq!(params.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        (params[0]["in"].as_str(), params[0]["required"].as_bool()),
+        (Some("path"), Some(true))
+    );
+    assert!(
+        n.rewrites
+            .iter()
+            .any(|r| r.contains("declared `in: query`") && r.contains("sent in the query too"))
+    );
+    let table = n.operations.iter().find(|o| o.id == "get-a-user").unwrap();
+    assert_eq!(table.also_in_query, ["userId"]);
 }
 
 #[test]
