@@ -219,6 +219,31 @@ fn paging_literal(op: &normalise::Operation) -> Result<String, String> {
     ))
 }
 
+/// The `format` of a parameter's schema (`int32`), or empty, read from the
+/// normalised document: the normaliser's table does not carry it.
+fn param_format(
+    spec: &serde_json::Value,
+    op: &normalise::Operation,
+    name: &str,
+    location: &str,
+) -> String {
+    spec.get("paths")
+        .and_then(|paths| paths.get(&op.path))
+        .and_then(|item| item.get(op.method.to_ascii_lowercase()))
+        .and_then(|o| o.get("parameters"))
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|p| {
+            p.get("name").and_then(serde_json::Value::as_str) == Some(name)
+                && p.get("in").and_then(serde_json::Value::as_str) == Some(location)
+        })
+        .and_then(|p| p.pointer("/schema/format"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn spec_meta(spec_name: &str, n: &normalise::Normalised) -> Result<String, String> {
     let operations: String = n
         .operations
@@ -229,8 +254,13 @@ fn spec_meta(spec_name: &str, n: &normalise::Normalised) -> Result<String, Strin
                 .iter()
                 .map(|p| {
                     format!(
-                        "Param {{ name: {:?}, location: {:?}, required: {}, kind: {:?}, values: &{:?} }}, ",
-                        p.name, p.location, p.required, p.kind, p.values
+                        "Param {{ name: {:?}, location: {:?}, required: {}, kind: {:?}, format: {:?}, values: &{:?} }}, ",
+                        p.name,
+                        p.location,
+                        p.required,
+                        p.kind,
+                        param_format(&n.spec, op, &p.name, &p.location),
+                        p.values
                     )
                 })
                 .collect();

@@ -104,6 +104,8 @@ pub struct Param {
     pub required: bool,
     /// The schema's type, such as `string` or `integer`; empty if none.
     pub kind: &'static str,
+    /// The schema's format, such as `int32`; empty if none.
+    pub format: &'static str,
     /// The allowed values, if it is an enum.
     pub values: &'static [&'static str],
 }

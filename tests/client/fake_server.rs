@@ -101,7 +101,7 @@ async fn it_keeps_users_and_finds_them_by_id_or_username() {
         .unwrap_err();
     assert_eq!(
         (dup.status().map(|s| s.as_u16()), dup.message()),
-        (Some(400), Some("Username already exists"))
+        (Some(409), Some("Username already exists"))
     );
 
     let headers = [

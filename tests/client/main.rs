@@ -26,6 +26,7 @@ mod schemas;
 mod secrets;
 mod signature;
 mod spec_table;
+mod stand_in_follows_the_spec;
 mod telemetry;
 mod tls;
 mod what_a_404_proves;

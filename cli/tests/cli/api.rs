@@ -357,7 +357,7 @@ async fn api_list_shows_each_bodys_fields_and_its_json_carries_the_schema() {
     assert_eq!(
         lines,
         [
-            "    --body JSON  optional",
+            "    --body JSON  required",
             "        fullName  string, optional",
             "        username  string, required",
         ]
