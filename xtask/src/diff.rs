@@ -37,6 +37,12 @@
 //!
 //! `semver:` is `major` with a breaking change, `minor` with only
 //! non-breaking ones, and `patch` with none that the rules see.
+//!
+//! **Notes** list what a reviewer of an upgrade must see but callers'
+//! code cannot: an error response (a non-2xx status) the spec documents
+//! that the other no longer does, or newly does. None is breaking: the
+//! build generates no error responses, and every non-2xx reaches the
+//! caller as one `Error` with its status and message.
 //! `cargo xtask spec semver-proof` checks these verdicts against
 //! `cargo-semver-checks` on crates generated from both specs.
 
@@ -44,7 +50,7 @@ use runalloy_embedded_normalise as normalise;
 
 use crate::{Problem, read_yaml_as_json};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// One change, for one operation (or the whole spec).
@@ -60,12 +66,16 @@ pub struct Change {
     pub what: String,
 }
 
-/// Every change found, breaking ones first.
+/// Every change found, breaking ones first, and the notes.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// In the order found: operations by id, and within each, path, query,
     /// body, response.
     pub changes: Vec<Change>,
+    /// Documented error responses dropped or added, by operation id and
+    /// status; never breaking (their `breaking` is false), and not counted
+    /// in `semver`.
+    pub notes: Vec<Change>,
 }
 
 impl Report {
@@ -110,19 +120,27 @@ impl Report {
                 out.push_str("  (none)\n");
             }
         }
+        if !self.notes.is_empty() {
+            out.push_str("notes (not breaking: every non-2xx reaches the caller as one Error):\n");
+            for c in &self.notes {
+                out.push_str(&format!("  {} {}: {}\n", c.operation, c.at, c.what));
+            }
+        }
         out.push_str(&format!("semver: {}\n", self.semver()));
         out
     }
 
     /// The report as JSON: `{"breaking": [...], "nonBreaking": [...],
-    /// "semver": "..."}`.
+    /// "notes": [...], "semver": "..."}`.
     pub fn json(&self) -> Value {
-        let list = |breaking| {
-            self.group(breaking)
-                .map(|c| json!({"operation": c.operation, "at": c.at, "change": c.what}))
-                .collect::<Vec<_>>()
-        };
-        json!({"breaking": list(true), "nonBreaking": list(false), "semver": self.semver()})
+        let item = |c: &Change| json!({"operation": c.operation, "at": c.at, "change": c.what});
+        let list = |breaking| self.group(breaking).map(item).collect::<Vec<_>>();
+        json!({
+            "breaking": list(true),
+            "nonBreaking": list(false),
+            "notes": self.notes.iter().map(item).collect::<Vec<_>>(),
+            "semver": self.semver(),
+        })
     }
 }
 
@@ -149,6 +167,8 @@ pub enum Side {
 
 /// Compares two specs given as JSON values.
 pub fn diff_specs(old: Value, new: Value) -> Result<Report, (Side, String)> {
+    // Read before normalisation, which drops every error response.
+    let (old_errors, new_errors) = (error_statuses(&old), error_statuses(&new));
     let old_servers = old.get("servers").cloned().unwrap_or(Value::Null);
     let new_servers = new.get("servers").cloned().unwrap_or(Value::Null);
     let mut old =
@@ -226,7 +246,69 @@ pub fn diff_specs(old: Value, new: Value) -> Result<Report, (Side, String)> {
     }
     // Breaking first, each group in the order found.
     report.changes.sort_by_key(|c| !c.breaking);
+    report.notes = error_notes(&old_errors, &new_errors, &new);
     Ok(report)
+}
+
+/// The documented non-2xx statuses of each operation, by operation id, as
+/// the document says them (before normalisation).
+fn error_statuses(spec: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let paths = spec.get("paths").and_then(Value::as_object);
+    for item in paths.into_iter().flat_map(|p| p.values()) {
+        for method in normalise::METHODS {
+            let Some(op) = item.get(method) else {
+                continue;
+            };
+            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
+            let statuses = op
+                .get("responses")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(|r| r.keys())
+                .filter(|status| !status.starts_with('2'))
+                .cloned();
+            found.entry(id.to_owned()).or_default().extend(statuses);
+        }
+    }
+    found
+}
+
+/// A note for each error response an operation in both documents dropped
+/// or added, in operation order.
+fn error_notes(
+    old: &BTreeMap<String, BTreeSet<String>>,
+    new: &BTreeMap<String, BTreeSet<String>>,
+    new_spec: &normalise::Normalised,
+) -> Vec<Change> {
+    let mut notes = Vec::new();
+    for (id, before) in old {
+        let Some(after) = new.get(id) else {
+            continue;
+        };
+        let at = new_spec
+            .operations
+            .iter()
+            .find(|o| &o.id == id)
+            .map_or(String::new(), |o| format!("{} {}", o.method, o.path));
+        let mut note = |what: String| {
+            notes.push(Change {
+                breaking: false,
+                operation: id.clone(),
+                at: at.clone(),
+                what,
+            })
+        };
+        for status in before.difference(after) {
+            note(format!("the documented {status} response is dropped"));
+        }
+        for status in after.difference(before) {
+            note(format!("a {status} response is documented"));
+        }
+    }
+    notes
 }
 
 /// The server URLs of a spec's `servers`, joined.

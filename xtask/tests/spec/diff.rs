@@ -362,6 +362,7 @@ fn the_2026_03_rehearsal_report_in_full() {
             "nonBreaking": [
                 {"operation": "list-apps", "at": "GET /metadata/apps", "change": "operation added"}
             ],
+            "notes": [],
             "semver": "major"
         })
     );
@@ -464,4 +465,72 @@ fn from_2024_03_the_scheme_change_is_breaking_and_every_operation_added_or_remov
             "{id} not named as added:\n{stdout}"
         );
     }
+}
+
+#[test]
+fn an_error_response_dropped_or_added_is_a_note_not_a_change() {
+    let with_400 = spec(|s| {
+        op(s)["responses"]["400"] = json!({"description": "bad"});
+    });
+    let report = diff_specs(with_400.clone(), spec(|_| {})).unwrap();
+    assert!(report.changes.is_empty(), "{:?}", report.changes);
+    assert_eq!(report.semver(), "patch");
+    assert_eq!(
+        report.text(),
+        "breaking:\n  (none)\nnon-breaking:\n  (none)\n\
+         notes (not breaking: every non-2xx reaches the caller as one Error):\n\
+         \x20 get-thing POST /things/{id}: the documented 400 response is dropped\n\
+         semver: patch\n"
+    );
+    let report = diff_specs(spec(|_| {}), with_400).unwrap();
+    assert_eq!(
+        report.json()["notes"],
+        json!([{"operation": "get-thing", "at": "POST /things/{id}",
+                "change": "a 400 response is documented"}])
+    );
+}
+
+/// The vendor's own 2025-09 documents, as they were before our overlay: the
+/// assembled spec with every error response our overlay documents taken
+/// out (the seed's 401 of delete-a-user is the vendor's).
+fn vendors_2025_09() -> Value {
+    let mut spec = load(OURS);
+    for item in spec["paths"].as_object_mut().unwrap().values_mut() {
+        for op in item.as_object_mut().unwrap().values_mut() {
+            let ours = op["operationId"] != "delete-a-user";
+            if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                responses.retain(|status, _| status == "200" || (status == "401" && !ours));
+            }
+        }
+    }
+    spec
+}
+
+#[test]
+fn from_2024_03_every_documented_error_response_the_vendor_dropped_is_noted() {
+    let report = diff_specs(load(OLDER), vendors_2025_09()).unwrap();
+    let notes: Vec<String> = report
+        .notes
+        .iter()
+        .map(|c| format!("{}: {}", c.operation, c.what))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "batch-create-users: the documented 400 response is dropped",
+            "batch-create-users: the documented 401 response is dropped",
+            "complete-installation: the documented 400 response is dropped",
+            "create-a-user: the documented 401 response is dropped",
+            "credential-medata-by-app: the documented 400 response is dropped",
+            "get-an-integration: the documented 400 response is dropped",
+            "get-workflow-errors: the documented 400 response is dropped",
+            "list-all-users: the documented 401 response is dropped",
+            "list-events: the documented 400 response is dropped",
+            "list-integrations: the documented 400 response is dropped",
+            "list-users-by-workflowid: the documented 400 response is dropped",
+            "start-installation: the documented 400 response is dropped",
+            "update-a-user: the documented 401 response is dropped",
+        ]
+    );
+    assert!(report.notes.iter().all(|c| !c.breaking));
 }
