@@ -34,11 +34,12 @@ impl Client {
     ///
     /// A user the API does not know is [`Error::NotFound`] (with
     /// [`Error::is_api_not_found`]) for `get-a-user`, and nothing else is
-    /// read; it is returned only once the base URL is proven to be the API
-    /// ([`Client::confirm_gone`]); from anything else a 404 is
-    /// [`Error::NotTheApi`], never an unknown user. A 404 to a later read is a `NotFound` too, naming its own
-    /// operation ([`ApiFailure::operation`](crate::ApiFailure::operation)):
-    /// the user was read, so it is a failed export, not an unknown user.
+    /// read. It is returned only once the base URL is proven to be the API
+    /// ([`Client::confirm_gone`]); from a base URL that is not, a 404 is
+    /// [`Error::NotTheApi`], never an unknown user. A 404 to a later read
+    /// is a `NotFound` too, naming its own operation
+    /// ([`ApiFailure::operation`](crate::ApiFailure::operation)): the user
+    /// was read, so it is a failed export, not an unknown user.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -210,7 +210,8 @@ impl SharedLimit {
         cap: Option<f64>,
     ) -> Result<Self, String> {
         check_url(url)?;
-        if url.starts_with("rediss:") || url.starts_with("valkeys:") {
+        let tls = url.starts_with("rediss:") || url.starts_with("valkeys:");
+        if tls {
             crate::transport::tls::ensure_default_provider()?;
         }
         let client = redis::Client::open(url).map_err(|e| match e.kind() {
@@ -238,7 +239,7 @@ impl SharedLimit {
             admit: redis::Script::new(ADMIT),
             throttle: redis::Script::new(THROTTLE),
             password,
-            tls: url.starts_with("rediss:") || url.starts_with("valkeys:"),
+            tls,
             up: AtomicBool::new(true),
             probing: AtomicBool::new(false),
             down_since: AtomicU64::new(u64::MAX),
