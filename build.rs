@@ -290,13 +290,21 @@ fn spec_meta(spec_name: &str, n: &normalise::Normalised) -> Result<String, Strin
         })
         .collect::<Result<String, String>>()?;
     Ok(format!(
-        "/// The API version sent in `x-api-version`, read from the spec's `xApiVersion` default.\n\
+        "/// The headers the client sets on every request, whose parameters the\n\
+         /// normaliser removes: its `WRAPPER_HEADERS`, lower case.\n\
+         pub(crate) const WRAPPER_HEADERS: [&str; 2] = {:?};\n\n\
+         /// The header that carries the API version.\n\
+         pub(crate) const API_VERSION_HEADER: &str = {:?};\n\n\
+         /// The API version sent in `x-api-version`, read from the spec's `xApiVersion` default.\n\
          pub const API_VERSION: &str = {:?};\n\n\
          /// The spec file the client was generated from.\n\
          pub const SPEC_FILE: &str = {:?};\n\n\
          /// Every operation of the spec, sorted by operation id.\n\
          pub const OPERATIONS: &[Operation] = &[\n{operations}];\n",
-        n.api_version, spec_name
+        normalise::WRAPPER_HEADERS,
+        normalise::API_VERSION_HEADER,
+        n.api_version,
+        spec_name
     ))
 }
 

@@ -24,8 +24,17 @@ pub const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-/// Header parameters that the hand-written wrapper sends itself.
-const WRAPPER_HEADERS: [&str; 2] = ["authorization", "x-api-version"];
+/// The header that carries the key, as the wrapper sends it.
+pub const AUTHORIZATION_HEADER: &str = "authorization";
+
+/// The header that carries the API version, as the wrapper sends it.
+pub const API_VERSION_HEADER: &str = "x-api-version";
+
+/// Header parameters that the hand-written wrapper sends itself, so the
+/// normaliser removes them from every operation. The library's build
+/// writes the same list into the client (`WRAPPER_HEADERS`), which refuses
+/// them as a view's extra headers: one list for both.
+pub const WRAPPER_HEADERS: [&str; 2] = [AUTHORIZATION_HEADER, API_VERSION_HEADER];
 
 /// The extension on an operation that lists the path parameters the
 /// vendor's document declares in the query; the client sends each in both

@@ -53,8 +53,11 @@ impl fmt::Debug for CallOptions {
     }
 }
 
-/// Headers the client sets itself, which no option may replace.
-const RESERVED: [&str; 3] = ["authorization", "x-api-version", "host"];
+/// Headers the client sets itself, which no option may replace: the ones
+/// the spec's normaliser leaves to the client, and `host`.
+fn reserved(name: &str) -> bool {
+    name == "host" || crate::transport::spec::WRAPPER_HEADERS.contains(&name)
+}
 
 impl CallOptions {
     /// No change: every setting is the client's.
@@ -102,11 +105,10 @@ impl CallOptions {
     /// The headers, parsed, or the first refusal.
     fn resolve(&self) -> Result<Vec<(HeaderName, HeaderValue)>, Error> {
         let refuse = |why: String| Err(Error::InvalidInput(format!("call options: {why}")));
-        if self.timeout.is_some_and(|t| t.is_zero()) || self.deadline.is_some_and(|d| d.is_zero()) {
-            return refuse("the timeout and the deadline must be longer than zero".into());
-        }
-        if self.max_attempts == Some(0) {
-            return refuse("max_attempts must be at least 1".into());
+        if let Err(why) =
+            crate::transport::limits::check(self.max_attempts, &[self.timeout, self.deadline])
+        {
+            return refuse(why.to_owned());
         }
         let mut headers = Vec::with_capacity(self.headers.len());
         for (name, value) in &self.headers {
@@ -116,7 +118,7 @@ impl CallOptions {
                     crate::escape_controls(name)
                 ));
             };
-            if RESERVED.contains(&parsed.as_str()) {
+            if reserved(parsed.as_str()) {
                 return refuse(format!("`{parsed}` is set by the client"));
             }
             let Ok(mut value) = HeaderValue::from_str(value) else {

@@ -574,20 +574,15 @@ impl ClientBuilder {
                 "max_response_bytes must be at least 1".into(),
             ));
         }
-        if self.retry.max_attempts == 0 {
-            return Err(Error::InvalidInput(
-                "max_attempts must be at least 1".into(),
-            ));
-        }
-        if self.attempt_timeout.is_zero()
-            || self.connect_timeout.is_zero()
-            || self.retry.deadline.is_zero()
-        {
-            return Err(Error::InvalidInput(
-                "timeouts and the deadline must be longer than zero".into(),
-            ));
-        }
-        Ok(())
+        crate::transport::limits::check(
+            Some(self.retry.max_attempts),
+            &[
+                Some(self.attempt_timeout),
+                Some(self.connect_timeout),
+                Some(self.retry.deadline),
+            ],
+        )
+        .map_err(|why| Error::InvalidInput(why.to_owned()))
     }
 
     /// The inner `reqwest::Client`: the user agent, the proxy choice, the

@@ -7,6 +7,7 @@ pub(crate) mod call_options;
 pub(crate) mod client;
 pub(crate) mod deadline;
 pub(crate) mod error;
+pub(crate) mod limits;
 pub(crate) mod observer;
 pub(crate) mod send;
 pub(crate) mod spec;

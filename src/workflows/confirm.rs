@@ -14,9 +14,10 @@ use serde::de::{
 };
 use std::fmt;
 
-/// What a 2xx body says about the operation.
+/// What a 2xx body says about the operation (not the attempt loop's
+/// `Verdict`, which says what an outcome means for a retry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub(crate) enum Confirmation {
     /// The documented confirmation.
     Confirmed,
     /// The API says it did not do it, such as `{"success": false}`.
@@ -31,7 +32,7 @@ pub(crate) enum Verdict {
 pub(crate) struct Rule {
     field: &'static str,
     /// The verdict on what kind of value the field holds (`None`: absent).
-    verdict: fn(Option<Kind>) -> Verdict,
+    verdict: fn(Option<Kind>) -> Confirmation,
 }
 
 /// The rule of `delete-a-user` and `delete-a-credential`: `"success": true`,
@@ -39,9 +40,9 @@ pub(crate) struct Rule {
 pub(crate) const SUCCESS_FLAG: Rule = Rule {
     field: "success",
     verdict: |kind| match kind {
-        Some(Kind::True) => Verdict::Confirmed,
-        Some(Kind::False) => Verdict::Refused,
-        _ => Verdict::Unconfirmed,
+        Some(Kind::True) => Confirmation::Confirmed,
+        Some(Kind::False) => Confirmation::Refused,
+        _ => Confirmation::Unconfirmed,
     },
 };
 
@@ -51,8 +52,8 @@ pub(crate) const SUCCESS_FLAG: Rule = Rule {
 pub(crate) const MESSAGE: Rule = Rule {
     field: "message",
     verdict: |kind| match kind {
-        Some(Kind::String) => Verdict::Confirmed,
-        _ => Verdict::Unconfirmed,
+        Some(Kind::String) => Confirmation::Confirmed,
+        _ => Confirmation::Unconfirmed,
     },
 };
 
@@ -64,8 +65,8 @@ pub(crate) const MESSAGE: Rule = Rule {
 pub(crate) const DATA_LIST: Rule = Rule {
     field: "data",
     verdict: |kind| match kind {
-        Some(Kind::Array) => Verdict::Confirmed,
-        _ => Verdict::Unconfirmed,
+        Some(Kind::Array) => Confirmation::Confirmed,
+        _ => Confirmation::Unconfirmed,
     },
 };
 
@@ -73,11 +74,11 @@ impl Rule {
     /// The verdict on `body`: unconfirmed unless it is one JSON object
     /// whose field says so. A repeated field counts by its last value, as
     /// in `serde_json::Value`.
-    pub(crate) fn judge(&self, body: &[u8]) -> Verdict {
+    pub(crate) fn read(&self, body: &[u8]) -> Confirmation {
         let mut reader = serde_json::Deserializer::from_slice(body);
         match FieldKind(self.field).deserialize(&mut reader) {
             Ok(kind) if reader.end().is_ok() => (self.verdict)(kind),
-            _ => Verdict::Unconfirmed,
+            _ => Confirmation::Unconfirmed,
         }
     }
 }
@@ -210,17 +211,19 @@ impl Client {
             }
             Err(e) => return Err(e),
         };
-        let verdict = rule.judge(&body);
+        let verdict = rule.read(&body);
         match verdict {
-            Verdict::Confirmed => Ok(value.into_inner()),
-            Verdict::Refused => Err(Error::Rejected(ApiFailure::boxed(
+            Confirmation::Confirmed => Ok(value.into_inner()),
+            Confirmation::Refused => Err(Error::Rejected(ApiFailure::boxed(
                 call.operation,
                 value.status(),
                 value.headers(),
                 &body,
                 call.attempts,
             ))),
-            Verdict::Unconfirmed => Err(unconfirmed(&call, value.status(), value.headers(), &body)),
+            Confirmation::Unconfirmed => {
+                Err(unconfirmed(&call, value.status(), value.headers(), &body))
+            }
         }
     }
 }
@@ -248,12 +251,12 @@ fn unconfirmed(
 
 #[cfg(test)]
 mod tests {
-    use super::{DATA_LIST, MESSAGE, SUCCESS_FLAG, Verdict};
+    use super::{Confirmation, DATA_LIST, MESSAGE, SUCCESS_FLAG};
 
     #[test]
     fn only_the_documented_body_confirms() {
-        use Verdict::*;
-        let table: [(&str, Verdict, Verdict); 16] = [
+        use Confirmation::*;
+        let table: [(&str, Confirmation, Confirmation); 16] = [
             (r#"{"success": true}"#, Confirmed, Unconfirmed),
             (r#"{"success": false}"#, Refused, Unconfirmed),
             (r#"{"success": "true"}"#, Unconfirmed, Unconfirmed),
@@ -281,12 +284,12 @@ mod tests {
         ];
         for (body, by_flag, by_message) in table {
             assert_eq!(
-                SUCCESS_FLAG.judge(body.as_bytes()),
+                SUCCESS_FLAG.read(body.as_bytes()),
                 by_flag,
                 "success flag of {body}"
             );
             assert_eq!(
-                MESSAGE.judge(body.as_bytes()),
+                MESSAGE.read(body.as_bytes()),
                 by_message,
                 "message of {body}"
             );
@@ -303,7 +306,7 @@ mod tests {
             ("[]", Unconfirmed),
         ] {
             assert_eq!(
-                DATA_LIST.judge(body.as_bytes()),
+                DATA_LIST.read(body.as_bytes()),
                 listed,
                 "data list of {body}"
             );

@@ -5,7 +5,7 @@
 //! A gateway, a router or a wrong base URL answers 404 to everything; read
 //! as "already gone", that would claim a deletion that never happened.
 
-use crate::workflows::confirm::{DATA_LIST, Verdict};
+use crate::workflows::confirm::{Confirmation, DATA_LIST};
 use crate::{Client, Error};
 
 impl Client {
@@ -73,7 +73,7 @@ impl Client {
         // `{"data": [...]}`, checked without building the list.
         if body
             .as_deref()
-            .is_some_and(|b| DATA_LIST.judge(b) == Verdict::Confirmed)
+            .is_some_and(|b| DATA_LIST.read(b) == Confirmation::Confirmed)
         {
             Ok(())
         } else {

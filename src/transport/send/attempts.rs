@@ -80,7 +80,7 @@ impl<'p> Attempts<'p> {
 
     /// Counts a send at `now`, and gives its timeout: the attempt timeout,
     /// or what is left of the deadline if that is less.
-    pub(crate) fn send(&mut self, now: Instant) -> Duration {
+    pub(crate) fn count_send(&mut self, now: Instant) -> Duration {
         self.sends += 1;
         self.attempt_timeout.min(self.left(now))
     }
@@ -237,7 +237,7 @@ impl Transport {
             let result = self
                 .attempt(client, current, &mut attempts, telemetry)
                 .await;
-            let outcome = self.judge(&result, turn, attempts.sends(), telemetry);
+            let outcome = self.observe(&result, turn, attempts.sends(), telemetry);
             let now = Instant::now();
             let next = attempts.after(&outcome, now, spare.is_some());
             let spare = match (spare, next) {
@@ -278,7 +278,7 @@ impl Transport {
         attempts: &mut Attempts<'_>,
         telemetry: &Telemetry<'_>,
     ) -> reqwest::Result<Response> {
-        let timeout = attempts.send(Instant::now());
+        let timeout = attempts.count_send(Instant::now());
         if timeout != self.client_timeout {
             *request.timeout_mut() = Some(timeout);
         }
@@ -304,7 +304,7 @@ impl Transport {
     /// What attempt number `sends` brought back, read once, and told to
     /// flow control: a throttle holds every call, an answer opens the
     /// window, a failure only gives the turn back.
-    fn judge(
+    fn observe(
         &self,
         result: &reqwest::Result<Response>,
         turn: super::flow::Turn<'_>,
@@ -370,7 +370,7 @@ mod tests {
         let mut attempts = Attempts::start(policy, method, 2 * SEC, start);
         let mut decisions = Vec::new();
         for (status, headers, at) in script {
-            attempts.send(start + SEC * (*at as u32));
+            attempts.count_send(start + SEC * (*at as u32));
             let outcome = match status {
                 Some(code) => Outcome::Response(Answer::of(
                     policy,
@@ -563,13 +563,13 @@ mod tests {
         let p = policy();
         let start = Instant::now();
         let mut attempts = Attempts::start(&p, Method::GET, 2 * SEC, start);
-        assert_eq!(attempts.send(start), 2 * SEC);
-        assert_eq!(attempts.send(start + 9 * SEC), SEC);
-        assert_eq!(attempts.send(start + 11 * SEC), Duration::ZERO);
+        assert_eq!(attempts.count_send(start), 2 * SEC);
+        assert_eq!(attempts.count_send(start + 9 * SEC), SEC);
+        assert_eq!(attempts.count_send(start + 11 * SEC), Duration::ZERO);
         let forever = RetryPolicy::default().deadline(Duration::MAX);
         let mut unbounded = Attempts::start(&forever, Method::GET, 2 * SEC, start);
         assert_eq!(unbounded.deadline(), None);
-        assert_eq!(unbounded.send(start + 1_000_000 * SEC), 2 * SEC);
+        assert_eq!(unbounded.count_send(start + 1_000_000 * SEC), 2 * SEC);
     }
 
     #[test]
@@ -578,7 +578,7 @@ mod tests {
         let none = HeaderMap::new();
         let start = Instant::now();
         let mut attempts = Attempts::start(&p, Method::PUT, 2 * SEC, start);
-        attempts.send(start);
+        attempts.count_send(start);
         let outcome = Outcome::Response(Answer::of(&p, StatusCode::INTERNAL_SERVER_ERROR, &none));
         assert_eq!(attempts.after(&outcome, start, false), Next::Stop);
     }

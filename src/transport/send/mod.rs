@@ -137,8 +137,9 @@ fn this_operation(info: &OperationInfo) -> Option<&'static crate::Operation> {
 /// The header progenitor adds, which Alloy does not read.
 const STRAY_VERSION_HEADER: HeaderName = HeaderName::from_static("api-version");
 
-/// The header that carries the API version.
-const API_VERSION_HEADER: HeaderName = HeaderName::from_static("x-api-version");
+/// The header that carries the API version (the normaliser's name for it).
+const API_VERSION_HEADER: HeaderName =
+    HeaderName::from_static(crate::transport::spec::API_VERSION_HEADER);
 
 impl ClientHooks<Transport> for api::Client {
     async fn pre<E>(
