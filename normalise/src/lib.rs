@@ -423,7 +423,24 @@ fn normalise_parameters(
         }
         kept.push(param);
     }
-    for var in &template_vars {
+    every_variable_declared(&template_vars, &kept, place)?;
+    if !kept.is_empty() {
+        op.insert("parameters".into(), Value::Array(kept));
+    }
+    if !also_in_query.is_empty() {
+        op.insert(ALSO_IN_QUERY.into(), Value::Array(also_in_query));
+    }
+    Ok(())
+}
+
+/// Refuses a path template variable that no `in: path` parameter of
+/// `kept` declares.
+fn every_variable_declared(
+    template_vars: &BTreeSet<String>,
+    kept: &[Value],
+    place: &str,
+) -> Result<(), SpecError> {
+    for var in template_vars {
         let declared = kept.iter().any(|p| {
             p.get("name").and_then(Value::as_str) == Some(var.as_str())
                 && p.get("in").and_then(Value::as_str) == Some("path")
@@ -433,12 +450,6 @@ fn normalise_parameters(
                 "{place}: the path template variable `{{{var}}}` has no parameter"
             )));
         }
-    }
-    if !kept.is_empty() {
-        op.insert("parameters".into(), Value::Array(kept));
-    }
-    if !also_in_query.is_empty() {
-        op.insert(ALSO_IN_QUERY.into(), Value::Array(also_in_query));
     }
     Ok(())
 }

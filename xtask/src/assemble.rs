@@ -170,6 +170,15 @@ struct Merged {
 impl Merged {
     fn add(&mut self, file: &Path, doc: Value) -> Result<(), Problem> {
         let name = file.display().to_string();
+        self.add_shared(&doc, &name)?;
+        self.add_api_version(&doc, &name)?;
+        self.add_paths(&doc, &name)?;
+        self.add_components(&doc, &name)
+    }
+
+    /// The top-level fields every document shares (`openapi`, `info`...),
+    /// which must agree.
+    fn add_shared(&mut self, doc: &Value, name: &str) -> Result<(), Problem> {
         for field in SHARED {
             let value = doc.get(field).cloned().unwrap_or(Value::Null);
             match self.shared.iter().find(|(f, _, _)| f == field) {
@@ -177,29 +186,42 @@ impl Merged {
                     return Err(Problem::Conflict {
                         what: format!("the documents disagree on `{field}`"),
                         first: first_file.clone(),
-                        second: name,
+                        second: name.to_owned(),
                     });
                 }
                 Some(_) => {}
-                None => self.shared.push((field.to_owned(), value, name.clone())),
+                None => self.shared.push((field.to_owned(), value, name.to_owned())),
             }
         }
-        if let Some(version) = api_version_default(&doc) {
-            match &self.api_version {
-                Some((first, first_file)) if *first != version => {
-                    return Err(Problem::Conflict {
-                        what: format!(
-                            "the documents disagree on the x-api-version default (`{first}` and `{version}`)"
-                        ),
-                        first: first_file.clone(),
-                        second: name,
-                    });
-                }
-                Some(_) => {}
-                None => self.api_version = Some((version, name.clone())),
+        Ok(())
+    }
+
+    /// The document's x-api-version default, which must agree with the
+    /// others'.
+    fn add_api_version(&mut self, doc: &Value, name: &str) -> Result<(), Problem> {
+        let Some(version) = api_version_default(doc) else {
+            return Ok(());
+        };
+        match &self.api_version {
+            Some((first, first_file)) if *first != version => Err(Problem::Conflict {
+                what: format!(
+                    "the documents disagree on the x-api-version default (`{first}` and `{version}`)"
+                ),
+                first: first_file.clone(),
+                second: name.to_owned(),
+            }),
+            Some(_) => Ok(()),
+            None => {
+                self.api_version = Some((version, name.to_owned()));
+                Ok(())
             }
         }
-        for (path, item) in mapping(&doc, "paths") {
+    }
+
+    /// Each path's operations (each method and operation id once) and its
+    /// path-level fields (which must agree).
+    fn add_paths(&mut self, doc: &Value, name: &str) -> Result<(), Problem> {
+        for (path, item) in mapping(doc, "paths") {
             let path_text = path.as_str().unwrap_or_default().to_owned();
             let Some(slot) = section(&mut self.paths, &path) else {
                 continue;
@@ -214,7 +236,7 @@ impl Merged {
                             return Err(Problem::Conflict {
                                 what: format!("path `{path_text}` has two different `{key_text}`"),
                                 first: self.path_files(&path_text),
-                                second: name,
+                                second: name.to_owned(),
                             });
                         }
                         Some(_) => {}
@@ -229,7 +251,7 @@ impl Merged {
                     return Err(Problem::Conflict {
                         what: format!("{} {path_text} is defined twice", key_text.to_uppercase()),
                         first: first.clone(),
-                        second: name,
+                        second: name.to_owned(),
                     });
                 }
                 if let Some(id) = value.get("operationId").and_then(Value::as_str) {
@@ -237,16 +259,22 @@ impl Merged {
                         return Err(Problem::Conflict {
                             what: format!("operationId `{id}` is used twice"),
                             first: first.clone(),
-                            second: name,
+                            second: name.to_owned(),
                         });
                     }
-                    self.ids.push((id.to_owned(), name.clone()));
+                    self.ids.push((id.to_owned(), name.to_owned()));
                 }
-                self.methods.push((at, name.clone()));
+                self.methods.push((at, name.to_owned()));
                 slot.insert(key, value);
             }
         }
-        for (section_name, defs) in mapping(&doc, "components") {
+        Ok(())
+    }
+
+    /// Each component once; a second definition must be the same, or fill
+    /// the holes a cut left in the first.
+    fn add_components(&mut self, doc: &Value, name: &str) -> Result<(), Problem> {
+        for (section_name, defs) in mapping(doc, "components") {
             let section_text = section_name.as_str().unwrap_or_default().to_owned();
             let Some(slot) = section(&mut self.components, &section_name) else {
                 continue;
@@ -257,7 +285,7 @@ impl Merged {
                 match slot.get(&def_name).cloned() {
                     None => {
                         slot.insert(def_name, def);
-                        self.component_files.push((at, name.clone()));
+                        self.component_files.push((at, name.to_owned()));
                     }
                     Some(first) if first == def => {}
                     Some(first) if has_hole(&first) && fills(&first, &def) => {
@@ -276,7 +304,7 @@ impl Merged {
                                 "component `{section_text}.{def_text}` is defined twice with different content"
                             ),
                             first: first_file,
-                            second: name,
+                            second: name.to_owned(),
                         });
                     }
                 }

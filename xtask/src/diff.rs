@@ -370,7 +370,19 @@ fn compare_operation(
     }
     let old_op = operation_value(old_spec, b);
     let new_op = operation_value(new_spec, a);
+    compare_parameters(b, old_op, a, new_op, changes);
+    compare_request_bodies(old_op, new_op, changes);
+    compare_responses(old_op, new_op, changes);
+}
 
+/// Parameters removed, moved, made required or optional, retyped, added.
+fn compare_parameters(
+    b: &normalise::Operation,
+    old_op: &Value,
+    a: &normalise::Operation,
+    new_op: &Value,
+    changes: &mut Changes,
+) {
     let param = |op: &Value, name: &str| -> Value {
         op["parameters"]
             .as_array()
@@ -425,7 +437,10 @@ fn compare_operation(
             }
         }
     }
+}
 
+/// The JSON request body removed, added, or its schema changed.
+fn compare_request_bodies(old_op: &Value, new_op: &Value, changes: &mut Changes) {
     let body = |op: &Value| {
         op.pointer("/requestBody/content/application~1json/schema")
             .cloned()
@@ -440,7 +455,10 @@ fn compare_operation(
         (Some(x), Some(y)) => compare_schema(&x, &y, "body", Direction::Request, changes),
         (None, None) => {}
     }
+}
 
+/// The success statuses, and each one's response schema.
+fn compare_responses(old_op: &Value, new_op: &Value, changes: &mut Changes) {
     let successes = |op: &Value| -> Vec<String> {
         op["responses"]
             .as_object()
@@ -457,22 +475,22 @@ fn compare_operation(
             old_statuses.join(", "),
             new_statuses.join(", ")
         ));
-    } else {
-        for status in &old_statuses {
-            let schema = |op: &Value| {
-                op["responses"][status]
-                    .pointer("/content/application~1json/schema")
-                    .cloned()
-                    .unwrap_or(Value::Null)
-            };
-            compare_schema(
-                &schema(old_op),
-                &schema(new_op),
-                "response",
-                Direction::Response,
-                changes,
-            );
-        }
+        return;
+    }
+    for status in &old_statuses {
+        let schema = |op: &Value| {
+            op["responses"][status]
+                .pointer("/content/application~1json/schema")
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        compare_schema(
+            &schema(old_op),
+            &schema(new_op),
+            "response",
+            Direction::Response,
+            changes,
+        );
     }
 }
 
