@@ -354,7 +354,8 @@ impl FakeAlloy {
         self.shared.served.load(Ordering::Relaxed)
     }
 
-    /// Requests answered 429 by the rate limit.
+    /// Requests answered 429: by the rate limit, and by the share set with
+    /// [`FakeAlloy::throttle_share`].
     pub fn requests_throttled(&self) -> u64 {
         self.shared.throttled.load(Ordering::Relaxed)
     }
