@@ -375,3 +375,42 @@ impl Client {
         self.erase_users(futures::stream::iter(ids).map(Into::into), concurrency)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{OutcomeStatus, PartOutcome, status_of};
+    use crate::Error;
+
+    fn failed() -> PartOutcome {
+        PartOutcome::Failed(Error::StillReadable)
+    }
+
+    fn unconfirmed() -> PartOutcome {
+        PartOutcome::Unconfirmed(Error::InvalidInput("x".into()))
+    }
+
+    /// Done only when every step is; a failure anywhere is failed; a
+    /// success status that confirmed nothing is unconfirmed unless a step
+    /// failed; a step skipped after nothing that failed is failed, never
+    /// done.
+    #[test]
+    fn the_whole_is_done_only_when_every_step_is() {
+        use PartOutcome::{AlreadyGone, Deleted, Done, DoneEarlier, Skipped};
+        let table: Vec<(Vec<PartOutcome>, OutcomeStatus)> = vec![
+            (vec![Deleted, Deleted], OutcomeStatus::Done),
+            (vec![Done, AlreadyGone, DoneEarlier], OutcomeStatus::Done),
+            (vec![], OutcomeStatus::Done),
+            (vec![Deleted, Skipped], OutcomeStatus::Failed),
+            (vec![Skipped], OutcomeStatus::Failed),
+            (vec![Deleted, failed()], OutcomeStatus::Failed),
+            (vec![failed(), Skipped], OutcomeStatus::Failed),
+            (vec![unconfirmed(), Skipped], OutcomeStatus::Unconfirmed),
+            (vec![Deleted, unconfirmed()], OutcomeStatus::Unconfirmed),
+            (vec![unconfirmed(), failed()], OutcomeStatus::Failed),
+        ];
+        for (steps, expected) in table {
+            let shown = format!("{steps:?}");
+            assert_eq!(status_of(&steps), expected, "{shown}");
+        }
+    }
+}
