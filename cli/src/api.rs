@@ -98,7 +98,7 @@ pub async fn print_all(client: &runalloy_embedded::Client, call: OperationCall) 
             }
             Err(e) => {
                 let _ = out.flush();
-                return crate::fail(e);
+                return crate::exit::failed(e);
             }
         }
     }
@@ -110,18 +110,22 @@ pub async fn print_all(client: &runalloy_embedded::Client, call: OperationCall) 
 pub fn schema(operation_id: &str, body_only: bool, response_only: bool) -> ExitCode {
     let op = match OperationCall::new(operation_id) {
         Ok(call) => call.operation(),
-        Err(e) => return crate::fail(e),
+        Err(e) => return crate::exit::failed(e),
     };
     let (body, response) = (op.request_schema(), op.response_schema());
     let printed = if body_only {
         match body {
             Some(schema) => schema,
-            None => return crate::bad_input(&format!("{operation_id} takes no request body")),
+            None => {
+                return crate::exit::invalid_input(format!("{operation_id} takes no request body"));
+            }
         }
     } else if response_only {
         match response {
             Some(schema) => schema,
-            None => return crate::bad_input(&format!("{operation_id} answers no JSON body")),
+            None => {
+                return crate::exit::invalid_input(format!("{operation_id} answers no JSON body"));
+            }
         }
     } else {
         json!({ "operation": op.id, "body": body, "response": response })

@@ -193,13 +193,23 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 8, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
-    /// Never send more than N requests per second (fractions allowed).
-    #[arg(long, value_name = "N", value_parser = parse_rate)]
-    pub max_rate: Option<f64>,
     /// Write the lines to this new file (never an existing one) instead
     /// of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub ids: IdsArgs,
+}
+
+/// Where a run over many ids takes them from, and how fast it may go:
+/// what `erase`, `offboard` and `export` share.
+#[derive(Debug, Args)]
+pub struct IdsArgs {
+    /// Never send more than N requests per second (fractions allowed:
+    /// 2.5 is 150 a minute). Without it the client still slows down by
+    /// itself when the API answers 429.
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub max_rate: Option<f64>,
     /// Read ids from this file, one per line; `-` reads standard input.
     #[arg(long, value_name = "FILE", conflicts_with = "user_ids")]
     pub from_file: Option<PathBuf>,
@@ -225,11 +235,6 @@ pub struct BulkArgs {
     #[arg(long, default_value_t = 16, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
-    /// Never send more than N requests per second (fractions allowed:
-    /// 2.5 is 150 a minute). Without it the client still slows down by
-    /// itself when the API answers 429.
-    #[arg(long, value_name = "N", value_parser = parse_rate)]
-    pub max_rate: Option<f64>,
     /// Append one JSON line per id here (a regular file); ids already done
     /// in it, against the same base URL and key, are skipped, and an
     /// offboarding resumes each id at the step where it stopped.
@@ -239,12 +244,8 @@ pub struct BulkArgs {
     /// against another base URL, API version or key.
     #[arg(long, requires = "report")]
     pub ignore_report_target: bool,
-    /// Read ids from this file, one per line; `-` reads standard input.
-    #[arg(long, value_name = "FILE", conflicts_with = "user_ids")]
-    pub from_file: Option<PathBuf>,
-    /// Ids (or usernames).
-    #[arg(value_name = "USER_ID")]
-    pub user_ids: Vec<String>,
+    #[command(flatten)]
+    pub ids: IdsArgs,
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {

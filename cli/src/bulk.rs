@@ -23,12 +23,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// Why the command could not start; exits 2 with nothing sent.
-pub fn invalid(message: String) -> ExitCode {
-    eprintln!("error: invalid input: {message}; nothing was sent");
-    ExitCode::from(2)
-}
-
 /// Where report lines go, and what an earlier run left there.
 struct OpenReport {
     sink: Box<dyn Write>,
@@ -106,7 +100,7 @@ pub fn progress_bar(total: u64, done: &str) -> ProgressBar {
     bar
 }
 
-pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
+pub async fn run(client: &Client, job: Job, args: &BulkArgs) -> ExitCode {
     let Planned {
         ids,
         plans,
@@ -115,9 +109,9 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
         needs_target,
         todo,
         skipped,
-    } = match plan(client, job, &args) {
+    } = match plan(client, job, args) {
         Ok(planned) => planned,
-        Err(why) => return invalid(why),
+        Err(why) => return crate::exit::invalid_input(why),
     };
     if todo > 0
         && let Err(e) = client.verify_api_access().await
@@ -129,7 +123,7 @@ pub async fn run(client: &Client, job: Job, args: BulkArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     if args.dry_run {
-        return crate::dry_run::run(client, job, &args, &ids, &plans, skipped).await;
+        return crate::dry_run::run(client, job, args, &ids, &plans, skipped).await;
     }
     if needs_target && let Err(e) = report::write(&mut *sink, target.to_json().as_bytes()) {
         eprintln!("error: cannot write the report: {e}; nothing was deleted");
@@ -203,7 +197,7 @@ struct Planned {
 /// Reads and checks the ids, opens the report, and plans each id from what
 /// the report records.
 fn plan(client: &Client, job: Job, args: &BulkArgs) -> Result<Planned, String> {
-    let mut ids = read_ids(args.from_file.as_deref(), &args.user_ids)?;
+    let mut ids = read_ids(args.ids.from_file.as_deref(), &args.ids.user_ids)?;
     let target = Target {
         base_url: client.base_url().to_owned(),
         api_version: API_VERSION.to_owned(),

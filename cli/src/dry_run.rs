@@ -139,7 +139,7 @@ pub async fn run(
         job.done_status(),
         ids.len()
     ));
-    if let Some(rate) = args.max_rate {
+    if let Some(rate) = args.ids.max_rate {
         summary.push_str(&format!(
             ", at least {:.1}s at --max-rate {rate}",
             requests as f64 / rate

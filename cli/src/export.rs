@@ -2,17 +2,22 @@
 //! flushed as each user is read, to a new file or standard output.
 
 use crate::args::ExportArgs;
-use crate::bulk::{invalid, progress_bar};
+use crate::bulk::progress_bar;
+use crate::exit::invalid_input as invalid;
 use crate::ids::read_ids;
+use crate::signals::{GRACE, watch_signals};
 use futures::StreamExt;
 use runalloy_embedded::{Client, Error, UserExport};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
+use tokio::sync::Notify;
 
-pub async fn run(client: &Client, args: ExportArgs) -> ExitCode {
-    let ids = match read_ids(args.from_file.as_deref(), &args.user_ids) {
+pub async fn run(client: &Client, args: &ExportArgs) -> ExitCode {
+    let ids = match read_ids(args.ids.from_file.as_deref(), &args.ids.user_ids) {
         Ok(ids) => ids,
         Err(why) => return invalid(why),
     };
@@ -49,14 +54,41 @@ pub async fn run(client: &Client, args: ExportArgs) -> ExitCode {
 
     let started = Instant::now();
     let bar = progress_bar(ids.len() as u64, "read");
+    // The same orderly stop as the bulk commands: the first Ctrl-C (or
+    // SIGTERM) takes no new ids and lets those in flight finish, for up
+    // to the grace period; a second exits at once.
+    let stopping = Arc::new(AtomicBool::new(false));
+    let interrupt = Arc::new(Notify::new());
+    let signals = tokio::spawn(watch_signals(stopping.clone(), interrupt.clone()));
     let mut lines = futures::stream::iter(ids.iter())
+        .take_while({
+            let stopping = stopping.clone();
+            move |_| futures::future::ready(!stopping.load(Ordering::SeqCst))
+        })
         .map(|id: &str| async move {
             let result = client.export_user(id).await;
             (id, result)
         })
         .buffer_unordered(usize::from(args.concurrency));
     let (mut exported, mut not_found, mut failed) = (0u64, 0u64, 0u64);
-    while let Some((id, result)) = lines.next().await {
+    let mut grace_ends: Option<tokio::time::Instant> = None;
+    loop {
+        let next = tokio::select! {
+            next = lines.next() => next,
+            () = interrupt.notified(), if grace_ends.is_none() => {
+                grace_ends = Some(tokio::time::Instant::now() + GRACE);
+                continue;
+            }
+            () = tokio::time::sleep_until(grace_ends.unwrap_or_else(tokio::time::Instant::now)),
+                if grace_ends.is_some() => {
+                bar.suspend(|| eprintln!(
+                    "the ids still in flight did not finish in {}s; stopping",
+                    GRACE.as_secs()
+                ));
+                break;
+            }
+        };
+        let Some((id, result)) = next else { break };
         let line = match result {
             Ok(export) => {
                 exported += 1;
@@ -77,21 +109,32 @@ pub async fn run(client: &Client, args: ExportArgs) -> ExitCode {
         bar.inc(1);
         if let Err(e) = writeln!(sink, "{line}").and_then(|()| sink.flush()) {
             bar.finish_and_clear();
+            signals.abort();
             eprintln!("error: cannot write the export: {e}");
             return ExitCode::from(1);
         }
     }
+    drop(lines);
+    signals.abort();
     bar.finish_and_clear();
+    let handled = exported + not_found + failed;
+    let unread = ids.len() as u64 - handled;
+    let stopped = stopping.load(Ordering::SeqCst);
     eprintln!(
-        "{exported} exported, {not_found} not found, {failed} failed, of {} ids in {:.1}s{}",
+        "{exported} exported, {not_found} not found, {failed} failed, of {} ids in {:.1}s{}{}",
         ids.len(),
         started.elapsed().as_secs_f64(),
+        if stopped {
+            format!("; interrupted: {unread} not read; run the command again for them")
+        } else {
+            String::new()
+        },
         crate::summary::limiter_note(&client.flow_stats())
     );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    match (stopped, failed) {
+        (true, _) => ExitCode::from(130),
+        (false, 0) => ExitCode::SUCCESS,
+        (false, _) => ExitCode::from(1),
     }
 }
 

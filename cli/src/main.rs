@@ -6,6 +6,7 @@ mod api;
 mod args;
 mod bulk;
 mod dry_run;
+mod exit;
 mod export;
 mod ids;
 mod job;
@@ -57,60 +58,70 @@ fn main() -> ExitCode {
     runtime.block_on(run(cli))
 }
 
+/// The one dispatch: what needs no client (listing, schemas, signatures,
+/// and a call checked before a client exists, so that bad input exits 2
+/// whatever the environment), then what does.
 async fn run(cli: Cli) -> ExitCode {
-    // Listing needs no key, and a call is checked before a client exists,
-    // so that bad input exits 2 whatever the environment.
-    let call = match &cli.command {
+    match &cli.command {
         Command::Signature(Signature::Verify {
             public_key,
             method,
             url,
             body,
             signature,
-        }) => return signature::verify(public_key, method, url, body, signature).await,
-        Command::Api(Api::List { json }) => return api::list(*json),
+        }) => signature::verify(public_key, method, url, body, signature).await,
+        Command::Api(Api::List { json }) => api::list(*json),
         Command::Api(Api::Schema {
             operation_id,
             body,
             response,
-        }) => return api::schema(operation_id, *body, *response),
+        }) => api::schema(operation_id, *body, *response),
         Command::Api(Api::Call {
             operation_id,
             params,
             body,
             all,
-        }) => match api::prepare(operation_id, params, body.as_deref(), *all).await {
-            Ok(call) => Some((call, *all)),
-            Err(e) => return fail(e),
-        },
-        Command::Users(_) => None,
-    };
-    let client = match client(&cli) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    match call {
-        Some((call, true)) => return api::print_all(&client, call).await,
-        Some((call, false)) => return print(client.call_operation(&call)).await,
-        None => {}
+        }) => {
+            let call = match api::prepare(operation_id, params, body.as_deref(), *all).await {
+                Ok(call) => call,
+                Err(e) => return exit::failed(e),
+            };
+            let client = match client(&cli) {
+                Ok(c) => c,
+                Err(e) => return exit::failed(e),
+            };
+            if *all {
+                api::print_all(&client, call).await
+            } else {
+                print(client.call_operation(&call)).await
+            }
+        }
+        Command::Users(users) => {
+            let client = match client(&cli) {
+                Ok(c) => c,
+                Err(e) => return exit::failed(e),
+            };
+            run_users(&client, users).await
+        }
     }
-    let Command::Users(command) = cli.command else {
-        return ExitCode::SUCCESS;
-    };
+}
+
+/// The Users commands, with a client.
+async fn run_users(client: &Client, command: &Users) -> ExitCode {
     match command {
-        Users::Delete { user_id } => print(client.delete_user(&user_id)).await,
-        Users::DeleteLogs { user_id } => print(client.delete_user_logs(&user_id)).await,
-        Users::Get { user_id } => print(client.get_user(&user_id)).await,
+        Users::Delete { user_id } => print(client.delete_user(user_id)).await,
+        Users::DeleteLogs { user_id } => print(client.delete_user_logs(user_id)).await,
+        Users::Get { user_id } => print(client.get_user(user_id)).await,
         Users::List { parent_workflow_id } => {
             print(client.list_users(parent_workflow_id.as_deref())).await
         }
         Users::Create {
             username,
             full_name,
-        } => print(client.create_user(&username, full_name.as_deref())).await,
-        Users::Erase(args) => bulk::run(&client, job::Job::Erase, args).await,
-        Users::Offboard(args) => bulk::run(&client, job::Job::Offboard, args).await,
-        Users::Export(args) => export::run(&client, args).await,
+        } => print(client.create_user(username, full_name.as_deref())).await,
+        Users::Erase(args) => bulk::run(client, job::Job::Erase, args).await,
+        Users::Offboard(args) => bulk::run(client, job::Job::Offboard, args).await,
+        Users::Export(args) => export::run(client, args).await,
     }
 }
 
@@ -138,8 +149,8 @@ fn client(cli: &Cli) -> Result<Client, Error> {
         builder = builder.limiter(url.as_str());
     }
     let max_rate = match &cli.command {
-        Command::Users(Users::Erase(args) | Users::Offboard(args)) => args.max_rate,
-        Command::Users(Users::Export(args)) => args.max_rate,
+        Command::Users(Users::Erase(args) | Users::Offboard(args)) => args.ids.max_rate,
+        Command::Users(Users::Export(args)) => args.ids.max_rate,
         _ => None,
     };
     if let Some(rate) = max_rate {
@@ -162,7 +173,7 @@ async fn print<T: Serialize>(call: impl Future<Output = Result<T, Error>>) -> Ex
             {
                 println!("{}", text(body));
             }
-            return fail(e);
+            return exit::failed(e);
         }
     };
     let text = match body {
@@ -172,19 +183,4 @@ async fn print<T: Serialize>(call: impl Future<Output = Result<T, Error>>) -> Ex
     };
     println!("{text}");
     ExitCode::SUCCESS
-}
-
-/// Refuses a command's input, naming why: exits 2.
-pub(crate) fn bad_input(why: &str) -> ExitCode {
-    eprintln!("error: invalid input: {why}");
-    ExitCode::from(2)
-}
-
-pub(crate) fn fail(error: Error) -> ExitCode {
-    eprintln!("error: {error}");
-    if error.is_invalid_input() {
-        ExitCode::from(2)
-    } else {
-        ExitCode::from(1)
-    }
 }

@@ -1,4 +1,5 @@
-//! Ctrl-C during an erase: the first stops taking ids, the second exits.
+//! Ctrl-C during a run over many ids (erase, offboard, export): the first
+//! stops taking ids, the second exits.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -20,13 +20,13 @@ pub async fn verify(
         ("--signature", signature),
     ] {
         if value.trim().is_empty() {
-            return crate::bad_input(&format!("{name} is empty"));
+            return crate::exit::invalid_input(format!("{name} is empty"));
         }
     }
     let pem = match tokio::fs::read_to_string(public_key).await {
         Ok(pem) => pem,
         Err(e) => {
-            return crate::bad_input(&format!(
+            return crate::exit::invalid_input(format!(
                 "cannot read the public key from {}: {e}",
                 public_key.display()
             ));
@@ -34,11 +34,11 @@ pub async fn verify(
     };
     let key = match AlloyPublicKey::from_pem(&pem) {
         Ok(key) => key,
-        Err(e) => return crate::bad_input(&format!("{}: {e}", public_key.display())),
+        Err(e) => return crate::exit::invalid_input(format!("{}: {e}", public_key.display())),
     };
     let body = match read_body(body).await {
         Ok(body) => body,
-        Err(why) => return crate::bad_input(&why),
+        Err(why) => return crate::exit::invalid_input(why),
     };
     match key.verify(method, url, &body, signature) {
         Ok(verified) => {
@@ -55,7 +55,7 @@ pub async fn verify(
             println!("valid: {padding}, {encoding}");
             ExitCode::SUCCESS
         }
-        Err(e @ SignatureError::EmptyHeader) => crate::bad_input(&e.to_string()),
+        Err(e @ SignatureError::EmptyHeader) => crate::exit::invalid_input(e),
         Err(e) => {
             eprintln!("invalid: {e}");
             ExitCode::from(1)

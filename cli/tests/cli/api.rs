@@ -335,7 +335,7 @@ async fn api_schema_prints_the_body_and_response_schemas_without_a_key() {
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert_eq!(
         stderr.trim(),
-        "error: invalid input: get-a-user takes no request body"
+        "error: invalid input: get-a-user takes no request body; nothing was sent"
     );
     let (code, _, stderr) = run(offline(&["api", "schema", "get-everything"])).await;
     assert_eq!(code, 2, "{stderr}");

@@ -202,3 +202,60 @@ async fn a_404_after_the_user_was_read_is_a_failed_export_not_an_unknown_user() 
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_taking_ids_finishes_those_in_flight_and_exits_130() {
+    use common::erase_cli::{rate_limited_stand_in, write_ids};
+    use runalloy_embedded_fake::RateLimit;
+    use std::time::{Duration, Instant};
+    // Each export is four reads: 100 users at 20 req/s take 20 s.
+    let (fake, ids) = rate_limited_stand_in(RateLimit::per_second(20.0), 100).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_ids(dir.path(), &ids);
+    let out_file = dir.path().join("export.jsonl");
+    let child = users(
+        "export",
+        &fake.base_url(),
+        &[
+            "--from-file",
+            file.to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let written = || {
+        std::fs::read_to_string(&out_file)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while written() < 5 {
+        assert!(Instant::now() < deadline, "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("did not stop after Ctrl-C")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopping: no new ids"), "{stderr}");
+    assert!(stderr.contains("; interrupted: "), "{stderr}");
+    // Every line written is whole, and fewer than every id were read.
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let exported = lines(&text);
+    assert!(
+        !exported.is_empty() && exported.len() < 100,
+        "{}",
+        exported.len()
+    );
+    assert!(exported.values().all(|l| l["status"] == "exported"));
+}
