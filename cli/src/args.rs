@@ -185,6 +185,17 @@ pub enum Users {
     Export(ExportArgs),
 }
 
+impl Users {
+    /// The `--max-rate` a run over many ids sets, if any.
+    pub fn max_rate(&self) -> Option<f64> {
+        match self {
+            Users::Erase(args) | Users::Offboard(args) => args.ids.max_rate,
+            Users::Export(args) => args.ids.max_rate,
+            _ => None,
+        }
+    }
+}
+
 /// The input and controls of `users export`.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("ids").required(true).args(["from_file", "user_ids"])))]

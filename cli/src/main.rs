@@ -86,7 +86,7 @@ async fn run(cli: Cli) -> ExitCode {
                 Ok(call) => call,
                 Err(e) => return exit::failed(e),
             };
-            let client = match client(&cli) {
+            let client = match client(&cli, None) {
                 Ok(c) => c,
                 Err(e) => return exit::failed(e),
             };
@@ -97,7 +97,7 @@ async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Users(users) => {
-            let client = match client(&cli) {
+            let client = match client(&cli, users.max_rate()) {
                 Ok(c) => c,
                 Err(e) => return exit::failed(e),
             };
@@ -125,7 +125,8 @@ async fn run_users(client: &Client, command: &Users) -> ExitCode {
     }
 }
 
-fn client(cli: &Cli) -> Result<Client, Error> {
+/// The client for `cli`, capped at `max_rate` when a command sets it.
+fn client(cli: &Cli, max_rate: Option<f64>) -> Result<Client, Error> {
     let mut builder = Client::builder().from_env()?;
     // Under a rate limit a command waits its turn rather than fail: a
     // throttled request is retried until the call's deadline, beyond the
@@ -148,11 +149,6 @@ fn client(cli: &Cli) -> Result<Client, Error> {
     if let Some(url) = &cli.limiter {
         builder = builder.limiter(url.as_str());
     }
-    let max_rate = match &cli.command {
-        Command::Users(Users::Erase(args) | Users::Offboard(args)) => args.ids.max_rate,
-        Command::Users(Users::Export(args)) => args.ids.max_rate,
-        _ => None,
-    };
     if let Some(rate) = max_rate {
         builder = builder.max_requests_per_second(rate);
     }
