@@ -311,3 +311,22 @@ async fn an_erase_whose_user_delete_fails_after_its_logs_are_gone_is_not_erased(
         assert!(outcome.error().is_some());
     }
 }
+
+#[tokio::test]
+async fn a_long_answer_that_is_not_a_success_proves_nothing() {
+    // More than the preflight reads, but a 404 and a 502: neither is the
+    // users list, however long.
+    let long = "x".repeat((1 << 20) + 10);
+    for status in [404, 502] {
+        let server = TestServer::always(json(status, &long)).await;
+        let err = client(&server.url())
+            .verify_api_access()
+            .await
+            .unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{err:?}");
+        assert!(
+            matches!(err, Error::ResponseTooLarge { .. }),
+            "{status}: {err:?}"
+        );
+    }
+}
