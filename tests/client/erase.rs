@@ -319,10 +319,7 @@ async fn a_long_answer_that_is_not_a_success_proves_nothing() {
     let long = "x".repeat((1 << 20) + 10);
     for status in [404, 502] {
         let server = TestServer::always(json(status, &long)).await;
-        let err = client(&server.url())
-            .verify_api_access()
-            .await
-            .unwrap_err();
+        let err = client(&server.url()).verify_api_access().await.unwrap_err();
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{err:?}");
         assert!(
             matches!(err, Error::ResponseTooLarge { .. }),
