@@ -111,8 +111,9 @@ impl Client {
         &self.base_url
     }
 
-    /// A short fingerprint of the API key ([`ApiKey::fingerprint`](crate::ApiKey::fingerprint)), for
-    /// records that must tell keys apart without holding one.
+    /// A short fingerprint of the API key
+    /// ([`ApiKey::fingerprint`](crate::ApiKey::fingerprint)), for records
+    /// that must tell keys apart without holding one.
     pub fn key_fingerprint(&self) -> &str {
         &self.key_fingerprint
     }
