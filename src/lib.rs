@@ -22,7 +22,7 @@ pub use transport::send::{RetryPolicy, capture_last_body};
 pub use transport::spec::{
     API_VERSION, Body, OPERATIONS, Operation, PageStyle, Paging, Param, SPEC_FILE,
 };
-pub use workflows::erase::{EraseOutcome, OutcomeStatus, PartOutcome, PartStatus};
+pub use workflows::erase::{EraseOutcome, ErrorSummary, OutcomeStatus, PartOutcome, PartStatus};
 pub use workflows::export::UserExport;
 pub use workflows::offboard::{OffboardOutcome, OffboardProgress};
 pub use workflows::operation_call::OperationCall;

@@ -150,7 +150,7 @@ pub async fn run(client: &Client, job: Job, args: &BulkArgs) -> ExitCode {
             })
             .buffer_unordered(usize::from(args.concurrency))
     };
-    let recorded = record_outcomes(&mut outcomes, &watch, job, &plans, &mut *sink).await;
+    let recorded = record_outcomes(&mut outcomes, &watch, &plans, &mut *sink).await;
     drop(outcomes);
     let stopped_by_signal = watch.finish();
     let Ok((mut counts, refused)) = recorded else {
@@ -283,7 +283,6 @@ impl Watch {
 async fn record_outcomes(
     outcomes: &mut (impl futures::Stream<Item = Finished> + Unpin),
     watch: &Watch,
-    job: Job,
     plans: &Plans,
     sink: &mut dyn Write,
 ) -> Result<(Counts, Option<String>), ()> {
@@ -317,13 +316,13 @@ async fn record_outcomes(
         }) = next
         {
             counts.add(position, class, plans);
-            if line.status != job.done_status() {
+            if !line.status.is_done() {
                 watch.bar.suspend(|| {
                     eprintln!(
                         "{}: {}: {}",
-                        line.status,
+                        line.status.as_str(),
                         escape_controls(&line.user_id),
-                        line.error.as_deref().unwrap_or_default()
+                        line.error.as_ref().map_or("", |e| e.message.as_str())
                     )
                 });
                 if refusal.is_some() && refused.is_none() {

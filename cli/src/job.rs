@@ -2,8 +2,8 @@
 //! report leaves to do for the id, and the outcome as a report line and a
 //! class to count.
 
-use crate::report::{Line, Recorded};
-use runalloy_embedded::{Client, OffboardProgress};
+use crate::report::{Line, Recorded, Step};
+use runalloy_embedded::{Client, OffboardProgress, OutcomeStatus, PartStatus};
 use std::cell::Cell;
 
 /// The work of a bulk run.
@@ -161,11 +161,11 @@ impl Job {
     ) -> Finished {
         let (mut line, mut refused) = match (self, plan) {
             (_, Plan::VerifyOnly) => {
-                let mut line = Line::new(&user_id, self.done_status(), None);
-                line.logs = "done_earlier";
-                line.user = "done_earlier";
+                let mut line = Line::new(&user_id, self, OutcomeStatus::Done, None);
+                line.logs = PartStatus::DoneEarlier;
+                line.user = PartStatus::DoneEarlier;
                 if self == Job::Offboard {
-                    line.workflows = Some("done_earlier");
+                    line.workflows = Some(PartStatus::DoneEarlier);
                 }
                 (line, None)
             }
@@ -178,13 +178,13 @@ impl Job {
                 (Line::offboard(&outcome), refusal(outcome.error()))
             }
         };
-        if verify && line.status == self.done_status() {
+        if verify && line.status.is_done() {
             match client.verify_user_gone(&user_id).await {
                 Ok(()) => line.verified = Some(true),
                 Err(e) => {
                     line.verified = Some(false);
-                    line.status = "failed";
-                    line.stopped_at = Some("verify");
+                    line.status.outcome = OutcomeStatus::Failed;
+                    line.stopped_at = Some(Step::Verify);
                     line.set_error(&e);
                     refused = refusal(Some(&e));
                 }
@@ -207,22 +207,20 @@ fn refusal(error: Option<&runalloy_embedded::Error>) -> Option<String> {
 }
 
 fn classify(job: Job, line: &Line, verify_only: bool) -> Class {
-    if line.status == job.done_status() {
+    if line.status.is_done() {
         return match (verify_only, line.user) {
             (true, _) => Class::VerifiedEarlier,
-            (false, "already_gone") => Class::AlreadyGone,
+            (false, PartStatus::AlreadyGone) => Class::AlreadyGone,
             (false, _) => Class::Deleted,
         };
     }
     match line.stopped_at {
         // Every step done, but the user is still readable.
-        Some("verify") => Class::Failed,
-        Some(step)
-            if job == Job::Offboard && line.workflows.is_some_and(crate::report::is_done) =>
-        {
-            Class::Partial(step)
+        Some(Step::Verify) => Class::Failed,
+        Some(step) if job == Job::Offboard && line.workflows.is_some_and(PartStatus::is_done) => {
+            Class::Partial(step.as_str())
         }
-        _ if line.status == "unconfirmed" => Class::Unconfirmed,
+        _ if line.status.outcome == OutcomeStatus::Unconfirmed => Class::Unconfirmed,
         _ => Class::Failed,
     }
 }

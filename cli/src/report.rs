@@ -3,7 +3,10 @@
 //! knows what is done, and against what.
 
 use crate::ids::Ids;
-use runalloy_embedded::{EraseOutcome, Error, OffboardOutcome, OffboardProgress};
+use crate::job::Job;
+use runalloy_embedded::{
+    EraseOutcome, Error, ErrorSummary, OffboardOutcome, OffboardProgress, OutcomeStatus, PartStatus,
+};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
@@ -61,32 +64,85 @@ impl Target {
     }
 }
 
-/// One line of the report.
+/// An id's status in its line: the library's [`OutcomeStatus`], written as
+/// the job says it (`erased` or `offboarded` when done, else `unconfirmed`
+/// or `failed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineStatus {
+    pub outcome: OutcomeStatus,
+    pub job: Job,
+}
+
+impl LineStatus {
+    pub fn is_done(self) -> bool {
+        self.outcome == OutcomeStatus::Done
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self.job {
+            Job::Erase => self.outcome.as_erase_str(),
+            Job::Offboard => self.outcome.as_offboard_str(),
+        }
+    }
+}
+
+impl Serialize for LineStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The step an id stopped at, when one was not done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Workflows,
+    Credentials,
+    Logs,
+    User,
+    /// Every step done, but the user could still be read (`--verify`).
+    Verify,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Workflows => "workflows",
+            Step::Credentials => "credentials",
+            Step::Logs => "logs",
+            Step::User => "user",
+            Step::Verify => "verify",
+        }
+    }
+}
+
+/// One line of the report: the library's outcome, as
+/// [`EraseOutcome`] and [`OffboardOutcome`] serialise it (the same statuses,
+/// and the error as [`ErrorSummary`]: `{message, httpStatus, attempts}`),
+/// with what the command adds (the read-back, the step it stopped at, the
+/// body that confirmed nothing, the time).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Line {
     pub user_id: String,
-    /// `erased` or `offboarded` when every step is done (and verified, with
-    /// `--verify`); `unconfirmed` or `failed` otherwise.
-    pub status: &'static str,
+    /// Done (and verified, with `--verify`), unconfirmed or failed.
+    pub status: LineStatus,
     /// Offboarding only: the workflows step.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub workflows: Option<&'static str>,
+    pub workflows: Option<PartStatus>,
     /// Offboarding only: the credential steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials: Option<Credentials>,
-    pub logs: &'static str,
-    pub user: &'static str,
+    pub logs: PartStatus,
+    pub user: PartStatus,
     /// With `--verify`: whether the user was read back as gone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
     /// The first step not done, when one is not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_at: Option<&'static str>,
+    pub stopped_at: Option<Step>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
+    pub error: Option<ErrorSummary>,
     /// For `unconfirmed`: the start of the body that confirmed nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
@@ -97,9 +153,8 @@ pub struct Line {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Credentials {
-    /// The list step: `done`, `already_gone`, `skipped`, `unconfirmed` or
-    /// `failed`.
-    pub listed: &'static str,
+    /// The list step.
+    pub listed: PartStatus,
     /// How many the list held.
     pub found: usize,
     /// The ids deleted (or already gone).
@@ -111,13 +166,14 @@ pub struct Credentials {
 impl Line {
     /// The line for an erase.
     pub fn erase(outcome: &EraseOutcome) -> Self {
-        let stopped_at = [("logs", &outcome.logs), ("user", &outcome.user)]
+        let stopped_at = [(Step::Logs, &outcome.logs), (Step::User, &outcome.user)]
             .into_iter()
             .find(|(_, part)| !part.is_done())
             .map(|(step, _)| step);
         Self::new(
             &outcome.user_id,
-            outcome.status().as_erase_str(),
+            Job::Erase,
+            outcome.status(),
             outcome.error(),
         )
         .steps(outcome, stopped_at)
@@ -125,27 +181,31 @@ impl Line {
 
     /// The line for an offboarding: `offboarded` when every step is done.
     pub fn offboard(outcome: &OffboardOutcome) -> Self {
-        let status = outcome.status().as_offboard_str();
         let credentials_done = outcome.credentials_listed.is_done()
             && outcome.credentials.iter().all(|(_, c)| c.is_done());
         let stopped_at = if !outcome.workflows.is_done() {
-            Some("workflows")
+            Some(Step::Workflows)
         } else if !credentials_done {
-            Some("credentials")
+            Some(Step::Credentials)
         } else if !outcome.erase.logs.is_done() {
-            Some("logs")
+            Some(Step::Logs)
         } else if !outcome.erase.user.is_done() {
-            Some("user")
+            Some(Step::User)
         } else {
             None
         };
         let (deleted, failed): (Vec<_>, Vec<_>) =
             outcome.credentials.iter().partition(|(_, c)| c.is_done());
-        let mut line =
-            Self::new(&outcome.user_id, status, outcome.error()).steps(&outcome.erase, stopped_at);
-        line.workflows = Some(outcome.workflows.as_str());
+        let mut line = Self::new(
+            &outcome.user_id,
+            Job::Offboard,
+            outcome.status(),
+            outcome.error(),
+        )
+        .steps(&outcome.erase, stopped_at);
+        line.workflows = Some(outcome.workflows.status());
         line.credentials = Some(Credentials {
-            listed: outcome.credentials_listed.as_str(),
+            listed: outcome.credentials_listed.status(),
             found: outcome.credentials.len(),
             deleted: deleted.into_iter().map(|(id, _)| id.clone()).collect(),
             failed: failed.into_iter().map(|(id, _)| id.clone()).collect(),
@@ -154,18 +214,17 @@ impl Line {
     }
 
     /// A line with its status and the error that stopped it, if any.
-    pub fn new(user_id: &str, status: &'static str, error: Option<&Error>) -> Self {
+    pub fn new(user_id: &str, job: Job, outcome: OutcomeStatus, error: Option<&Error>) -> Self {
         let mut line = Line {
             user_id: user_id.to_owned(),
-            status,
+            status: LineStatus { outcome, job },
             workflows: None,
             credentials: None,
-            logs: "skipped",
-            user: "skipped",
+            logs: PartStatus::Skipped,
+            user: PartStatus::Skipped,
             verified: None,
             stopped_at: None,
             error: None,
-            http_status: None,
             body: None,
             at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
         };
@@ -175,17 +234,16 @@ impl Line {
         line
     }
 
-    fn steps(mut self, erase: &EraseOutcome, stopped_at: Option<&'static str>) -> Self {
-        self.logs = erase.logs.as_str();
-        self.user = erase.user.as_str();
+    fn steps(mut self, erase: &EraseOutcome, stopped_at: Option<Step>) -> Self {
+        self.logs = erase.logs.status();
+        self.user = erase.user.status();
         self.stopped_at = stopped_at;
         self
     }
 
     /// Records `error` as what stopped this id.
     pub fn set_error(&mut self, error: &Error) {
-        self.error = Some(error.to_string());
-        self.http_status = error.status().map(|s| s.as_u16());
+        self.error = Some(ErrorSummary::new(error));
         self.body = error
             .api_failure()
             .filter(|_| error.is_unconfirmed())
@@ -199,7 +257,7 @@ impl Line {
         if let Err(e) = serde_json::to_writer(&mut *out, self) {
             out.truncate(start);
             let text = format!(
-                r#"{{"userId":{:?},"status":"failed","error":"report: {e}"}}"#,
+                r#"{{"userId":{:?},"status":"failed","error":{{"message":"report: {e}","attempts":0}}}}"#,
                 self.user_id
             );
             out.extend_from_slice(text.as_bytes());
@@ -345,11 +403,20 @@ fn read_lines(file: &File, ids: &Ids) -> io::Result<(Previous, u64)> {
 }
 
 fn read_line(line: &[u8], number: usize, ids: &Ids, previous: &mut Previous) {
+    /// A line's status, as this and earlier versions write it.
+    #[derive(Deserialize, PartialEq, Eq)]
+    #[serde(rename_all = "snake_case")]
+    enum Status {
+        Erased,
+        Offboarded,
+        #[serde(other)]
+        NotDone,
+    }
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct IdLine {
         user_id: String,
-        status: String,
+        status: Status,
         #[serde(default)]
         verified: bool,
         #[serde(default)]
@@ -368,9 +435,9 @@ fn read_line(line: &[u8], number: usize, ids: &Ids, previous: &mut Previous) {
         if previous.targets.is_empty() {
             previous.untargeted = true;
         }
-        let offboarded = id.status == "offboarded";
+        let offboarded = id.status == Status::Offboarded;
         let recorded = Recorded {
-            erased: offboarded || id.status == "erased",
+            erased: offboarded || id.status == Status::Erased,
             offboarded,
             verified: id.verified,
             progress: OffboardProgress::default()

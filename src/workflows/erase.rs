@@ -129,24 +129,46 @@ impl OutcomeStatus {
     }
 }
 
-/// An error as an outcome serialises it: what `Display` says (no path,
-/// query value or body), the HTTP status and the requests sent.
-#[derive(serde::Serialize)]
+/// An error as an outcome serialises it, and as the command line's report
+/// lines write it: what `Display` says (no path, query value or body), the
+/// HTTP status when a response came, and the requests sent. Serialised as
+/// `{"message": ..., "httpStatus": ..., "attempts": ...}`.
+///
+/// ```
+/// use runalloy_embedded::{Error, ErrorSummary};
+///
+/// let summary = ErrorSummary::new(&Error::StillReadable);
+/// assert_eq!(summary.attempts, 0);
+/// let json = serde_json::to_value(&summary).unwrap();
+/// assert!(json["message"].as_str().unwrap().starts_with("the user is still readable"));
+/// assert!(json.get("httpStatus").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct ErrorSummary {
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    http_status: Option<u16>,
-    attempts: u32,
+#[non_exhaustive]
+pub struct ErrorSummary {
+    /// What the error's `Display` says.
+    pub message: String,
+    /// The HTTP status, when a response came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// Requests sent.
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 impl ErrorSummary {
+    /// The summary of `error`.
+    pub fn new(error: &Error) -> Self {
+        Self {
+            message: error.to_string(),
+            http_status: error.status().map(|s| s.as_u16()),
+            attempts: error.attempts(),
+        }
+    }
+
     pub(crate) fn of(error: Option<&Error>) -> Option<Self> {
-        error.map(|e| Self {
-            message: e.to_string(),
-            http_status: e.status().map(|s| s.as_u16()),
-            attempts: e.attempts(),
-        })
+        error.map(Self::new)
     }
 }
 

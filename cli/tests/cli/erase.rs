@@ -80,8 +80,10 @@ async fn ids_as_arguments_print_lines_on_stdout_and_failures_exit_1() {
     assert_eq!(bad["status"], "failed");
     assert_eq!(bad["logs"], "failed");
     assert_eq!(bad["user"], "skipped");
-    assert_eq!(bad["httpStatus"], 500);
-    assert!(bad["error"].as_str().unwrap().contains("boom"));
+    // The error as the library serialises it: {message, httpStatus, attempts}.
+    assert_eq!(bad["error"]["httpStatus"], 500);
+    assert_eq!(bad["error"]["attempts"], 3);
+    assert!(bad["error"]["message"].as_str().unwrap().contains("boom"));
     assert!(
         stderr.contains("failed: bad-1: server error: delete-logs-for-a-user DELETE /users/{userId}/logs: HTTP 500"),
         "{stderr}"
@@ -287,10 +289,10 @@ async fn a_2xx_that_confirms_nothing_is_never_recorded_as_erased() {
                 "{line}"
             );
             let status = if body.is_empty() { 204 } else { 200 };
-            assert_eq!(line["httpStatus"], status, "{line}");
+            assert_eq!(line["error"]["httpStatus"], status, "{line}");
             assert_eq!(line["body"], body, "{line}");
             assert!(
-                line["error"]
+                line["error"]["message"]
                     .as_str()
                     .is_some_and(|e| e.contains("the API did not confirm it")),
                 "{line}"
@@ -336,4 +338,61 @@ async fn users_delete_and_delete_logs_exit_1_on_a_2xx_that_confirms_nothing() {
             "{command}: {stderr}"
         );
     }
+}
+
+/// A report written by 0.5.0, whose lines carried the error as a string and
+/// `httpStatus` beside it, still resumes: the ids it records as erased are
+/// skipped, the others are erased, and the new lines have the one shape.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_written_by_0_5_0_still_resumes() {
+    let server = TestServer::start(|_, r| success_for(r)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.jsonl");
+    let fingerprint = runalloy_embedded::ApiKey::new(TEST_KEY)
+        .unwrap()
+        .fingerprint();
+    let old = format!(
+        "{{\"target\":{{\"baseUrl\":\"{}\",\"apiVersion\":\"2025-09\",\"keyFingerprint\":\"{fingerprint}\"}}}}\n\
+         {{\"userId\":\"done-1\",\"status\":\"erased\",\"logs\":\"deleted\",\"user\":\"deleted\",\"at\":\"2026-12-03T10:00:00.000Z\"}}\n\
+         {{\"userId\":\"gone-1\",\"status\":\"erased\",\"logs\":\"already_gone\",\"user\":\"already_gone\",\"at\":\"2026-12-03T10:00:00.100Z\"}}\n\
+         {{\"userId\":\"failed-1\",\"status\":\"failed\",\"logs\":\"failed\",\"user\":\"skipped\",\"stoppedAt\":\"logs\",\"error\":\"server error: delete-logs-for-a-user DELETE /users/{{userId}}/logs: HTTP 500 Internal Server Error: boom after 3 attempt(s)\",\"httpStatus\":500,\"at\":\"2026-12-03T10:00:00.200Z\"}}\n",
+        server.url()
+    );
+    std::fs::write(&report, old).unwrap();
+    let (code, _, stderr) = run(erase(
+        &server.url(),
+        &[
+            "--report",
+            report.to_str().unwrap(),
+            "done-1",
+            "gone-1",
+            "failed-1",
+            "new-1",
+        ],
+    ))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let deleted: BTreeSet<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path().to_owned())
+        .collect();
+    assert_eq!(
+        deleted,
+        BTreeSet::from([
+            "/users/failed-1".to_owned(),
+            "/users/failed-1/logs".to_owned(),
+            "/users/new-1".to_owned(),
+            "/users/new-1/logs".to_owned(),
+        ])
+    );
+    assert_eq!(
+        erased_in(&report),
+        BTreeSet::from(["done-1", "gone-1", "failed-1", "new-1"].map(str::to_owned))
+    );
+    assert!(
+        stderr.contains("2 skipped as erased in the report"),
+        "{stderr}"
+    );
 }

@@ -110,7 +110,7 @@ async fn only_the_apis_own_404_means_already_gone() {
     assert_eq!(gone["logs"], "already_gone");
     let html = lines.iter().find(|l| l["userId"] == "html-1").unwrap();
     assert_eq!(html["status"], "failed");
-    assert_eq!(html["httpStatus"], 404);
+    assert_eq!(html["error"]["httpStatus"], 404);
     assert_eq!(html["user"], "skipped");
 }
 

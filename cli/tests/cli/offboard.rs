@@ -204,7 +204,7 @@ async fn a_resume_redoes_only_the_steps_not_done() {
     );
     assert_eq!(first[b]["stoppedAt"], "logs");
     assert_eq!(first[b]["status"], "failed");
-    assert_eq!(first[b]["httpStatus"], 500);
+    assert_eq!(first[b]["error"]["httpStatus"], 500);
     assert_eq!(first[c]["stoppedAt"], "user");
     assert_eq!(first[c]["logs"], "deleted");
 
@@ -419,7 +419,7 @@ async fn verify_counts_a_user_still_readable_after_its_delete_as_failed() {
         assert_eq!(kept["stoppedAt"], "verify");
         assert_eq!(kept["user"], "deleted");
         assert_eq!(
-            kept["error"],
+            kept["error"]["message"],
             "the user is still readable after its delete was confirmed \
              (get-a-user GET /users/{userId} answered 200)"
         );
@@ -432,7 +432,7 @@ async fn verify_counts_a_user_still_readable_after_its_delete_as_failed() {
             stderr.contains(&format!(
                 "failed: {}: {}",
                 ids[1],
-                kept["error"].as_str().unwrap()
+                kept["error"]["message"].as_str().unwrap()
             )),
             "{stderr}"
         );
