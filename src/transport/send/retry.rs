@@ -161,6 +161,30 @@ impl RetryPolicy {
 mod tests {
     use super::*;
 
+    /// Full jitter: the wait is the ceiling times a draw from [0, 1), so
+    /// retries of many calls spread over the whole window instead of
+    /// landing together at its end.
+    #[test]
+    fn backoff_is_spread_over_the_whole_window() {
+        let p = RetryPolicy::default()
+            .base_delay(Duration::from_secs(1))
+            .max_delay(Duration::from_secs(60));
+        let ceiling = Duration::from_secs(4);
+        for seed in 0..20 {
+            fastrand::seed(seed);
+            let drawn = fastrand::f64();
+            fastrand::seed(seed);
+            let wait = p.backoff(3);
+            let expected = ceiling.mul_f64(drawn);
+            let off = wait.abs_diff(expected);
+            assert!(off < Duration::from_micros(1), "{wait:?} for {expected:?}");
+        }
+        fastrand::seed(7);
+        let waits: Vec<Duration> = (0..200).map(|_| p.backoff(3)).collect();
+        assert!(waits.iter().any(|w| *w < ceiling / 10), "{waits:?}");
+        assert!(waits.iter().all(|w| *w < ceiling), "{waits:?}");
+    }
+
     #[test]
     fn backoff_is_bounded_by_the_exponential_and_the_cap() {
         let p = RetryPolicy::default();
