@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{TEST_KEY, TestServer, client, dead_url, json};
+use common::{TEST_KEY, TestServer, client, dead_url, json, with_header};
 use runalloy_embedded::{Client, Error};
 
 fn assert_no_key(text: &str) {
@@ -83,5 +83,38 @@ async fn the_inner_http_client_carries_neither_the_key_nor_the_version() {
     assert_eq!(
         seen[0].header("x-api-version"),
         Some(runalloy_embedded::API_VERSION)
+    );
+}
+
+/// The key only to the base URL's origin: a redirect elsewhere is not
+/// followed, so the other origin never sees the request, let alone the key.
+#[tokio::test]
+async fn a_redirect_to_another_port_is_not_followed_and_never_sees_the_key() {
+    let elsewhere = TestServer::always(json(200, r#"{"success":true}"#)).await;
+    let location = format!("{}/users/u", elsewhere.url());
+    let server = TestServer::always(with_header(json(307, "{}"), "location", &location)).await;
+    let err = client(&server.url()).delete_user("u").await.unwrap_err();
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(307));
+    assert_eq!(server.requests().len(), 1);
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the other origin was contacted"
+    );
+}
+
+#[tokio::test]
+async fn a_same_origin_redirect_is_followed_with_the_key() {
+    let server = TestServer::start(|n, _| match n {
+        0 => with_header(json(307, "{}"), "location", "/moved/users/u"),
+        _ => json(200, r#"{"success":true}"#),
+    })
+    .await;
+    client(&server.url()).delete_user("u").await.unwrap();
+    let seen = server.requests();
+    assert_eq!(seen[1].target, "/moved/users/u");
+    assert_eq!(
+        seen[1].header("authorization"),
+        Some(format!("Bearer {TEST_KEY}").as_str())
     );
 }

@@ -29,3 +29,29 @@ async fn every_operation_through_the_client_sends_exactly_its_request() {
         assert_eq!(value, served, "{}: decoded response", op.id);
     }
 }
+
+/// A generated method called directly through `Client::call`, as the
+/// server receives it.
+#[tokio::test]
+async fn every_generated_operation_is_callable_through_call() {
+    let server = TestServer::always(json(200, r#"{"message":"Success"}"#)).await;
+    let c = client(&server.url());
+    let out = c
+        .call(|api| api.delete_logs_for_a_user().user_id("u-9").send())
+        .await
+        .unwrap();
+    assert_eq!(out.message.as_deref(), Some("Success"));
+    let r = &server.requests()[0];
+    assert_eq!(
+        (r.method.as_str(), r.target.as_str()),
+        ("DELETE", "/users/u-9/logs?userId=u-9")
+    );
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {}", common::TEST_KEY).as_str())
+    );
+    assert_eq!(
+        r.header("x-api-version"),
+        Some(runalloy_embedded::API_VERSION)
+    );
+}

@@ -292,23 +292,6 @@ async fn user_agent_suffix_is_appended() {
 }
 
 #[tokio::test]
-async fn every_generated_operation_is_callable_through_call() {
-    let server = TestServer::always(json(200, r#"{"message":"Success"}"#)).await;
-    let c = client(&server.url());
-    let out = c
-        .call(|api| api.delete_logs_for_a_user().user_id("u-9").send())
-        .await
-        .unwrap();
-    assert_eq!(out.message.as_deref(), Some("Success"));
-    let r = &server.requests()[0];
-    assert_eq!(
-        (r.method.as_str(), r.target.as_str()),
-        ("DELETE", "/users/u-9/logs?userId=u-9")
-    );
-    assert_standard_headers(r);
-}
-
-#[tokio::test]
 async fn update_user_puts_only_the_fields_given() {
     let server = TestServer::always(json(
         200,
