@@ -21,35 +21,14 @@ pub async fn run(client: &Client, args: &ExportArgs) -> ExitCode {
         Ok(ids) => ids,
         Err(why) => return invalid(why),
     };
-    // Against a wrong base URL every read would get a router's 404, which
-    // could pass for the API's "not found": prove the target first, as an
-    // erase does.
     if ids.len() > 0
-        && let Err(e) = client.verify_api_access().await
+        && let Err(refused) = prove_target(client).await
     {
-        eprintln!(
-            "error: {} did not answer as Alloy's API with this key, so nothing was exported: {e}",
-            client.base_url()
-        );
-        return ExitCode::from(1);
+        return refused;
     }
-    let mut sink: Box<dyn Write> = match &args.out {
-        // An export holds personal data: never overwrite one silently.
-        Some(path) => match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-        {
-            Ok(file) => Box::new(file),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return invalid(format!(
-                    "{} exists; an export never overwrites a file, choose another",
-                    path.display()
-                ));
-            }
-            Err(e) => return invalid(format!("cannot create {}: {e}", path.display())),
-        },
-        None => Box::new(std::io::stdout()),
+    let mut sink = match open_output(args) {
+        Ok(sink) => sink,
+        Err(why) => return invalid(why),
     };
 
     let started = Instant::now();
@@ -100,9 +79,7 @@ pub async fn run(client: &Client, args: &ExportArgs) -> ExitCode {
             }
             Err(e) => {
                 failed += 1;
-                bar.suspend(|| {
-                    eprintln!("failed: {}: {e}", runalloy_embedded::escape_controls(id))
-                });
+                bar.suspend(|| say_failed(id, &e));
                 failed_line(id, &e)
             }
         };
@@ -117,12 +94,48 @@ pub async fn run(client: &Client, args: &ExportArgs) -> ExitCode {
     drop(lines);
     signals.abort();
     bar.finish_and_clear();
-    let handled = exported + not_found + failed;
-    let unread = ids.len() as u64 - handled;
-    let stopped = stopping.load(Ordering::SeqCst);
+    let counts = Tally {
+        exported,
+        not_found,
+        failed,
+        of: ids.len() as u64,
+    };
+    summarise(client, &counts, started, stopping.load(Ordering::SeqCst))
+}
+
+/// Against a wrong base URL every read would get a router's 404, which
+/// could pass for the API's "not found": the target is proven first, as an
+/// erase does; exits 1 when it is not the API.
+async fn prove_target(client: &Client) -> Result<(), ExitCode> {
+    client.verify_api_access().await.map_err(|e| {
+        eprintln!(
+            "error: {} did not answer as Alloy's API with this key, so nothing was exported: {e}",
+            client.base_url()
+        );
+        ExitCode::from(1)
+    })
+}
+
+/// How many ids ended each way, of how many read.
+struct Tally {
+    exported: u64,
+    not_found: u64,
+    failed: u64,
+    of: u64,
+}
+
+/// Says how the run went, and exits with it: 130 when a signal stopped
+/// it, 1 when a read failed, 0 otherwise.
+fn summarise(client: &Client, counts: &Tally, started: Instant, stopped: bool) -> ExitCode {
+    let Tally {
+        exported,
+        not_found,
+        failed,
+        of,
+    } = *counts;
+    let unread = of - (exported + not_found + failed);
     eprintln!(
-        "{exported} exported, {not_found} not found, {failed} failed, of {} ids in {:.1}s{}{}",
-        ids.len(),
+        "{exported} exported, {not_found} not found, {failed} failed, of {of} ids in {:.1}s{}{}",
         started.elapsed().as_secs_f64(),
         if stopped {
             format!("; interrupted: {unread} not read; run the command again for them")
@@ -138,6 +151,26 @@ pub async fn run(client: &Client, args: &ExportArgs) -> ExitCode {
     }
 }
 
+/// Where the lines go: a new file (an export holds personal data, so one
+/// that exists is never overwritten), or standard output.
+fn open_output(args: &ExportArgs) -> Result<Box<dyn Write>, String> {
+    let Some(path) = &args.out else {
+        return Ok(Box::new(std::io::stdout()));
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(file) => Ok(Box::new(file)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(format!(
+            "{} exists; an export never overwrites a file, choose another",
+            path.display()
+        )),
+        Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+    }
+}
+
 /// Whether `error` is the API saying it does not know the user: its own 404
 /// to `get-a-user`, the first read. A 404 to a later read (the user's logs,
 /// say) comes after the user was read, so it is a failed export, never a
@@ -145,6 +178,13 @@ pub async fn run(client: &Client, args: &ExportArgs) -> ExitCode {
 fn user_unknown(error: &Error) -> bool {
     matches!(error, Error::NotFound(failure) if failure.operation == "get-a-user")
         && error.is_api_not_found()
+}
+
+fn say_failed(id: &str, error: &Error) {
+    eprintln!(
+        "failed: {}: {error}",
+        runalloy_embedded::escape_controls(id)
+    );
 }
 
 fn exported_line(export: UserExport) -> Value {
