@@ -169,6 +169,15 @@ fn a_truncated_or_foreign_header_names_its_encoding() {
             expected: 256
         })
     );
+    // Valid base64, of a signature cut short: its length names it.
+    let short = base64(&sign(self::key(), Scheme::Pkcs1v15, &signed(METHOD, URL, BODY))[..200]);
+    assert_eq!(
+        key.verify(METHOD, URL, BODY, &short),
+        Err(SignatureError::Encoding {
+            len: short.len(),
+            expected: 256
+        })
+    );
     assert_eq!(
         key.verify(METHOD, URL, BODY, "not a signature!")
             .unwrap_err()
@@ -227,4 +236,29 @@ fn a_pkcs1_pem_is_read_too() {
         &signed(METHOD, URL, BODY),
     ));
     assert!(key.verify(METHOD, URL, BODY, &header).is_ok());
+}
+
+/// A key too small to hold a PSS encoding (under 272 bits) never opens
+/// one: any header is a mismatch, at once, without a panic.
+#[test]
+fn a_key_too_small_for_pss_is_a_mismatch_not_a_panic() {
+    let tiny = RsaPrivateKey::new(&mut OsRng, 256).unwrap();
+    let pem = RsaPublicKey::from(&tiny)
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    let key = AlloyPublicKey::from_pem(&pem).unwrap();
+    // Signatures that open to values ending in PSS's trailer byte (0xbc),
+    // the shape a PSS encoding would have: made with the private exponent.
+    use rsa::BigUint;
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+    for byte in [0x01u8, 0x5a, 0x7f] {
+        let mut opened = [byte; 32];
+        opened[31] = 0xbc;
+        let signature = BigUint::from_bytes_be(&opened).modpow(tiny.d(), tiny.n());
+        let header = hex(&signature.to_bytes_be());
+        assert_eq!(
+            key.verify(METHOD, URL, BODY, &header),
+            Err(SignatureError::Mismatch)
+        );
+    }
 }
