@@ -29,6 +29,26 @@ impl Write for Capture {
     }
 }
 
+impl Capture {
+    /// Captures every event at `level` and above on this thread, as the
+    /// fmt layer writes them, until the guard is dropped.
+    fn start(level: tracing::Level) -> (Self, tracing::subscriber::DefaultGuard) {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// What was captured so far.
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
 fn assert_no_key(text: &str) {
     assert!(!text.contains(TEST_KEY), "the key leaked into: {text}");
     assert!(
@@ -39,14 +59,7 @@ fn assert_no_key(text: &str) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn logs_at_trace_level_never_show_the_key() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = Capture::start(tracing::Level::TRACE);
     // reqwest and hyper-util log through the `log` crate as well.
     let _ = tracing_log::LogTracer::init();
 
@@ -59,7 +72,7 @@ async fn logs_at_trace_level_never_show_the_key() {
     client(&server.url()).delete_user("u").await.unwrap();
     let _ = client(&dead_url().await).get_user("u").await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("delete-a-user"),
         "the test captured nothing: {logs}"

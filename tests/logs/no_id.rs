@@ -36,14 +36,7 @@ async fn every_call(url: &str) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_id_at_trace_level_whatever_fails() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = Capture::start(tracing::Level::TRACE);
     // reqwest and hyper-util log through the `log` crate as well.
     let _ = tracing_log::LogTracer::init();
 
@@ -80,7 +73,7 @@ async fn no_id_at_trace_level_whatever_fails() {
         .unwrap();
     let _ = c.get_user(ID).await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     for expected in ["request failed", "response", "retrying", "get-a-user"] {
         assert!(logs.contains(expected), "no `{expected}` event: {logs}");
     }

@@ -9,14 +9,7 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_stores_warning_is_outside_any_request_span() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = Capture::start(tracing::Level::INFO);
     let mut store = Store::start();
     let url = store.url();
     store.kill();
@@ -29,7 +22,7 @@ async fn the_stores_warning_is_outside_any_request_span() {
         .build()
         .unwrap();
     c.get_user("u").await.unwrap();
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     let warning: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("the shared limiter's store failed"))
