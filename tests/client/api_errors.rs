@@ -397,3 +397,21 @@ async fn a_long_body_is_said_to_be_longer_than_what_was_kept() {
          (body of 24 characters, not shown) after 3 attempt(s)"
     );
 }
+
+#[tokio::test]
+async fn an_api_failures_debug_shows_its_facts_and_never_its_body() {
+    let body = r#"{"message":"boom","email":"jane@example.com"}"#;
+    let server = TestServer::always(json(400, body)).await;
+    let err = client(&server.url()).get_user("u").await.unwrap_err();
+    let failure = err.api_failure().unwrap();
+    let shown = format!("{failure:?}");
+    assert_eq!(
+        shown,
+        format!(
+            "ApiFailure {{ operation: \"get-a-user\", status: 400, message: Some(\"boom\"), \
+             retry_after: None, body_excerpt: <body of {} characters, not shown>, attempts: 1 }}",
+            body.len()
+        )
+    );
+    assert!(!shown.contains("jane@example.com"), "{shown}");
+}
