@@ -3,7 +3,7 @@
 use crate::common;
 
 use common::{TestServer, client, json, with_header};
-use runalloy_embedded::Error;
+use runalloy_embedded::{Error, Wait};
 use std::time::Duration;
 
 #[tokio::test]
@@ -340,6 +340,56 @@ async fn every_question_on_an_error_is_answered_both_ways() {
         ..none
     };
     cases.push(("deadline of a 429", err, cut));
+    // A 503's Retry-After the deadline cannot hold: the API throttled too.
+    let server = TestServer::always(with_header(json(503, "{}"), "retry-after", "30")).await;
+    let err = builder(&server.url())
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retry_after(Duration::from_secs(60))
+                .deadline(Duration::from_secs(2)),
+        )
+        .build()
+        .unwrap()
+        .get_user("u")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.deadline_exceeded().map(|c| c.wait),
+            Some(Wait::RetryAfter(_))
+        ),
+        "{err:?}"
+    );
+    cases.push(("deadline of a 503's Retry-After", err, cut));
+    // A 500's backoff past the deadline: not a throttle. The jitter's draw
+    // is seeded, and the backoff's window (an hour) dwarfs the deadline.
+    let server = TestServer::always(json(500, "{}")).await;
+    fastrand::seed(11);
+    let err = builder(&server.url())
+        .retry_policy(
+            RetryPolicy::default()
+                .base_delay(Duration::from_secs(3600))
+                .max_delay(Duration::from_secs(3600))
+                .deadline(Duration::from_secs(2)),
+        )
+        .build()
+        .unwrap()
+        .get_user("u")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.deadline_exceeded().map(|c| c.wait),
+            Some(Wait::Backoff(_))
+        ),
+        "{err:?}"
+    );
+    let backoff_cut = Answers {
+        timeout: true,
+        retryable: true,
+        ..none
+    };
+    cases.push(("deadline of a 500's backoff", err, backoff_cut));
     // A page's failure answers as its cause.
     let server = TestServer::always(json(429, "{}")).await;
     let c = once(&server.url());
@@ -414,4 +464,16 @@ async fn an_api_failures_debug_shows_its_facts_and_never_its_body() {
         )
     );
     assert!(!shown.contains("jane@example.com"), "{shown}");
+}
+
+/// The deprecated question still answers as it did: any 404.
+#[tokio::test]
+#[allow(deprecated)]
+async fn is_not_found_is_still_any_404() {
+    for (status, any_404) in [(404, true), (500, false), (401, false)] {
+        let server = TestServer::always(json(status, r#"{"message":"x"}"#)).await;
+        let err = client(&server.url()).get_user("u").await.unwrap_err();
+        assert_eq!(err.is_not_found(), any_404, "{status}");
+        assert_eq!(err.is_not_found(), err.is_any_404(), "{status}");
+    }
 }
