@@ -144,3 +144,38 @@ async fn a_transport_failure_is_an_error_without_a_status_code() {
         assert!(matches!(span.status, Status::Error { .. }), "{span:#?}");
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_call_the_deadline_ended_says_so() {
+    use crate::common::{builder, with_header};
+    use runalloy_embedded::RetryPolicy;
+    use std::time::Duration;
+    let server = TestServer::always(with_header(json(429, "{}"), "retry-after", "30")).await;
+    let url = server.url();
+    let spans = exported(async {
+        let err = builder(&url)
+            .retry_policy(
+                RetryPolicy::default()
+                    .max_retry_after(Duration::from_secs(60))
+                    .deadline(Duration::from_secs(2)),
+            )
+            .build()
+            .unwrap()
+            .get_user(ID)
+            .await
+            .unwrap_err();
+        assert!(err.deadline_exceeded().is_some(), "{err:?}");
+    })
+    .await;
+    let span = the_span(&spans, "GET /users/{userId}");
+    assert_clean(span);
+    assert_eq!(
+        attribute(span, "error.type"),
+        Some(&Value::from("deadline"))
+    );
+    assert_eq!(
+        attribute(span, "http.response.status_code"),
+        Some(&Value::I64(429))
+    );
+    assert_eq!(span.status, Status::error("the call's deadline ended it"));
+}

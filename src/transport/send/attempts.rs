@@ -548,6 +548,22 @@ mod tests {
             Next::Sleep(wait) => assert!(wait < SEC, "{wait:?}"),
             other => panic!("{other:?}"),
         }
+        // A wait that would end exactly at the deadline does not fit: the
+        // call could not send again before it. At 0 s the 10 s deadline
+        // leaves 10 s; one second less fits.
+        let (ten, nine) = (retry_after(10), retry_after(9));
+        for (headers, expected) in [
+            (&ten, Next::Cut(Wait::RetryAfter(10 * SEC))),
+            (&nine, Next::Sleep(9 * SEC)),
+        ] {
+            let (decisions, _) = play(
+                &p,
+                Method::GET,
+                &[(Some(500), headers, 0)],
+                Failure::default(),
+            );
+            assert_eq!(decisions, [expected]);
+        }
         // A hold longer than max_retry_after (60 s) ends the call at once.
         let (decisions, _) = play(
             &p,
