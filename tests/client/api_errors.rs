@@ -477,3 +477,16 @@ async fn is_not_found_is_still_any_404() {
         assert_eq!(err.is_not_found(), err.is_any_404(), "{status}");
     }
 }
+
+#[test]
+fn control_characters_are_written_as_escapes_and_plain_text_is_kept() {
+    use runalloy_embedded::escape_controls;
+    use std::borrow::Cow;
+    assert_eq!(escape_controls("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\n");
+    assert_eq!(escape_controls("line\rover"), "line\\rover");
+    assert!(matches!(
+        escape_controls("plain text"),
+        Cow::Borrowed("plain text")
+    ));
+    assert!(matches!(escape_controls("a\tb"), Cow::Owned(_)));
+}

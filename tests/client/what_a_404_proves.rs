@@ -271,6 +271,8 @@ async fn only_the_apis_words_are_its_not_found() {
         (r#"{"message":"Page not found"}"#, false),
         (r#"{"message":"Resource not found"}"#, false),
         (r#"{"message":"The requested user was not found"}"#, false),
+        (r#"{"message":"User  not found"}"#, false),
+        (r#"{"message":"Us3r not found"}"#, false),
         (r#"{"message":"no Route matched with those values"}"#, false),
         (r#"{"error":"User not found"}"#, false),
         (r#"["User not found"]"#, false),
