@@ -320,18 +320,7 @@ async fn every_question_on_an_error_is_answered_both_ways() {
     };
     cases.push(("refused", err, refused));
     // A Retry-After the deadline cannot hold.
-    let server = TestServer::always(with_header(json(429, "{}"), "retry-after", "30")).await;
-    let err = builder(&server.url())
-        .retry_policy(
-            RetryPolicy::default()
-                .max_retry_after(Duration::from_secs(60))
-                .deadline(Duration::from_secs(2)),
-        )
-        .build()
-        .unwrap()
-        .get_user("u")
-        .await
-        .unwrap_err();
+    let err = retry_after_past_the_deadline(429).await;
     assert!(matches!(err, Error::DeadlineExceeded(_)), "{err:?}");
     let cut = Answers {
         timeout: true,
@@ -341,18 +330,7 @@ async fn every_question_on_an_error_is_answered_both_ways() {
     };
     cases.push(("deadline of a 429", err, cut));
     // A 503's Retry-After the deadline cannot hold: the API throttled too.
-    let server = TestServer::always(with_header(json(503, "{}"), "retry-after", "30")).await;
-    let err = builder(&server.url())
-        .retry_policy(
-            RetryPolicy::default()
-                .max_retry_after(Duration::from_secs(60))
-                .deadline(Duration::from_secs(2)),
-        )
-        .build()
-        .unwrap()
-        .get_user("u")
-        .await
-        .unwrap_err();
+    let err = retry_after_past_the_deadline(503).await;
     assert!(
         matches!(
             err.deadline_exceeded().map(|c| c.wait),
@@ -489,4 +467,20 @@ fn control_characters_are_written_as_escapes_and_plain_text_is_kept() {
         Cow::Borrowed("plain text")
     ));
     assert!(matches!(escape_controls("a\tb"), Cow::Owned(_)));
+}
+
+/// The error of a `status` that asks for 30 s, against a 2 s deadline.
+async fn retry_after_past_the_deadline(status: u16) -> Error {
+    let server = TestServer::always(with_header(json(status, "{}"), "retry-after", "30")).await;
+    common::builder(&server.url())
+        .retry_policy(
+            runalloy_embedded::RetryPolicy::default()
+                .max_retry_after(Duration::from_secs(60))
+                .deadline(Duration::from_secs(2)),
+        )
+        .build()
+        .unwrap()
+        .get_user("u")
+        .await
+        .unwrap_err()
 }
