@@ -20,7 +20,6 @@ impl ClientBuilder {
                 url,
                 &base.origin().ascii_serialization(),
                 &key.fingerprint(),
-                self.max_rate,
             )
             .map_err(|why| Error::InvalidInput(format!("the limiter URL is refused: {why}")))?;
             return Ok(flow.with_shared(shared));

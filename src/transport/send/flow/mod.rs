@@ -88,25 +88,17 @@
 //! then one load, and a per-100-ms success count); `benches/` measures no
 //! difference.
 
-mod buckets;
-mod cap;
-mod pacer;
+mod local;
+mod machine;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
 use crate::transport::deadline::Wait;
-use buckets::BucketCount;
-use cap::{Governor, capped_turn, token_bucket};
-use pacer::{Evidence, FirstEvidence, Pacer, THIN_EVIDENCE, Turned};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use local::LocalStore;
+use machine::{Admission, Observation, Observed};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// Attempts in flight at first, in slow start.
-const INITIAL_WINDOW: u64 = 2;
-/// Slow start ends when the window reaches this many attempts.
-const SLOW_START_END: u64 = 256;
 
 /// What the flow controller has done so far, for progress displays.
 ///
@@ -141,59 +133,45 @@ pub struct FlowStats {
 /// The per-client controller. Lives behind an `Arc` in the transport.
 #[derive(Debug)]
 pub(crate) struct FlowControl {
-    fixed: Option<(Governor, f64)>,
-    /// The fleet's limit, shared through Redis.
+    /// The user's cap in requests per second.
+    cap: Option<f64>,
+    /// The state in this process's memory: the only one without a shared
+    /// limiter, and the fallback while its store fails.
+    local: LocalStore,
+    /// The fleet's state, shared through Redis.
     #[cfg(feature = "redis")]
     shared: Option<std::sync::Arc<redis::SharedLimit>>,
-    /// Whether the adaptive pacer has ever been engaged.
-    engaged: AtomicBool,
-    /// Slow start: until the API has throttled or `SLOW_START_END`
-    /// requests have succeeded, at most `window_halves / 2` attempts are
-    /// in flight, and each success widens the window by a half (it grows
-    /// by half every round trip). Without it, the first throttle would
-    /// find the whole concurrency in flight, and every one of those
-    /// requests would come back 429; with it, about half the server's
-    /// burst does.
-    slow_start: AtomicBool,
-    window_halves: AtomicU64,
-    in_flight: AtomicU64,
-    window_open: tokio::sync::Notify,
-    throttled: AtomicU64,
-    /// Successful responses so far.
-    succeeded_total: AtomicU64,
     /// Paced attempts queue here, first come first served; only the head
-    /// sleeps, and it computes its turn from the pace when it wakes.
+    /// sleeps, and it asks again when it wakes.
     queue: tokio::sync::Mutex<()>,
-    state: Mutex<Pacer>,
-    /// Responses that did not throttle, and those that did, per 100 ms.
-    accepted: BucketCount,
-    refused: BucketCount,
+    /// This client's throttled responses.
+    throttled: AtomicU64,
+}
+
+/// Which state gave a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Giver {
+    Local,
+    #[cfg(feature = "redis")]
+    Shared,
 }
 
 /// A turn to send, taken from [`FlowControl::acquire`]. During slow start
-/// it holds a place in the window, given back when it is dropped, however
-/// the attempt ends.
+/// it holds a place in the window, given back when its outcome is observed
+/// or when it is dropped, however the attempt ends.
 #[derive(Debug)]
 pub(crate) struct Turn<'a> {
-    sent_at: Instant,
-    in_window: Option<&'a FlowControl>,
-}
-
-impl Turn<'_> {
-    /// A turn taken now, outside the controller.
-    pub(crate) fn now() -> Self {
-        Turn {
-            sent_at: Instant::now(),
-            in_window: None,
-        }
-    }
+    flow: Option<&'a FlowControl>,
+    giver: Giver,
+    /// When it left, on its giver's clock.
+    sent_at: machine::Micros,
+    windowed: bool,
 }
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        if let Some(flow) = self.in_window.take() {
-            flow.in_flight.fetch_sub(1, Ordering::Relaxed);
-            flow.window_open.notify_one();
+        if let Some(flow) = self.flow.take() {
+            flow.observe(self, Observed::Nothing);
         }
     }
 }
@@ -203,30 +181,14 @@ impl FlowControl {
     /// given. `max_rate` must be finite and positive (checked by the
     /// builder).
     pub(crate) fn new(max_rate: Option<f64>) -> Self {
-        let fixed = max_rate.and_then(|rate| Some((token_bucket(rate)?, rate)));
-        let now = Instant::now();
         Self {
-            fixed,
+            cap: max_rate.filter(|r| r.is_finite() && *r > 0.0),
+            local: LocalStore::new(),
             #[cfg(feature = "redis")]
             shared: None,
-            engaged: AtomicBool::new(false),
-            slow_start: AtomicBool::new(true),
-            window_halves: AtomicU64::new(2 * INITIAL_WINDOW),
-            in_flight: AtomicU64::new(0),
-            window_open: tokio::sync::Notify::new(),
-            throttled: AtomicU64::new(0),
-            succeeded_total: AtomicU64::new(0),
             queue: tokio::sync::Mutex::new(()),
-            state: Mutex::new(Pacer::new(now)),
-            accepted: BucketCount::new(now),
-            refused: BucketCount::new(now),
+            throttled: AtomicU64::new(0),
         }
-    }
-
-    fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
-        // Every update leaves the state consistent; keep going after a
-        // panic elsewhere.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Waits for this attempt's turn. When the turn would come after
@@ -234,170 +196,103 @@ impl FlowControl {
     /// calls hold every turn (how long for is not known), it waits until
     /// `deadline` and returns [`Wait::Queued`].
     ///
-    /// With a shared limiter whose store answers, the fleet's limit (its
-    /// cap, hold and pace) gives the turn, after this process's slow-start
-    /// window; when the store fails, this process's own flow control does.
+    /// With a shared limiter whose store answers, the fleet's state gives
+    /// the turn; when the store fails, this process's own state does.
     pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Result<Turn<'_>, Wait> {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared
             && shared.is_up()
         {
-            let window = self.window_turn(deadline).await?;
-            match shared.admit(deadline).await {
-                Ok(()) => return Ok(window.unwrap_or_else(Turn::now)),
-                Err(redis::Refused::Wait(wait)) => return Err(wait),
-                // Fall back to this process's own flow control.
-                Err(redis::Refused::Down) => drop(window),
-            }
-        }
-        if let Some((governor, _)) = &self.fixed {
-            capped_turn(governor, deadline).await?;
-        }
-        if let Some(turn) = self.window_turn(deadline).await? {
-            return Ok(turn);
-        }
-        if !self.engaged.load(Ordering::Relaxed) {
-            return Ok(Turn::now());
-        }
-        let _head = match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, self.queue.lock())
+            match shared
+                .acquire(deadline, self.cap, &self.local.released)
                 .await
-                .map_err(|_| Wait::Queued)?,
-            None => self.queue.lock().await,
-        };
-        loop {
-            let turned = self.pacer().turn(Instant::now(), |bucket| FirstEvidence {
-                accepted: self.accepted.around(bucket),
-                refused: self.refused.around(bucket),
-                // Thin evidence: the run has only just begun.
-                early: ((self.succeeded_total.load(Ordering::Relaxed)
-                    + self.throttled.load(Ordering::Relaxed)) as f64)
-                    < THIN_EVIDENCE,
-            });
-            let (wake, why) = match turned {
-                Turned::Go { restart } => {
-                    if restart {
-                        self.restart_slow_start();
-                    }
-                    return Ok(Turn::now());
-                }
-                Turned::Wait { at, why, restart } => {
-                    if restart {
-                        self.restart_slow_start();
-                    }
-                    (at, why)
-                }
-            };
-            if deadline.is_some_and(|d| wake >= d) {
-                return Err(why);
-            }
-            // Wake at least every 100 ms: the pace may rise meanwhile.
-            tokio::time::sleep_until(wake.min(Instant::now() + Duration::from_millis(100))).await;
-        }
-    }
-
-    /// A place in the slow-start window, while slow start lasts; `None`
-    /// once it has ended.
-    async fn window_turn(&self, deadline: Option<Instant>) -> Result<Option<Turn<'_>>, Wait> {
-        if !self.slow_start.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        let start = self.slow_start_turn();
-        match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, start)
-                .await
-                .map_err(|_| Wait::Queued),
-            None => Ok(start.await),
-        }
-    }
-
-    /// A place in the slow-start window, waiting for one to open; `None`
-    /// once slow start has ended.
-    async fn slow_start_turn(&self) -> Option<Turn<'_>> {
-        loop {
-            let opened = self.window_open.notified();
-            tokio::pin!(opened);
-            opened.as_mut().enable();
-            if !self.slow_start.load(Ordering::Relaxed) {
-                return None;
-            }
-            let in_flight = self.in_flight.load(Ordering::Relaxed);
-            if in_flight < self.window_halves.load(Ordering::Relaxed) / 2 {
-                if self
-                    .in_flight
-                    .compare_exchange(
-                        in_flight,
-                        in_flight + 1,
-                        Ordering::Relaxed,
-                        Ordering::Relaxed,
-                    )
-                    .is_ok()
-                {
-                    return Some(Turn {
-                        sent_at: Instant::now(),
-                        in_window: Some(self),
+            {
+                Ok((sent_at, windowed)) => {
+                    return Ok(Turn {
+                        flow: Some(self),
+                        giver: Giver::Shared,
+                        sent_at,
+                        windowed,
                     });
                 }
-                continue;
+                Err(redis::Refused::Wait(wait)) => return Err(wait),
+                // Fall back to this process's own state.
+                Err(redis::Refused::Down) => {}
             }
-            opened.await;
+        }
+        let mut head = None;
+        loop {
+            let released = self.local.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            let now = Instant::now();
+            match self.local.admit(now, self.cap) {
+                Admission::Go { windowed } => {
+                    return Ok(Turn {
+                        flow: Some(self),
+                        giver: Giver::Local,
+                        sent_at: self.local.micros(now),
+                        windowed,
+                    });
+                }
+                Admission::Full => match deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline, released)
+                        .await
+                        .map_err(|_| Wait::Queued)?,
+                    None => released.await,
+                },
+                Admission::Wait { at, why } => {
+                    let wake = self.local.instant(at);
+                    if deadline.is_some_and(|d| wake >= d) {
+                        return Err(why);
+                    }
+                    if head.is_none() {
+                        head = Some(match deadline {
+                            Some(deadline) => tokio::time::timeout_at(deadline, self.queue.lock())
+                                .await
+                                .map_err(|_| Wait::Queued)?,
+                            None => self.queue.lock().await,
+                        });
+                        continue;
+                    }
+                    // Wake at least every 100 ms: the pace may rise meanwhile.
+                    tokio::time::sleep_until(wake.min(now + Duration::from_millis(100))).await;
+                }
+            }
         }
     }
 
-    /// Slow start again from its first window: the next attempts probe
-    /// the API a few at a time instead of all at once.
-    fn restart_slow_start(&self) {
-        self.window_halves
-            .store(2 * INITIAL_WINDOW, Ordering::Relaxed);
-        self.slow_start.store(true, Ordering::Relaxed);
-    }
-
-    fn end_slow_start(&self) {
-        if self.slow_start.swap(false, Ordering::Relaxed) {
-            self.window_open.notify_waiters();
+    /// Tells the state that gave `turn` how its attempt ended.
+    fn observe(&self, turn: &Turn<'_>, outcome: Observed) {
+        match turn.giver {
+            Giver::Local => self.local.observe(Observation {
+                at: self.local.micros(Instant::now()),
+                sent_at: turn.sent_at,
+                windowed: turn.windowed,
+                outcome,
+            }),
+            #[cfg(feature = "redis")]
+            Giver::Shared => {
+                if let Some(shared) = &self.shared {
+                    shared.observe(turn.sent_at, turn.windowed, outcome);
+                }
+            }
         }
     }
 
     /// Records a response that throttled: `wait` is its `Retry-After`, or
     /// `None` if it sent none.
-    pub(crate) fn throttled(&self, turn: Turn<'_>, wait: Option<Duration>) {
-        #[cfg(feature = "redis")]
-        if let Some(shared) = &self.shared {
-            shared.throttled(wait);
-        }
+    pub(crate) fn throttled(&self, mut turn: Turn<'_>, wait: Option<Duration>) {
         self.throttled.fetch_add(1, Ordering::Relaxed);
-        let now = Instant::now();
-        self.engaged.store(true, Ordering::Relaxed);
-        self.end_slow_start();
-        self.refused.record(now);
-        let bucket = self.accepted.bucket(now);
-        let evidence = Evidence {
-            bucket,
-            took: self.accepted.last_second(bucket),
-            refused: self.refused.last_second(bucket),
-        };
-        self.pacer().throttled(now, turn.sent_at, wait, evidence);
+        if turn.flow.take().is_some() {
+            self.observe(&turn, Observed::Throttled(wait));
+        }
     }
 
     /// Records a response that did not throttle.
-    pub(crate) fn succeeded(&self, turn: Turn<'_>) {
-        let now = Instant::now();
-        self.succeeded_total.fetch_add(1, Ordering::Relaxed);
-        self.accepted.record(now);
-        if turn.in_window.is_some()
-            && self.window_halves.fetch_add(1, Ordering::Relaxed) + 1 >= 2 * SLOW_START_END
-        {
-            self.end_slow_start();
-        }
-        drop(turn);
-        if !self.engaged.load(Ordering::Relaxed) {
-            return;
-        }
-        if self.pacer().succeeded(now) {
-            // Far past anything the API throttled: unpaced again, until it
-            // throttles again, in slow start, so that the whole concurrency
-            // does not leave at once to find where.
-            self.restart_slow_start();
+    pub(crate) fn succeeded(&self, mut turn: Turn<'_>) {
+        if turn.flow.take().is_some() {
+            self.observe(&turn, Observed::Accepted);
         }
     }
 
@@ -414,32 +309,36 @@ impl FlowControl {
         self
     }
 
-    /// What the controller has done so far.
+    /// What the controller has done so far: the fleet's state while its
+    /// store answers, else this process's.
     pub(crate) fn stats(&self) -> FlowStats {
-        let throttled = self.throttled.load(Ordering::Relaxed);
-        let max_rate = self.fixed.as_ref().map(|(_, rate)| *rate);
         let mut stats = FlowStats {
-            throttled,
-            max_rate,
+            throttled: self.throttled.load(Ordering::Relaxed),
+            max_rate: self.cap,
             ..FlowStats::default()
         };
+        let (holding, held_back, pace) = self.local.read(|s, now| {
+            let (holding, held) = s.holding(now);
+            (holding, held, s.rate())
+        });
+        (stats.holding, stats.held_back, stats.pace) = (holding, held_back, pace);
         #[cfg(feature = "redis")]
-        {
-            stats.limiter = self.shared.as_ref().map(|s| s.stats());
+        if let Some(shared) = &self.shared {
+            stats.limiter = Some(shared.stats());
+            if let Some((holding, held, pace)) = shared.read() {
+                stats.holding = holding;
+                stats.held_back += held;
+                stats.pace = pace;
+            }
         }
-        if !self.engaged.load(Ordering::Relaxed) {
-            return stats;
-        }
-        let pacer = self.pacer();
-        (stats.holding, stats.held_back) = pacer.holding(Instant::now());
-        stats.pace = pacer.rate();
         stats
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::pacer::{BETA, SCALE};
+    //! The driver around the state machine (whose decisions `machine.rs`'s
+    //! table defines): waits, wakes and deadlines, on paused time.
     use super::*;
 
     /// Takes `n` turns, each answered with a success at once.
@@ -451,7 +350,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn slow_start_limits_the_turns_in_flight() {
+    async fn a_full_window_waits_for_a_place_given_back() {
         let flow = FlowControl::new(None);
         let first = flow.acquire(None).await.unwrap();
         let _second = flow.acquire(None).await.unwrap();
@@ -503,164 +402,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn sporadic_429s_set_no_pace() {
-        let flow = FlowControl::new(None);
-        succeed(&flow, 10).await;
-        let turn = flow.acquire(None).await.unwrap();
-        flow.throttled(turn, None);
-        succeed(&flow, 1).await;
-        assert_eq!(flow.stats().pace, None);
-        // The next one, without Retry-After, holds nobody back.
-        let turn = flow.acquire(None).await.unwrap();
-        flow.throttled(turn, None);
-        assert!(!flow.stats().holding);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_429_among_the_first_responses_sets_no_pace_and_slow_starts_again() {
-        let flow = FlowControl::new(None);
-        succeed(&flow, 3).await;
-        let turn = flow.acquire(None).await.unwrap();
-        flow.throttled(turn, None);
-        assert!(flow.stats().holding);
-        assert!(!flow.slow_start.load(Ordering::Relaxed));
-        // After the hold: no pace from 3 successes and 1 refusal (a 25%
-        // share, which would otherwise read as a limit reached), and slow
-        // start from its first window again.
-        let turn = flow.acquire(None).await.unwrap();
-        assert_eq!(flow.stats().pace, None);
-        assert!(flow.slow_start.load(Ordering::Relaxed));
-        assert_eq!(
-            flow.window_halves.load(Ordering::Relaxed),
-            2 * INITIAL_WINDOW
-        );
-        flow.succeeded(turn);
-        // Four refusals at once are a limit reached, early or not.
-        let flow = FlowControl::new(None);
-        succeed(&flow, 5).await;
-        let mut turns = Vec::new();
-        for _ in 0..4 {
-            turns.push(flow.acquire(None).await.unwrap());
-        }
-        for turn in turns {
-            flow.throttled(turn, None);
-        }
-        succeed(&flow, 1).await;
-        assert!(flow.stats().pace.is_some());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_throttle_with_few_successes_probes_doubling_every_half_second() {
-        // Another client with the same key spends the limit: one of this
-        // one's requests got through before the first 429 (and two, all
-        // the slow-start window, were refused).
-        let flow = FlowControl::new(None);
-        succeed(&flow, 1).await;
-        let mut turns = Vec::new();
-        for _ in 0..2 {
-            turns.push(flow.acquire(None).await.unwrap());
-        }
-        for turn in turns {
-            flow.throttled(turn, Some(Duration::from_secs(1)));
-        }
-        // After the hold: a pace of what got through (1 a second), not a
-        // slow start's burst into the empty bucket.
-        let at = Instant::now();
-        let first = flow.acquire(None).await.unwrap();
-        assert_eq!(Instant::now() - at, Duration::from_secs(1));
-        assert_eq!(flow.stats().pace, Some(1.0));
-        assert!(!flow.slow_start.load(Ordering::Relaxed));
-        // Doubling every half second while nothing is refused, and the next
-        // turn comes at the pace of now, not of when the last one left.
-        tokio::time::advance(Duration::from_millis(500)).await;
-        flow.succeeded(first);
-        assert_eq!(flow.stats().pace, Some(2.0));
-        succeed(&flow, 1).await;
-        assert_eq!(Instant::now() - at, Duration::from_millis(1500));
-        tokio::time::advance(Duration::from_millis(500)).await;
-        succeed(&flow, 1).await;
-        let pace = flow.stats().pace.unwrap();
-        assert!((pace - 4.0).abs() < 0.1, "{pace}");
-        // The next throttle ends the probe with a drop.
-        let turn = flow.acquire(None).await.unwrap();
-        flow.throttled(turn, Some(Duration::from_secs(1)));
-        let dropped = flow.stats().pace.unwrap();
-        assert!(dropped < pace * BETA, "{dropped} {pace}");
-        tokio::time::advance(Duration::from_secs(5)).await;
-        succeed(&flow, 1).await;
-        let later = flow.stats().pace.unwrap();
-        assert!(later < pace, "no longer doubling: {later}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_drop_takes_the_share_refused_into_account() {
-        let flow = FlowControl::new(None);
-        reach_a_limit(&flow).await;
-        // Paced from t = 1 s; seven turns by t = 1.86 s.
-        let mut turns = Vec::new();
-        for _ in 0..7 {
-            turns.push(flow.acquire(None).await.unwrap());
-        }
-        let last = turns.pop().unwrap();
-        let mut turns = turns.into_iter();
-        for turn in turns.by_ref().take(4) {
-            flow.succeeded(turn);
-        }
-        let paced = flow.stats().pace.unwrap();
-        // Two refused within a second of the first pace: no drop yet.
-        for turn in turns {
-            flow.throttled(turn, Some(Duration::from_secs(1)));
-        }
-        assert_eq!(flow.stats().pace, Some(paced));
-        // The next refusal drops the pace, by the share the API took in
-        // the last second (4 of 7), not by `BETA` alone: other clients with
-        // the same key took the rest.
-        tokio::time::advance(Duration::from_millis(350)).await;
-        flow.throttled(last, Some(Duration::from_secs(1)));
-        let dropped = flow.stats().pace.unwrap();
-        let expected = paced * 4.0 / 7.0 * BETA;
-        assert!(
-            (dropped - expected).abs() < 0.01,
-            "{dropped}, not {expected} (from {paced})"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_burst_of_429s_drops_the_pace_once() {
-        let flow = FlowControl::new(None);
-        let before = Turn::now();
-        reach_a_limit(&flow).await;
-        succeed(&flow, 1).await;
-        let pace = flow.stats().pace.unwrap();
-        assert!((pace - 7.0).abs() < 0.1, "{pace}");
-        // Sent before the drop: it says nothing new.
-        flow.throttled(before, Some(Duration::from_secs(1)));
-        assert_eq!(flow.stats().pace, Some(pace));
-        // A request sent after the drop does.
-        let after = flow.acquire(None).await.unwrap();
-        flow.throttled(after, Some(Duration::from_secs(1)));
-        let dropped = flow.stats().pace.unwrap();
-        assert!(dropped < pace, "{dropped} {pace}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_pace_climbs_back_to_the_throttled_rate_and_past_it() {
-        let flow = FlowControl::new(None);
-        reach_a_limit(&flow).await;
-        succeed(&flow, 1).await;
-        // K = cbrt(0.3 / 0.004) s after the drop, the pace is back at 10.
-        let k = ((1.0 - BETA) / SCALE).cbrt();
-        tokio::time::advance(Duration::from_secs_f64(k)).await;
-        succeed(&flow, 1).await;
-        let pace = flow.stats().pace.unwrap();
-        assert!((9.5..10.5).contains(&pace), "{pace}");
-        tokio::time::advance(Duration::from_secs(5)).await;
-        succeed(&flow, 1).await;
-        assert!(flow.stats().pace.unwrap() > 10.5);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_turn_past_the_deadline_is_refused() {
+    async fn a_turn_past_the_deadline_is_refused_at_once() {
         let flow = FlowControl::new(None);
         succeed(&flow, 10).await;
         let turn = flow.acquire(None).await.unwrap();
@@ -712,23 +454,23 @@ mod tests {
         assert_eq!(Instant::now(), deadline);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_capped_turn_past_the_deadline_is_refused_at_once() {
-        // The cap's clock is the real one (governor's), so real time here.
         let flow = FlowControl::new(Some(1.0));
         flow.acquire(None).await.unwrap();
-        let asked = std::time::Instant::now();
-        let deadline = Instant::now() + Duration::from_millis(300);
-        let Err(Wait::RateCap(wait)) = flow.acquire(Some(deadline)).await else {
-            panic!("not refused for the cap");
-        };
-        assert!(wait > Duration::from_millis(900), "{wait:?}");
-        assert!(asked.elapsed() < Duration::from_millis(100));
+        let asked = Instant::now();
+        let deadline = asked + Duration::from_millis(300);
+        assert_eq!(
+            flow.acquire(Some(deadline)).await.unwrap_err(),
+            Wait::RateCap(Duration::from_secs(1))
+        );
+        assert_eq!(Instant::now(), asked);
         // A deadline that leaves room waits for the turn.
         let flow = FlowControl::new(Some(20.0));
         flow.acquire(None).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(1);
         assert!(flow.acquire(Some(deadline)).await.is_ok());
+        assert_eq!(Instant::now() - asked, Duration::from_millis(50));
     }
 }
 
@@ -754,7 +496,7 @@ mod noisy_gateway {
         latency: Duration,
     ) -> (Duration, Duration) {
         let flow = Arc::new(FlowControl::new(None));
-        let rng = Arc::new(Mutex::new(fastrand::Rng::with_seed(seed)));
+        let rng = Arc::new(std::sync::Mutex::new(fastrand::Rng::with_seed(seed)));
         let left = Arc::new(AtomicU64::new(REQUESTS));
         let started = Instant::now();
         let workers: Vec<_> = (0..concurrency)

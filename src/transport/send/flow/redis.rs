@@ -1,14 +1,30 @@
 //! One API limit shared by every process that holds the key, through Redis
-//! or Valkey (feature `redis`).
+//! or Valkey (feature `redis`): the store keeps the fleet's [`FlowState`]
+//! and serialises updates; the decisions are `machine.rs`'s, the same code
+//! that decides for one process.
 //!
-//! Admission is GCRA in a Lua script, one round trip per request, with the
-//! store's `TIME` as the clock, so hosts' clocks do not matter. The state
-//! sits under a key made of a fixed prefix and a SHA-256 of the base URL's
-//! origin and the API key's fingerprint, never the key itself, and expires.
-//! What one process learns is the fleet's: a 429 lowers the fleet's pace
-//! (at most once a second), a `Retry-After` holds every process, and the
-//! pace climbs back along CUBIC's curve with time, as the local pacer does.
-//! A process that starts late starts at the fleet's pace.
+//! The state sits under one key, as `<version> <json>`, made of a fixed
+//! prefix and a SHA-256 of the base URL's origin and the API key's
+//! fingerprint, never the key itself, and expires a day after its last
+//! use. An update is a version-checked compare-and-set script, one round
+//! trip, which also returns the store's `TIME`: every process decides on
+//! the store's clock, so hosts' clocks do not matter. A process keeps a
+//! copy of the state with its version; when another process wrote in
+//! between, the script answers with the newer state and the process
+//! decides again on it.
+//!
+//! So the fleet starts as one client: one slow-start window, whose places
+//! are held per process with a lease that expires (a killed process frees
+//! its places); one pace; the sporadic-429 rule judged on the fleet's
+//! responses; and the limit last learned, kept for a day, so that a fleet
+//! that starts later starts just under it.
+//!
+//! Cheap in steady state: while the state is open (unpaced, no slow start,
+//! no hold, no cap) a process takes a lease of every turn for
+//! `OPEN_LEASE` under the state's epoch, without a round trip; its
+//! answers are sent with its next update. A throttle is sent at once and
+//! bumps the epoch, which voids every other process's lease at its next
+//! update.
 //!
 //! When the store fails (unreachable, slow, restarted, a refused password,
 //! a script error), the process falls back to its local flow control for
@@ -17,6 +33,7 @@
 //! lost or sent twice: a failed admission is an admission by the local
 //! flow control instead.
 
+use super::machine::{Admission, FlowState, HOLDER_LEASE, Micros, Observation, Observed};
 use crate::transport::deadline::Wait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::{Digest, Sha256};
@@ -25,123 +42,63 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How long one admission may wait on the store before the process falls
+/// How long one update may wait on the store before the process falls
 /// back to its own flow control.
 const STORE_TIMEOUT: Duration = Duration::from_millis(250);
 /// How often a process that fell back probes the store.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
-/// How long the fleet's state lives without traffic.
-const STATE_TTL_SECS: u64 = 600;
+/// How long the fleet's state (and the limit it learned) lives unused.
+const STATE_TTL_SECS: u64 = 24 * 3600;
 /// Every key this crate writes starts so.
-pub(crate) const KEY_PREFIX: &str = "runalloy-embedded:limit:v1:";
+pub(crate) const KEY_PREFIX: &str = "runalloy-embedded:limit:v2:";
+/// How long a lease of turns on an open state lasts.
+const OPEN_LEASE: Duration = Duration::from_millis(50);
+/// How often a process waiting for a window place asks again: places given
+/// back by other processes are not announced.
+const FULL_POLL: Duration = Duration::from_millis(5);
+/// Updates tried in a row before the store counts as failed: each try
+/// lost to another process's write.
+const MAX_TRIES: usize = 32;
 
-/// GCRA admission. KEYS[1]: the state. ARGV[1]: the cap in requests per
-/// second (0 for none); ARGV[2]: the state's lifetime in seconds. Returns
-/// `{1, 0}` to admit, or `{0, µs}`: wait that long, then ask again
-/// (`{0, µs, 1}` when the wait is a `Retry-After` hold).
-///
-/// The pace learned from 429s climbs along CUBIC's curve from the rate
-/// last throttled (`max`) since the last drop (`drop`): back at `max` about
-/// 4.2 s after a drop, and dropped when it outgrows `max` four times (no
-/// limit is near any more).
-const ADMIT: &str = r"
-local key = KEYS[1]
+/// Compare-and-set. KEYS[1]: the state. ARGV[1]: the version the caller
+/// read (`-` for none); ARGV[2]: the new state; ARGV[3]: the state's
+/// lifetime in seconds. Writes `<version + 1> <state>` when the stored
+/// version is ARGV[1] and returns `{1, sec, µs}`, the store's `TIME`;
+/// otherwise writes nothing and returns `{0, sec, µs, stored}`. Called
+/// with an empty ARGV[2], it only reads.
+const CAS: &str = r"
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local s = redis.call('HMGET', key, 'hold', 'tat', 'rate', 'max', 'drop', 'sec', 'n')
-local ttl = tonumber(ARGV[2])
-local hold = tonumber(s[1]) or 0
-if hold > now then return {0, hold - now, 1} end
-local rate = tonumber(s[3])
-if rate then
-  local max = tonumber(s[4]) or rate
-  local since = (now - (tonumber(s[5]) or now)) / 1000000
-  local k = (0.3 / 0.004) ^ (1 / 3)
-  local grown = max * (1 + 0.004 * (since - k) ^ 3)
-  if grown > 4 * max then
-    rate = nil
-    redis.call('HDEL', key, 'rate', 'max', 'drop')
-  elseif grown > rate then
-    rate = grown
-  end
+local cur = redis.call('GET', KEYS[1])
+local ver = '-'
+if cur then ver = string.match(cur, '^(%d+) ') or '-' end
+if ver ~= ARGV[1] or ARGV[2] == '' then
+  return {0, t[1], t[2], cur or ''}
 end
-local cap = tonumber(ARGV[1])
-local r = rate
-if cap > 0 and (r == nil or cap < r) then r = cap end
-if r ~= nil then
-  local tat = tonumber(s[2]) or 0
-  if tat > now then return {0, math.ceil(tat - now)} end
-  redis.call('HSET', key, 'tat', now + 1000000 / r)
-end
-local sec = math.floor(now / 1000000)
-if tonumber(s[6]) == sec then
-  redis.call('HINCRBY', key, 'n', 1)
-else
-  local last = 0
-  if tonumber(s[6]) == sec - 1 then last = tonumber(s[7]) or 0 end
-  redis.call('HSET', key, 'sec', sec, 'n', 1, 'pn', last)
-end
-redis.call('EXPIRE', key, ttl)
-return {1, 0}
+local next = 0
+if ver ~= '-' then next = tonumber(ver) + 1 end
+redis.call('SET', KEYS[1], next .. ' ' .. ARGV[2], 'EX', tonumber(ARGV[3]))
+return {1, t[1], t[2]}
 ";
 
-/// A throttle seen by one process. KEYS[1]: the state. ARGV[1]: its
-/// `Retry-After` in µs (0 without one); ARGV[2]: the state's lifetime.
-///
-/// A 429 without `Retry-After`, while such 429s are under an eighth of
-/// what the fleet sent in the last two seconds, is sporadic (a noisy
-/// gateway), not a limit reached: it changes nothing, so that one
-/// process's stray 429 does not slow the fleet. Any other holds every
-/// process for the `Retry-After` (or one interval of the pace, or a
-/// second), and drops the fleet's pace at most once a second, to
-/// 0.7 of what the API accepted from the fleet in the last second
-/// (admitted less refused), or of the pace if that is lower. The rate it
-/// drops from is where CUBIC's curve flattens, so it must be what the API
-/// took, not what the fleet sent.
-const THROTTLE: &str = r"
-local key = KEYS[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local s = redis.call('HMGET', key, 'hold', 'rate', 'drop', 'sec', 'n', 'pn', 'rsec', 'rn', 'rpn')
-local sec = math.floor(now / 1000000)
-local rn, rpn = 1, 0
-if tonumber(s[7]) == sec then
-  rn = (tonumber(s[8]) or 0) + 1
-  rpn = tonumber(s[9]) or 0
-elseif tonumber(s[7]) == sec - 1 then
-  rpn = tonumber(s[8]) or 0
-end
-redis.call('HSET', key, 'rsec', sec, 'rn', rn, 'rpn', rpn)
-local n, pn = 0, 0
-if tonumber(s[4]) == sec then
-  n = tonumber(s[5]) or 0
-  pn = tonumber(s[6]) or 0
-elseif tonumber(s[4]) == sec - 1 then
-  pn = tonumber(s[5]) or 0
-end
-local accepted = math.max(n - rn, pn - rpn, 1)
-local wait = tonumber(ARGV[1])
-local saturated = wait > 0 or (rn + rpn) >= 0.125 * math.max(n + pn, 1)
-local rate = tonumber(s[2])
-if wait <= 0 and not saturated then
-  redis.call('EXPIRE', key, tonumber(ARGV[2]))
-  return 0
-end
-if wait <= 0 then
-  if rate then wait = 1000000 / rate else wait = 1000000 end
-end
-local hold = math.max(tonumber(s[1]) or 0, now + wait)
-redis.call('HSET', key, 'hold', hold)
-local drop = tonumber(s[3]) or 0
-if saturated and now - drop >= 1000000 then
-  local base = accepted
-  if rate ~= nil and rate < base then base = rate end
-  redis.call('HSET', key, 'rate', math.max(0.25, base * 0.7), 'max', base, 'drop', now)
-end
-local ttl = math.max(tonumber(ARGV[2]), math.ceil((hold - now) / 1000000) + 60)
-redis.call('EXPIRE', key, ttl)
-return 1
-";
+/// This process's copy of the fleet's state.
+#[derive(Debug, Default)]
+struct Mirror {
+    /// The state as last read or written, and its version (`None` before
+    /// the first read, or when the store holds none).
+    state: Option<(FlowState, Option<u64>)>,
+    /// The store's clock minus this process's, in µs, from the last
+    /// answer.
+    offset: i128,
+    /// The fleet's holds before this process joined.
+    held_before: Option<Duration>,
+}
+
+/// The open lease: every turn is this process's until `until`, while the
+/// state's epoch is `epoch`.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    until: Instant,
+}
 
 /// What the shared limiter has done, for progress displays and summaries
 /// (see also [`Client::limiter_failure`](crate::Client::limiter_failure)).
@@ -164,6 +121,9 @@ pub(crate) enum Refused {
     Down,
 }
 
+/// Instant 0 of every process-local clock reading here.
+static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+
 /// The shared limiter of one client (and its clones).
 pub(crate) struct SharedLimit {
     client: redis::Client,
@@ -171,9 +131,19 @@ pub(crate) struct SharedLimit {
     /// builder may not run in.
     manager: tokio::sync::OnceCell<ConnectionManager>,
     key: String,
-    cap: f64,
-    admit: redis::Script,
-    throttle: redis::Script,
+    cas: redis::Script,
+    /// This process, as a holder of window places.
+    id: u64,
+    /// The state's copy; one update at a time per process.
+    mirror: tokio::sync::Mutex<Mirror>,
+    /// Answers not yet sent to the store, on its clock.
+    pending: Mutex<Vec<Observation>>,
+    /// Whether a task is sending `pending`.
+    flushing: AtomicBool,
+    lease: Mutex<Option<Lease>>,
+    /// The last state seen, for the stats: holding, held back since this
+    /// process joined, pace.
+    seen: Mutex<Option<(bool, Duration, Option<f64>)>>,
     /// The password, if the URL has one, to scrub from any error text.
     password: Option<String>,
     /// Whether the URL asks for TLS (`rediss://`), to name the likely
@@ -203,12 +173,7 @@ impl SharedLimit {
     /// the API at `origin` with the key whose fingerprint is `fingerprint`.
     /// Nothing is sent yet; a URL that does not parse is an error that
     /// does not repeat it (it may hold a password).
-    pub(crate) fn new(
-        url: &str,
-        origin: &str,
-        fingerprint: &str,
-        cap: Option<f64>,
-    ) -> Result<Self, String> {
+    pub(crate) fn new(url: &str, origin: &str, fingerprint: &str) -> Result<Self, String> {
         check_url(url)?;
         let tls = url.starts_with("rediss:") || url.starts_with("valkeys:");
         if tls {
@@ -235,9 +200,13 @@ impl SharedLimit {
             client,
             manager: tokio::sync::OnceCell::new(),
             key: format!("{KEY_PREFIX}{hex}"),
-            cap: cap.unwrap_or(0.0),
-            admit: redis::Script::new(ADMIT),
-            throttle: redis::Script::new(THROTTLE),
+            cas: redis::Script::new(CAS),
+            id: fastrand::u64(..),
+            mirror: tokio::sync::Mutex::new(Mirror::default()),
+            pending: Mutex::new(Vec::new()),
+            flushing: AtomicBool::new(false),
+            lease: Mutex::new(None),
+            seen: Mutex::new(None),
             password,
             tls,
             up: AtomicBool::new(true),
@@ -292,61 +261,234 @@ impl SharedLimit {
         }
     }
 
-    /// Whether the fleet's limit is in use right now.
+    /// The store's clock now, from the last answer's offset.
+    fn store_now(offset: i128) -> Micros {
+        let local = i128::try_from(Instant::now().saturating_duration_since(*EPOCH).as_micros())
+            .unwrap_or(i128::MAX / 2);
+        u64::try_from((local + offset).max(0)).unwrap_or(u64::MAX)
+    }
+
+    /// Runs `decide` on the fleet's state at the store's clock, after the
+    /// answers not yet sent, and writes the result if no other process
+    /// wrote in between; else decides again on the newer state. The
+    /// failure is the cause, in words without any password.
+    async fn transact<R>(
+        &self,
+        mut decide: impl FnMut(&mut FlowState, Micros, u64) -> R,
+    ) -> Result<R, String> {
+        let mut mirror = self.mirror.lock().await;
+        let answers = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let result = self.transact_with(&mut mirror, &answers, &mut decide).await;
+        if result.is_err() {
+            // Not lost: sent with the next update, if the store returns.
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let later = std::mem::replace(&mut *pending, answers);
+            pending.extend(later);
+        }
+        result
+    }
+
+    async fn transact_with<R>(
+        &self,
+        mirror: &mut Mirror,
+        answers: &[Observation],
+        decide: &mut impl FnMut(&mut FlowState, Micros, u64) -> R,
+    ) -> Result<R, String> {
+        if mirror.state.is_none() {
+            self.cas(mirror, None, "").await?;
+        }
+        for _ in 0..MAX_TRIES {
+            let now = Self::store_now(mirror.offset);
+            let (mut state, version) = mirror
+                .state
+                .clone()
+                .unwrap_or_else(|| (FlowState::new(now), None));
+            for answer in answers {
+                state.observe(self.id, *answer, HOLDER_LEASE);
+            }
+            let decided = decide(&mut state, now, self.id);
+            let text = serde_json::to_string(&state)
+                .map_err(|e| format!("the state does not serialise: {e}"))?;
+            if self.cas(mirror, version, &text).await? {
+                let (holding, held) = state.holding(now);
+                let before = *mirror.held_before.get_or_insert(held);
+                *self.seen.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((holding, held.saturating_sub(before), state.rate()));
+                mirror.state = Some((state, Some(version.map_or(0, |v| v + 1))));
+                return Ok(decided);
+            }
+        }
+        Err(format!(
+            "{MAX_TRIES} updates in a row lost to other processes' writes"
+        ))
+    }
+
+    /// One compare-and-set of `text` over `version`; an empty `text` only
+    /// reads. Updates the mirror's clock offset, and its copy when another
+    /// process wrote first. Whether it wrote.
+    async fn cas(
+        &self,
+        mirror: &mut Mirror,
+        version: Option<u64>,
+        text: &str,
+    ) -> Result<bool, String> {
+        let mut invocation = self.cas.key(&self.key);
+        invocation
+            .arg(version.map_or_else(|| "-".to_owned(), |v| v.to_string()))
+            .arg(text)
+            .arg(STATE_TTL_SECS);
+        let sent = Instant::now();
+        let answer: Vec<redis::Value> = self.invoke(&invocation).await?;
+        let number = |v: Option<&redis::Value>| -> Option<i128> {
+            match v? {
+                redis::Value::Int(n) => Some(i128::from(*n)),
+                redis::Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+                _ => None,
+            }
+        };
+        let shape = || "the update script answered in an unknown shape".to_owned();
+        let written = number(answer.first()).ok_or_else(shape)? == 1;
+        let store = number(answer.get(1)).ok_or_else(shape)? * 1_000_000
+            + number(answer.get(2)).ok_or_else(shape)?;
+        // The store read its clock about halfway through the round trip.
+        let halfway = sent + sent.elapsed() / 2;
+        let local = i128::try_from(halfway.saturating_duration_since(*EPOCH).as_micros())
+            .unwrap_or(i128::MAX / 2);
+        mirror.offset = store - local;
+        if !written {
+            let stored = match answer.get(3) {
+                Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            };
+            // A state this version cannot read (another release's, or
+            // damaged) is started afresh over its version.
+            mirror.state = stored.split_once(' ').and_then(|(v, json)| {
+                let version = v.parse::<u64>().ok()?;
+                let state = serde_json::from_str::<FlowState>(json)
+                    .unwrap_or_else(|_| FlowState::new(Self::store_now(mirror.offset)));
+                Some((state, Some(version)))
+            });
+        }
+        Ok(written)
+    }
+
+    /// Whether the store is in use right now.
     pub(crate) fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
     }
 
-    /// A turn from the fleet's limit, waiting for it unless the wait would
-    /// end past `deadline`; [`Refused::Down`] when the store failed.
-    pub(crate) async fn admit(
+    /// A turn from the fleet's state, waiting for it unless the wait would
+    /// end past `deadline`; [`Refused::Down`] when the store failed. The
+    /// turn's send time on the store's clock, and whether it holds a
+    /// window place. `released` wakes a wait for a place given back by
+    /// this process.
+    pub(crate) async fn acquire(
         self: &std::sync::Arc<Self>,
         deadline: Option<Instant>,
-    ) -> Result<(), Refused> {
+        cap: Option<f64>,
+        released: &tokio::sync::Notify,
+    ) -> Result<(Micros, bool), Refused> {
         loop {
-            let mut invocation = self.admit.key(&self.key);
-            invocation.arg(self.cap).arg(STATE_TTL_SECS);
-            let answer: Vec<i64> = match self.invoke(&invocation).await {
-                Ok(answer) => answer,
+            let now = Instant::now();
+            if self.leased(now) {
+                let offset = self.mirror.try_lock().map_or(0, |m| m.offset);
+                return Ok((Self::store_now(offset), false));
+            }
+            let woken = released.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let decided = self
+                .transact(|state, at, id| {
+                    let admission = state.admit(at, id, cap, HOLDER_LEASE);
+                    (admission, at, state.is_open(at, cap))
+                })
+                .await;
+            let (admission, at, open) = match decided {
+                Ok(decided) => decided,
                 Err(why) => return Err(self.fell(why)),
             };
-            match answer.as_slice() {
-                [1, ..] => return Ok(()),
-                [0, wait_us, rest @ ..] => {
-                    let wait = Duration::from_micros(u64::try_from(*wait_us).unwrap_or(0).max(1));
-                    if deadline.is_some_and(|d| Instant::now() + wait >= d) {
-                        return Err(Refused::Wait(if rest.first() == Some(&1) {
-                            Wait::RetryAfter(wait)
-                        } else {
-                            Wait::Pace(wait)
-                        }));
+            match admission {
+                Admission::Go { windowed } => {
+                    if open {
+                        *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(Lease {
+                            until: Instant::now() + OPEN_LEASE,
+                        });
                     }
-                    tokio::time::sleep(wait).await;
+                    return Ok((at, windowed));
                 }
-                _ => {
-                    return Err(
-                        self.fell("the admission script answered in an unknown shape".into())
-                    );
+                Admission::Wait { at: wake, why } => {
+                    let wait = Duration::from_micros(wake.saturating_sub(at).max(1));
+                    if deadline.is_some_and(|d| now + wait >= d) {
+                        return Err(Refused::Wait(why));
+                    }
+                    tokio::time::sleep(wait.min(Duration::from_millis(100))).await;
                 }
+                Admission::Full => match deadline {
+                    Some(d) if now + FULL_POLL >= d => {
+                        tokio::time::sleep_until(d).await;
+                        return Err(Refused::Wait(Wait::Queued));
+                    }
+                    _ => {
+                        let _ = tokio::time::timeout(FULL_POLL, woken).await;
+                    }
+                },
             }
         }
     }
 
-    /// Tells the fleet that the API throttled, asking `hold` of everyone.
-    /// Sent in the background: the caller's answer does not wait on it.
-    pub(crate) fn throttled(self: &std::sync::Arc<Self>, hold: Option<Duration>) {
-        if !self.is_up() {
-            return;
+    /// Whether an open lease covers `now`.
+    fn leased(&self, now: Instant) -> bool {
+        let lease = self.lease.lock().unwrap_or_else(|p| p.into_inner());
+        lease.is_some_and(|l| now < l.until)
+    }
+
+    /// Records an attempt's outcome for the fleet. A throttle, and a
+    /// window place given back, are sent at once, in the background (the
+    /// caller's answer does not wait on it); other answers with the next
+    /// update.
+    pub(crate) fn observe(
+        self: &std::sync::Arc<Self>,
+        sent_at: Micros,
+        windowed: bool,
+        outcome: Observed,
+    ) {
+        let offset = self.mirror.try_lock().map_or(None, |m| Some(m.offset));
+        let at = offset.map_or(sent_at, Self::store_now).max(sent_at);
+        let urgent = windowed || matches!(outcome, Observed::Throttled(_));
+        if matches!(outcome, Observed::Throttled(_)) {
+            // This process's lease ends now; the others' end with the
+            // epoch the throttle bumps.
+            *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
-        let this = self.clone();
-        let hold_us = hold.map_or(0, |h| u64::try_from(h.as_micros()).unwrap_or(u64::MAX));
-        tokio::spawn(async move {
-            let mut invocation = this.throttle.key(&this.key);
-            invocation.arg(hold_us).arg(STATE_TTL_SECS);
-            if let Err(why) = this.invoke::<i64>(&invocation).await {
-                this.fell(why);
-            }
-        });
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Observation {
+                at,
+                sent_at,
+                windowed,
+                outcome,
+            });
+        if urgent && self.is_up() && !self.flushing.swap(true, Ordering::SeqCst) {
+            let this = self.clone();
+            tokio::spawn(async move {
+                let sent = this.transact(|_, _, _| ()).await;
+                this.flushing.store(false, Ordering::SeqCst);
+                if let Err(why) = sent {
+                    this.fell(why);
+                }
+            });
+        }
+    }
+
+    /// The fleet's state as last seen: holding, held back since this
+    /// process joined, and the pace; `None` before the first update or
+    /// while the store is down.
+    pub(crate) fn read(&self) -> Option<(bool, Duration, Option<f64>)> {
+        if !self.is_up() {
+            return None;
+        }
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// What the limiter has done.
