@@ -27,8 +27,9 @@ pub(crate) const BETA: f64 = 0.7;
 /// after a drop, 11% above it 3 s later. 0.01 threw about one more 429 per
 /// cycle at 2.5 and 10 req/s.
 pub(crate) const SCALE: f64 = 0.004;
-/// Below this share of 429s among the responses around the first one, the
-/// 429s are sporadic rather than a limit reached, and set no pace. A limit
+/// Below this share of 429s among the responses around the first one, 429s
+/// without `Retry-After` are sporadic rather than a limit reached, and set
+/// no pace. A limit
 /// reached in slow start refuses a quarter or more of them; one 429 among
 /// the first ten successes is 9%.
 const SATURATED_SHARE: f64 = 0.125;
@@ -482,10 +483,11 @@ impl FlowState {
         let accepted = self.accepted.around(bucket);
         let refused = self.refused.around(bucket);
         let early = self.answered < THIN_EVIDENCE;
-        if refused < SATURATED_SHARE * (accepted + refused) {
-            // A 429 here and there among many successes is not a limit
-            // being reached (a flaky proxy, a short spike elsewhere):
-            // pacing by it would slow every attempt for nothing.
+        if unexplained && refused < SATURATED_SHARE * (accepted + refused) {
+            // A 429 without Retry-After here and there among many
+            // successes is not a limit being reached (a flaky proxy, a
+            // short spike elsewhere): pacing by it would slow every
+            // attempt for nothing. A Retry-After says a limit was reached.
             self.sporadic_until = now.saturating_add(SPORADIC_MEMORY);
             self.mode = Mode::Open;
             tracing::debug!(accepted, refused, "sporadic 429s: not pacing");
@@ -744,6 +746,18 @@ mod tests {
         see(&mut s, 0, 0, false, Observed::Throttled(None));
         assert_eq!(go(&mut s, SEC), Admission::Go { windowed: false });
         assert_eq!((s.rate(), &s.mode), (None, &Mode::Open));
+        // The same share with Retry-After is a limit reached.
+        let mut paced = FlowState::new(0);
+        accept(&mut paced, 0, 100);
+        see(
+            &mut paced,
+            0,
+            0,
+            false,
+            Observed::Throttled(Some(Duration::from_secs(1))),
+        );
+        assert_eq!(go(&mut paced, SEC), Admission::Go { windowed: false });
+        assert_eq!(paced.rate(), Some(70.0));
         // Within the sporadic memory, a 429 without Retry-After holds
         // nobody back; one with it does.
         see(&mut s, 2 * SEC, 2 * SEC, false, Observed::Throttled(None));

@@ -58,7 +58,7 @@ const OPEN_LEASE: Duration = Duration::from_millis(50);
 const FULL_POLL: Duration = Duration::from_millis(5);
 /// Updates tried in a row before the store counts as failed: each try
 /// lost to another process's write.
-const MAX_TRIES: usize = 32;
+const MAX_TRIES: usize = 16;
 
 /// Compare-and-set. KEYS[1]: the state. ARGV[1]: the version the caller
 /// read (`-` for none); ARGV[2]: the new state; ARGV[3]: the state's
@@ -91,6 +91,17 @@ struct Mirror {
     offset: i128,
     /// The fleet's holds before this process joined.
     held_before: Option<Duration>,
+    /// When the copy was last read or written.
+    read_at: Option<Instant>,
+}
+
+/// Why an update did not happen.
+#[derive(Debug)]
+enum Fault {
+    /// The store failed, for this reason (without any password).
+    Store(String),
+    /// Other processes' writes won every try: not a fault of the store.
+    Contended,
 }
 
 /// The open lease: every turn is this process's until `until`, while the
@@ -269,13 +280,15 @@ impl SharedLimit {
     }
 
     /// Runs `decide` on the fleet's state at the store's clock, after the
-    /// answers not yet sent, and writes the result if no other process
-    /// wrote in between; else decides again on the newer state. The
-    /// failure is the cause, in words without any password.
+    /// answers not yet sent. When `decide` changed what must be shared (it
+    /// says so), or there were answers, the result is written if no other
+    /// process wrote in between; else `decide` runs again on the newer
+    /// state. A decision that writes nothing is made on a copy no older
+    /// than `FULL_POLL`.
     async fn transact<R>(
         &self,
-        mut decide: impl FnMut(&mut FlowState, Micros, u64) -> R,
-    ) -> Result<R, String> {
+        mut decide: impl FnMut(&mut FlowState, Micros, u64) -> (R, bool),
+    ) -> Result<R, Fault> {
         let mut mirror = self.mirror.lock().await;
         let answers = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         let result = self.transact_with(&mut mirror, &answers, &mut decide).await;
@@ -292,10 +305,11 @@ impl SharedLimit {
         &self,
         mirror: &mut Mirror,
         answers: &[Observation],
-        decide: &mut impl FnMut(&mut FlowState, Micros, u64) -> R,
-    ) -> Result<R, String> {
-        if mirror.state.is_none() {
-            self.cas(mirror, None, "").await?;
+        decide: &mut impl FnMut(&mut FlowState, Micros, u64) -> (R, bool),
+    ) -> Result<R, Fault> {
+        let stale = |m: &Mirror| m.read_at.is_none_or(|at| at.elapsed() >= FULL_POLL);
+        if mirror.state.is_none() && stale(mirror) {
+            self.cas(mirror, None, "").await.map_err(Fault::Store)?;
         }
         for _ in 0..MAX_TRIES {
             let now = Self::store_now(mirror.offset);
@@ -306,21 +320,39 @@ impl SharedLimit {
             for answer in answers {
                 state.observe(self.id, *answer, HOLDER_LEASE);
             }
-            let decided = decide(&mut state, now, self.id);
+            let (decided, changed) = decide(&mut state, now, self.id);
+            if !changed && answers.is_empty() {
+                if stale(mirror) {
+                    self.cas(mirror, None, "").await.map_err(Fault::Store)?;
+                    continue;
+                }
+                self.saw(mirror, &state, now);
+                return Ok(decided);
+            }
             let text = serde_json::to_string(&state)
-                .map_err(|e| format!("the state does not serialise: {e}"))?;
-            if self.cas(mirror, version, &text).await? {
-                let (holding, held) = state.holding(now);
-                let before = *mirror.held_before.get_or_insert(held);
-                *self.seen.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some((holding, held.saturating_sub(before), state.rate()));
+                .map_err(|e| Fault::Store(format!("the state does not serialise: {e}")))?;
+            if self
+                .cas(mirror, version, &text)
+                .await
+                .map_err(Fault::Store)?
+            {
+                self.saw(mirror, &state, now);
                 mirror.state = Some((state, Some(version.map_or(0, |v| v + 1))));
                 return Ok(decided);
             }
+            // Another process wrote first: a short random pause, so that
+            // the same two do not collide again.
+            tokio::time::sleep(Duration::from_micros(fastrand::u64(0..500))).await;
         }
-        Err(format!(
-            "{MAX_TRIES} updates in a row lost to other processes' writes"
-        ))
+        Err(Fault::Contended)
+    }
+
+    /// Keeps what the stats show of `state`.
+    fn saw(&self, mirror: &mut Mirror, state: &FlowState, now: Micros) {
+        let (holding, held) = state.holding(now);
+        let before = *mirror.held_before.get_or_insert(held);
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((holding, held.saturating_sub(before), state.rate()));
     }
 
     /// One compare-and-set of `text` over `version`; an empty `text` only
@@ -355,6 +387,7 @@ impl SharedLimit {
         let local = i128::try_from(halfway.saturating_duration_since(*EPOCH).as_micros())
             .unwrap_or(i128::MAX / 2);
         mirror.offset = store - local;
+        mirror.read_at = Some(Instant::now());
         if !written {
             let stored = match answer.get(3) {
                 Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
@@ -400,12 +433,15 @@ impl SharedLimit {
             let decided = self
                 .transact(|state, at, id| {
                     let admission = state.admit(at, id, cap, HOLDER_LEASE);
-                    (admission, at, state.is_open(at, cap))
+                    let go = matches!(admission, Admission::Go { .. });
+                    ((admission, at, state.is_open(at, cap)), go)
                 })
                 .await;
             let (admission, at, open) = match decided {
                 Ok(decided) => decided,
-                Err(why) => return Err(self.fell(why)),
+                // Others won the updates: ask again shortly.
+                Err(Fault::Contended) => (Admission::Full, 0, false),
+                Err(Fault::Store(why)) => return Err(self.fell(why)),
             };
             match admission {
                 Admission::Go { windowed } => {
@@ -442,10 +478,12 @@ impl SharedLimit {
         lease.is_some_and(|l| now < l.until)
     }
 
-    /// Records an attempt's outcome for the fleet. A throttle, and a
-    /// window place given back, are sent at once, in the background (the
-    /// caller's answer does not wait on it); other answers with the next
-    /// update.
+    /// Records an attempt's outcome for the fleet, sent in the background
+    /// (the caller's answer does not wait on it): at once, unless this
+    /// process holds an open lease and the outcome is an answer that is
+    /// not a throttle; those go with the next update. The fleet's
+    /// decisions (the first pace, the sporadic rule, the window) are only
+    /// as good as the answers the state has heard.
     pub(crate) fn observe(
         self: &std::sync::Arc<Self>,
         sent_at: Micros,
@@ -454,12 +492,13 @@ impl SharedLimit {
     ) {
         let offset = self.mirror.try_lock().map_or(None, |m| Some(m.offset));
         let at = offset.map_or(sent_at, Self::store_now).max(sent_at);
-        let urgent = windowed || matches!(outcome, Observed::Throttled(_));
-        if matches!(outcome, Observed::Throttled(_)) {
+        let throttled = matches!(outcome, Observed::Throttled(_));
+        if throttled {
             // This process's lease ends now; the others' end with the
             // epoch the throttle bumps.
             *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
+        let urgent = throttled || windowed || !self.leased(Instant::now());
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -471,13 +510,31 @@ impl SharedLimit {
             });
         if urgent && self.is_up() && !self.flushing.swap(true, Ordering::SeqCst) {
             let this = self.clone();
-            tokio::spawn(async move {
-                let sent = this.transact(|_, _, _| ()).await;
-                this.flushing.store(false, Ordering::SeqCst);
-                if let Err(why) = sent {
-                    this.fell(why);
+            tokio::spawn(this.flush());
+        }
+    }
+
+    /// Sends the answers not yet sent, until none is left.
+    async fn flush(self: std::sync::Arc<Self>) {
+        loop {
+            match self.transact(|_, _, _| ((), false)).await {
+                Ok(()) => {}
+                Err(Fault::Contended) => tokio::time::sleep(FULL_POLL).await,
+                Err(Fault::Store(why)) => {
+                    self.flushing.store(false, Ordering::SeqCst);
+                    self.fell(why);
+                    return;
                 }
-            });
+            }
+            self.flushing.store(false, Ordering::SeqCst);
+            let more = !self
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty();
+            if !more || self.flushing.swap(true, Ordering::SeqCst) {
+                return;
+            }
         }
     }
 
