@@ -74,6 +74,13 @@ const SLOW_START_END_HALVES: u64 = 512;
 const IDLE_RESTART: Micros = 30 * SEC;
 /// A remembered limit starts a fresh state at this share of it.
 const REMEMBERED_START: f64 = 0.9;
+/// A drop within this share of the limit last learned agrees with it.
+const AGREEMENT: f64 = 0.15;
+/// After a drop that agrees with the last, the pace holds at this share
+/// of the limit ...
+const PLATEAU_SHARE: f64 = 0.95;
+/// ... for this long before it probes above it again.
+const PLATEAU: Micros = 10 * SEC;
 /// A holder's place in the window is freed this long after it last spoke
 /// to the state (a killed process frees its places so).
 pub(crate) const HOLDER_LEASE: Micros = 10 * SEC;
@@ -197,6 +204,12 @@ pub(crate) struct FlowState {
     remembered: Option<f64>,
     /// When the state was last used.
     seen: Micros,
+    /// Until then the pace holds, below a limit two drops agreed on.
+    #[serde(default)]
+    plateau_until: Micros,
+    /// Where CUBIC's curve starts: the last drop, or past a plateau.
+    #[serde(default)]
+    curve_from: Micros,
 }
 
 /// Whether an attempt may leave.
@@ -268,6 +281,8 @@ impl FlowState {
             epoch: 0,
             remembered: None,
             seen: now,
+            plateau_until: now,
+            curve_from: now,
         }
     }
 
@@ -346,6 +361,7 @@ impl FlowState {
                 let to_go = ((1.0 - REMEMBERED_START) / SCALE).cbrt();
                 let since = Duration::from_secs_f64((k - to_go).max(0.0));
                 self.last_drop = now.saturating_sub(micros(since));
+                self.curve_from = self.last_drop;
                 self.mode = Mode::Paced {
                     rate: (limit * REMEMBERED_START).max(MIN_RATE),
                     last_max: limit,
@@ -451,8 +467,9 @@ impl FlowState {
                 let since = span(started, now).as_secs_f64();
                 (from * (since / PROBE_DOUBLING).exp2(), from * PROBE_RELEASE)
             }
+            Mode::Paced { .. } if now < self.plateau_until => return,
             Mode::Paced { last_max, .. } => {
-                let since = span(self.last_drop, now).as_secs_f64();
+                let since = span(self.curve_from, now).as_secs_f64();
                 let k = ((1.0 - BETA) / SCALE).cbrt();
                 (
                     last_max * (1.0 + SCALE * (since - k).powi(3)),
@@ -512,6 +529,7 @@ impl FlowState {
         // doubling every half second, until the next throttle; a slow start
         // would send a burst into the empty bucket.
         self.last_drop = now;
+        self.curve_from = now;
         self.next_slot = now;
         self.remembered = Some(accepted.max(1.0));
         self.mode = if accepted < FEW_ACCEPTED {
@@ -584,12 +602,35 @@ impl FlowState {
                     1.0
                 };
                 let from = (rate * share).min(measured).max(MIN_RATE);
+                // A drop that agrees with the limit last learned (two
+                // drops near one rate): that is the limit. Hold just under
+                // it for a while, and climb from there, instead of from
+                // BETA of it.
+                let agrees = self
+                    .remembered
+                    .is_some_and(|r| (from - r).abs() <= AGREEMENT * r);
+                let (pace, since) = if agrees {
+                    self.plateau_until = now.saturating_add(PLATEAU);
+                    let k = ((1.0 - BETA) / SCALE).cbrt();
+                    let to_go = ((1.0 - PLATEAU_SHARE) / SCALE).cbrt();
+                    (
+                        from * PLATEAU_SHARE,
+                        micros(Duration::from_secs_f64(k - to_go)),
+                    )
+                } else {
+                    (from * BETA, 0)
+                };
                 self.mode = Mode::Paced {
-                    rate: (from * BETA).max(MIN_RATE),
+                    rate: pace.max(MIN_RATE),
                     last_max: from,
                 };
                 self.remembered = Some(from);
                 self.last_drop = now;
+                // CUBIC's curve runs from where this pace sits on it, once
+                // the plateau ends.
+                self.curve_from = now
+                    .saturating_add(if agrees { PLATEAU } else { 0 })
+                    .saturating_sub(since);
                 self.epoch += 1;
                 tracing::debug!(
                     pace = self.rate().unwrap_or_default(),
@@ -893,6 +934,67 @@ mod tests {
         assert!(s.rate().unwrap() > 10.0);
         see(&mut s, SEC + k + 30 * SEC, SEC, false, Observed::Accepted);
         assert_eq!(s.mode, Mode::slow_start());
+    }
+
+    #[test]
+    fn a_drop_that_agrees_with_the_last_holds_just_under_it_then_climbs() {
+        let mut s = FlowState::new(0);
+        reach_a_limit(&mut s, 0);
+        go(&mut s, SEC);
+        assert_eq!(s.remembered(), Some(10.0));
+        // Two seconds on: 10 taken and one refused in the last second
+        // agree with the 10 learned.
+        let at = 3 * SEC;
+        for _ in 0..10 {
+            see(&mut s, at - 100 * MS, 2 * SEC, false, Observed::Accepted);
+        }
+        see(
+            &mut s,
+            at,
+            2 * SEC,
+            false,
+            Observed::Throttled(Some(Duration::from_millis(1))),
+        );
+        let Mode::Paced { rate, last_max } = s.mode else {
+            panic!("{s:?}")
+        };
+        // The share the API took of the pace (10 of 11), within 15% of 10.
+        assert!((8.5..10.0).contains(&last_max), "{s:?}");
+        let plateau = last_max * PLATEAU_SHARE;
+        assert!((rate - plateau).abs() < 1e-9, "{s:?}");
+        // (success after, pace within): flat for the plateau, then along
+        // CUBIC's curve from where it sits on it, to the limit and past.
+        let table = [
+            (5 * SEC, plateau, plateau),
+            (PLATEAU - 1, plateau, plateau),
+            (PLATEAU + 2 * SEC, 0.99 * last_max, last_max),
+            (PLATEAU + 6 * SEC, 1.15 * last_max, 1.25 * last_max),
+        ];
+        for (after, low, high) in table {
+            see(&mut s, at + after, at, false, Observed::Accepted);
+            let rate = s.rate().unwrap();
+            assert!(
+                (low - 1e-9..=high + 1e-9).contains(&rate),
+                "{after}: {rate}"
+            );
+        }
+        // A drop far from it does not agree: BETA of it, no plateau.
+        let far = at + PLATEAU + 8 * SEC;
+        for _ in 0..3 {
+            see(&mut s, far - 100 * MS, far - SEC, false, Observed::Accepted);
+        }
+        see(
+            &mut s,
+            far,
+            far - SEC,
+            false,
+            Observed::Throttled(Some(Duration::from_millis(1))),
+        );
+        let Mode::Paced { rate, last_max } = s.mode else {
+            panic!("{s:?}")
+        };
+        assert!(last_max < 0.5 * plateau, "{s:?}");
+        assert!((rate - last_max * BETA).abs() < 1e-9, "{s:?}");
     }
 
     #[test]
