@@ -162,12 +162,15 @@ impl ClientBuilder {
     /// against the same base URL, through the Redis or Valkey store at
     /// `url` (`redis://[:PASSWORD@]HOST:PORT[/DB]`, or `rediss://` for TLS).
     ///
-    /// Admission is GCRA in one Lua script per request, on the store's
-    /// clock; a 429 seen by any process lowers the fleet's pace, a
-    /// `Retry-After` holds every process, and a fixed cap
+    /// The store keeps the fleet's flow-control state, and each process
+    /// decides on it with the same code that decides alone, updating it
+    /// with a compare-and-set on the store's clock: one slow start for the
+    /// fleet, one pace; a 429 seen by any process lowers the fleet's pace,
+    /// a `Retry-After` holds every process, and a fixed cap
     /// ([`ClientBuilder::max_requests_per_second`]) caps the whole fleet.
     /// The store holds no API key: its key is a SHA-256 of the origin and
-    /// the key's fingerprint, and expires. When the store fails, the
+    /// the key's fingerprint, and expires a day after its last use (the
+    /// limit learned is remembered that long). When the store fails, the
     /// process keeps to its own flow control (within 250 ms per
     /// admission), warns once, and rejoins when the store answers.
     ///

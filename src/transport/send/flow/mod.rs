@@ -1,61 +1,59 @@
 //! Flow control: one per client, shared by its clones and every operation,
 //! so that a bulk run keeps to the API's rate limit by itself.
 //!
-//! One room per job:
-//! - this file: the gate ([`FlowControl`]): turns, the slow-start window,
-//!   the paced queue, and the counts the pacer judges by;
-//! - `pacer`: the pace and CUBIC's arithmetic on instants passed in, with
-//!   no clock or atomics, tested with tables of instants;
-//! - `cap`: the fixed cap (governor's token bucket), bounded by the deadline;
-//! - `buckets`: responses counted per 100 ms;
-//! - `redis` (feature `redis`): the fleet's limit shared through Redis or
-//!   Valkey, which gives the turns while its store answers.
+//! One algorithm, two stores:
+//! - `machine`: the state machine ([`machine::FlowState`]) that holds
+//!   everything known of the limit (the holds, slow start, the learned pace,
+//!   the sporadic-429 rule, the user's cap, the window's holders) and makes
+//!   the two decisions, admission and observation, on instants passed in.
+//!   Every constant of flow control lives there, once; its table tests
+//!   define the behaviour;
+//! - `local`: the state in process memory, behind a mutex;
+//! - `redis` (feature `redis`): the fleet's state in Redis or Valkey, under
+//!   a version-checked compare-and-set, decided by the same Rust code;
+//! - this file: the driver ([`FlowControl`]) that asks the state for a turn
+//!   and waits as it says (a hold, the pace, the cap, or a full window),
+//!   within the call's deadline, and tells it each outcome. The builder
+//!   wires the stores (`src/transport/client/flow.rs`).
 //!
-//! Two parts, both in the single send path beside the retry policy:
+//! What the state does:
 //!
 //! - **A fixed cap** ([`crate::ClientBuilder::max_requests_per_second`]),
-//!   for callers who know their limit: governor's token bucket, burst 1, so
-//!   requests leave evenly spaced.
-//! - **An adaptive pacer**, off until the API first throttles. A `429`, or a
-//!   `503` with `Retry-After`, is a signal for the whole client: every new
-//!   attempt of every call waits until the `Retry-After` has passed, then
-//!   the attempts leave one pacing interval apart (released gradually, not
-//!   all at once), and the pace follows CUBIC:
-//!   - on the first throttle, the pace becomes `BETA` (0.7) times what the
-//!     API accepted in the second before it (counting the responses still in
-//!     flight, so it is set when the hold ends), unless 429s were under an
-//!     eighth of those responses: then they were sporadic, not a limit
-//!     reached, and only their `Retry-After` is honoured. One to three 429s
-//!     without `Retry-After` among the client's first 20 responses set no
-//!     pace either: a noisy gateway's stray refusal looks like a limit
-//!     there, so after the hold slow start begins again and the next
-//!     throttle decides. Fewer than two successes around the first
-//!     throttle (another client with the same key is spending the limit)
-//!     are no measure either: the client probes instead, from what got
-//!     through, doubling the pace every half second until the next throttle.
-//!     On a later throttle, `BETA` times the share of the current pace
-//!     that the API took in the last second (all of it, for a client
-//!     alone at its limit; half, say, when other workers with the same
-//!     key take the rest). Only throttles of requests sent after the
-//!     previous drop count, so one burst of 429s already in flight is one
-//!     drop, not many;
-//!   - while requests succeed it climbs back along
-//!     `W_max·(1 + C·(t − K)³)`, flat near the rate that was last throttled
-//!     and faster away from it, so the client settles just under the
-//!     server's limit and probes above it only slowly.
-//!
-//! - **A slow start**, until the first throttle: at most two attempts in
+//!   for callers who know their limit: turns leave evenly spaced, one per
+//!   interval (a token bucket of one).
+//! - **Slow start**, until the first throttle: at most two attempts in
 //!   flight at first, half an attempt more per success, so the first 429s
-//!   find few requests in flight rather than the whole concurrency. It
-//!   begins again when the pace has grown far past the last throttle (4
-//!   times, or 16 for a probe) and is dropped: the API has no limit near
-//!   it any more, and the whole concurrency should not leave at once to
-//!   find where it is now.
-//!
-//! Several processes sharing one key (a fleet of workers) share its limit
-//! with no coordination beyond the API's answers, unless they share a
-//! store (`redis`): `cli/benches/fleet.rs` measures 2, 4 and 8 of them
-//! against one token bucket, with and without it.
+//!   find few requests in flight rather than the whole concurrency. For a
+//!   fleet it is one window, whose places each process holds under a lease
+//!   that expires, so a killed process frees them.
+//! - **A hold and a pace**, once the API throttles. A `429`, or a `503`
+//!   with `Retry-After`, holds every attempt until its `Retry-After` has
+//!   passed; then attempts leave one pacing interval apart, and the pace
+//!   follows CUBIC:
+//!   - on the first throttle, the pace becomes `BETA` (0.7) times what the
+//!     API accepted in the second around it (set when the hold ends, so
+//!     the responses in flight count), unless it came without
+//!     `Retry-After` and 429s were under an eighth of those responses:
+//!     then they were sporadic, not a limit reached, and set no pace. One
+//!     to three 429s without `Retry-After` among the first 20 responses set
+//!     no pace either: a noisy gateway's stray refusal looks like a limit
+//!     there, so after the hold slow start begins again. Fewer than two
+//!     successes around the first throttle (another client with the same
+//!     key is spending the limit) are no measure: the state probes
+//!     instead, from what got through, doubling every half second;
+//!   - on a later throttle, at most once a second and only for attempts
+//!     sent after the last drop, `BETA` times the share of the pace that
+//!     the API took in the last second. A drop within 15% of the limit
+//!     last learned agrees with it: the pace then holds at 0.95 of it for
+//!     10 s before it probes above it again (measured: a second fleet run
+//!     refused 0.6% instead of 1.2–1.4%);
+//!   - while requests succeed it climbs back along `W_max·(1 + C·(t − K)³)`,
+//!     flat near the rate last throttled and faster away from it; when it
+//!     outgrows that rate four times (16 for a probe), no limit is near and
+//!     slow start begins again.
+//! - **A state unused for 30 s starts afresh**, paced at 0.9 of the limit
+//!   it learned if it learned one: a fleet that starts later starts just
+//!   under the remembered limit (kept a day in the store).
 //!
 //! The adaptive part is the AWS SDKs' adaptive retry mode (botocore's
 //! `retries/adaptive.py`, aws-smithy-runtime's `client_rate_limiter.rs`),
@@ -64,29 +62,22 @@
 //! - the first pace starts from the accepted rate, not the sent rate, which
 //!   during the first burst is the concurrency over the round trip, far
 //!   above any limit;
-//! - one drop per round (above), and at most one a second: the 429s of one
-//!   burst all report the same overshoot, and dropping on each would take
-//!   the pace to its floor (a fault-injection test in which one request in
-//!   twenty met a 429 without `Retry-After` did exactly that, and stalled);
+//! - one drop per round, and at most one a second: the 429s of one burst
+//!   all report the same overshoot, and dropping on each would take the
+//!   pace to its floor;
 //! - CUBIC's constant is relative to the rate last throttled: with AWS's
 //!   absolute constant (0.4 req/s per s³) the pace outgrew a 2.5 req/s limit
-//!   within a second of each drop, and 30% of the requests of a 30-id erase
-//!   came back 429 (23% with a relative constant, both before slow start);
+//!   within a second of each drop;
 //! - slow start: without it the first burst found the whole concurrency in
 //!   flight; a 400-id erase at 20 req/s and concurrency 64 wasted 6.9% of
 //!   its requests, and 1.5% to 2.9% with it.
 //!
 //! AIMD (additive increase) was not chosen: its step is absolute, so one
-//! step is either slow to climb at 100 req/s or coarse at 2.5 req/s.
-//!
-//! The adaptive pacer is hand-written rather than governor's because its
-//! rate changes on every response, and a governor quota is fixed when the
-//! limiter is built.
-//!
-//! Until the first throttle, and with no fixed cap, the cost per request is
-//! a few relaxed atomics (the slow-start window until it has grown to 256,
-//! then one load, and a per-100-ms success count); `benches/` measures no
-//! difference.
+//! step is either slow to climb at 100 req/s or coarse at 2.5 req/s. The
+//! state is hand-written rather than governor's because its rate changes on
+//! every response, and a governor quota is fixed when the limiter is built;
+//! the cap, a token bucket of one, is the same few lines of the state, so
+//! that the fleet shares it too.
 
 mod local;
 mod machine;
