@@ -4,8 +4,8 @@
 //! random source, no lock, no I/O. The same code decides for one process
 //! (`local.rs` keeps the state in memory) and for a fleet (`redis.rs` keeps
 //! it in the store and serialises updates with a version check); the table
-//! tests below define its behaviour, and `tests/shared_limit` runs the same
-//! table against both stores.
+//! tests below define its behaviour. `tests/shared_limit` and
+//! `cli/tests/fleet` prove the fleet's store end to end.
 //!
 //! Every constant of flow control lives in this file, once.
 
@@ -656,8 +656,7 @@ impl FlowState {
 
 #[cfg(test)]
 mod tests {
-    //! The table: instants in, decisions out. `tests/shared_limit` runs the
-    //! same rows through the fleet's store.
+    //! The table: instants in, decisions out.
     use super::*;
 
     const MS: Micros = 1_000;
