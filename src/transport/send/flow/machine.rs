@@ -83,6 +83,7 @@ const PLATEAU_SHARE: f64 = 0.95;
 const PLATEAU: Micros = 10 * SEC;
 /// A holder's place in the window is freed this long after it last spoke
 /// to the state (a killed process frees its places so).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) const HOLDER_LEASE: Micros = 10 * SEC;
 /// Responses are counted in buckets of this long.
 const BUCKET: Micros = 100_000;
@@ -309,6 +310,7 @@ impl FlowState {
 
     /// Whether the state is unpaced with no slow start, no hold and no
     /// cap at `now`: every admission until the next throttle is a `Go`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn is_open(&self, now: Micros, cap: Option<f64>) -> bool {
         self.mode == Mode::Open && self.hold_until <= now && cap.is_none()
     }
@@ -655,19 +657,113 @@ impl FlowState {
 }
 
 #[cfg(test)]
-mod tests {
-    //! The table: instants in, decisions out.
+pub(crate) mod table {
+    //! The table: instants in, decisions out. Each row is a function run
+    //! once on a state in memory (here) and once on a state kept in a Redis
+    //! server that the test starts (`redis.rs`): every step then goes
+    //! through the store's compare-and-set and the state's serialisation.
     use super::*;
+    use std::cell::RefCell;
+
+    /// Keeps a state between steps.
+    pub(crate) trait Keeper {
+        /// Runs `step` on the state kept.
+        fn keep(&mut self, step: &mut dyn FnMut(&mut FlowState));
+    }
+
+    /// A state in memory.
+    struct Plain(FlowState);
+
+    impl Keeper for Plain {
+        fn keep(&mut self, step: &mut dyn FnMut(&mut FlowState)) {
+            step(&mut self.0);
+        }
+    }
+
+    /// Makes the keeper of a fresh state at the instant given.
+    type MakeKeeper = Box<dyn Fn(Micros) -> Box<dyn Keeper>>;
+
+    thread_local! {
+        // Where the rows keep their states: in memory unless set.
+        static STORE: RefCell<Option<MakeKeeper>> = RefCell::new(None);
+    }
+
+    /// Runs `row` with every state kept by `store` (a fresh state at the
+    /// instant given).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn run_kept_by(store: impl Fn(Micros) -> Box<dyn Keeper> + 'static, row: fn()) {
+        STORE.with(|s| *s.borrow_mut() = Some(Box::new(store)));
+        row();
+        STORE.with(|s| *s.borrow_mut() = None);
+    }
+
+    /// A state as the rows see it, wherever it is kept.
+    struct Kept(RefCell<Box<dyn Keeper>>);
+
+    impl std::fmt::Debug for Kept {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{:?}", self.get(|s| s.clone()))
+        }
+    }
+
+    impl Kept {
+        fn new(now: Micros) -> Self {
+            let keeper = STORE.with(|s| s.borrow().as_ref().map(|make| make(now)));
+            Kept(RefCell::new(
+                keeper.unwrap_or_else(|| Box::new(Plain(FlowState::new(now)))),
+            ))
+        }
+
+        /// Runs `f` once on the state kept, and gives what it returned.
+        fn get<R>(&self, f: impl FnOnce(&mut FlowState) -> R) -> R {
+            let mut f = Some(f);
+            let mut out = None;
+            self.0.borrow_mut().keep(&mut |s| {
+                if let Some(f) = f.take() {
+                    out = Some(f(s));
+                }
+            });
+            out.expect("the keeper ran the step")
+        }
+
+        fn admit(&mut self, now: Micros, id: u64, cap: Option<f64>, lease: Micros) -> Admission {
+            self.get(|s| s.admit(now, id, cap, lease))
+        }
+
+        fn observe(&mut self, id: u64, o: Observation, lease: Micros) {
+            self.get(|s| s.observe(id, o, lease));
+        }
+
+        fn mode(&self) -> Mode {
+            self.get(|s| s.mode.clone())
+        }
+
+        fn rate(&self) -> Option<f64> {
+            self.get(|s| s.rate())
+        }
+
+        fn holding(&self, now: Micros) -> (bool, Duration) {
+            self.get(|s| s.holding(now))
+        }
+
+        fn remembered(&self) -> Option<f64> {
+            self.get(|s| s.remembered())
+        }
+
+        fn epoch(&self) -> u64 {
+            self.get(|s| s.epoch)
+        }
+    }
 
     const MS: Micros = 1_000;
     const ME: u64 = 1;
     const LEASE: Micros = HOLDER_LEASE;
 
-    fn go(s: &mut FlowState, now: Micros) -> Admission {
+    fn go(s: &mut Kept, now: Micros) -> Admission {
         s.admit(now, ME, None, LEASE)
     }
 
-    fn see(s: &mut FlowState, at: Micros, sent_at: Micros, windowed: bool, outcome: Observed) {
+    fn see(s: &mut Kept, at: Micros, sent_at: Micros, windowed: bool, outcome: Observed) {
         s.observe(
             ME,
             Observation {
@@ -681,7 +777,7 @@ mod tests {
     }
 
     /// `n` attempts at `at`, each accepted at once.
-    fn accept(s: &mut FlowState, at: Micros, n: usize) {
+    fn accept(s: &mut Kept, at: Micros, n: usize) {
         for _ in 0..n {
             let Admission::Go { windowed } = go(s, at) else {
                 panic!("no turn at {at}: {s:?}");
@@ -692,7 +788,7 @@ mod tests {
 
     /// Ten accepted, then four 429s with `Retry-After: 1` (a limit reached
     /// in slow start against a bucket of ten), all at `t0`.
-    fn reach_a_limit(s: &mut FlowState, t0: Micros) {
+    fn reach_a_limit(s: &mut Kept, t0: Micros) {
         accept(s, t0, 10);
         let turns: Vec<_> = (0..4).map(|_| go(s, t0)).collect();
         for turn in turns {
@@ -709,9 +805,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn slow_start_admits_two_then_half_a_place_more_per_success() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn slow_start_admits_two_then_half_a_place_more_per_success() {
+        let mut s = Kept::new(0);
         assert_eq!(go(&mut s, 0), Admission::Go { windowed: true });
         assert_eq!(go(&mut s, 0), Admission::Go { windowed: true });
         assert_eq!(go(&mut s, 0), Admission::Full);
@@ -722,15 +817,14 @@ mod tests {
         see(&mut s, 2, 0, true, Observed::Nothing);
         assert_eq!(go(&mut s, 2), Admission::Go { windowed: true });
         // Slow start ends at 256 places.
-        let mut s = FlowState::new(0);
+        let mut s = Kept::new(0);
         accept(&mut s, 0, 508);
-        assert_eq!(s.mode, Mode::Open);
+        assert_eq!(s.mode(), Mode::Open);
         assert_eq!(go(&mut s, 0), Admission::Go { windowed: false });
     }
 
-    #[test]
-    fn a_killed_holders_places_are_freed_when_its_lease_ends() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn a_killed_holders_places_are_freed_when_its_lease_ends() {
+        let mut s = Kept::new(0);
         assert_eq!(s.admit(0, 7, None, LEASE), Admission::Go { windowed: true });
         assert_eq!(s.admit(0, 7, None, LEASE), Admission::Go { windowed: true });
         // Holder 7 is killed: another waits only until its lease ends.
@@ -741,9 +835,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_first_throttle_holds_then_paces_from_what_was_accepted() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn a_first_throttle_holds_then_paces_from_what_was_accepted() {
+        let mut s = Kept::new(0);
         reach_a_limit(&mut s, 0);
         let table = [
             (
@@ -779,15 +872,14 @@ mod tests {
         assert_eq!(s.remembered(), Some(10.0));
     }
 
-    #[test]
-    fn sporadic_429s_set_no_pace_and_then_hold_nobody() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn sporadic_429s_set_no_pace_and_then_hold_nobody() {
+        let mut s = Kept::new(0);
         accept(&mut s, 0, 100);
         see(&mut s, 0, 0, false, Observed::Throttled(None));
         assert_eq!(go(&mut s, SEC), Admission::Go { windowed: false });
-        assert_eq!((s.rate(), &s.mode), (None, &Mode::Open));
+        assert_eq!((s.rate(), &s.mode()), (None, &Mode::Open));
         // The same share with Retry-After is a limit reached.
-        let mut paced = FlowState::new(0);
+        let mut paced = Kept::new(0);
         accept(&mut paced, 0, 100);
         see(
             &mut paced,
@@ -813,13 +905,12 @@ mod tests {
         assert_eq!(s.holding(4 * SEC), (false, Duration::from_secs(3)));
     }
 
-    #[test]
-    fn thin_evidence_restarts_slow_start_and_four_refusals_do_not() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn thin_evidence_restarts_slow_start_and_four_refusals_do_not() {
+        let mut s = Kept::new(0);
         accept(&mut s, 0, 3);
         see(&mut s, 0, 0, true, Observed::Throttled(None));
         assert!(matches!(
-            s.mode,
+            s.mode(),
             Mode::Pending {
                 unexplained: true,
                 ..
@@ -827,13 +918,13 @@ mod tests {
         ));
         assert_eq!(go(&mut s, SEC), Admission::Go { windowed: true });
         assert_eq!(
-            s.mode,
+            s.mode(),
             Mode::SlowStart {
                 window_halves: INITIAL_WINDOW_HALVES
             }
         );
         // Four refusals at once are a limit reached, early or not.
-        let mut s = FlowState::new(0);
+        let mut s = Kept::new(0);
         accept(&mut s, 0, 5);
         for _ in 0..4 {
             see(&mut s, 0, 0, false, Observed::Throttled(None));
@@ -842,9 +933,8 @@ mod tests {
         assert!(s.rate().is_some());
     }
 
-    #[test]
-    fn few_successes_probe_doubling_every_half_second() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn few_successes_probe_doubling_every_half_second() {
+        let mut s = Kept::new(0);
         accept(&mut s, 0, 1);
         for _ in 0..2 {
             see(
@@ -864,12 +954,11 @@ mod tests {
         }
         // Past 16 times where it started: no limit is near.
         see(&mut s, 3 * SEC + 1, 3 * SEC, false, Observed::Accepted);
-        assert_eq!(s.mode, Mode::slow_start());
+        assert_eq!(s.mode(), Mode::slow_start());
     }
 
-    #[test]
-    fn the_pace_drops_once_a_second_for_attempts_sent_after_the_drop() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn the_pace_drops_once_a_second_for_attempts_sent_after_the_drop() {
+        let mut s = Kept::new(0);
         reach_a_limit(&mut s, 0);
         go(&mut s, SEC);
         assert_eq!(s.rate(), Some(7.0));
@@ -894,9 +983,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_drop_takes_the_share_refused_into_account() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn a_drop_takes_the_share_refused_into_account() {
+        let mut s = Kept::new(0);
         reach_a_limit(&mut s, 0);
         go(&mut s, SEC);
         // At 2.5 s, after a quiet second: 4 accepted and 3 refused in the
@@ -921,9 +1009,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_pace_climbs_along_cubic_then_releases() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn the_pace_climbs_along_cubic_then_releases() {
+        let mut s = Kept::new(0);
         reach_a_limit(&mut s, 0);
         go(&mut s, SEC);
         let k = micros(Duration::from_secs_f64(((1.0 - BETA) / SCALE).cbrt()));
@@ -932,12 +1019,11 @@ mod tests {
         see(&mut s, SEC + k + 5 * SEC, SEC, false, Observed::Accepted);
         assert!(s.rate().unwrap() > 10.0);
         see(&mut s, SEC + k + 30 * SEC, SEC, false, Observed::Accepted);
-        assert_eq!(s.mode, Mode::slow_start());
+        assert_eq!(s.mode(), Mode::slow_start());
     }
 
-    #[test]
-    fn a_drop_that_agrees_with_the_last_holds_just_under_it_then_climbs() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn a_drop_that_agrees_with_the_last_holds_just_under_it_then_climbs() {
+        let mut s = Kept::new(0);
         reach_a_limit(&mut s, 0);
         go(&mut s, SEC);
         assert_eq!(s.remembered(), Some(10.0));
@@ -954,7 +1040,7 @@ mod tests {
             false,
             Observed::Throttled(Some(Duration::from_millis(1))),
         );
-        let Mode::Paced { rate, last_max } = s.mode else {
+        let Mode::Paced { rate, last_max } = s.mode() else {
             panic!("{s:?}")
         };
         // The share the API took of the pace (10 of 11), within 15% of 10.
@@ -989,16 +1075,15 @@ mod tests {
             false,
             Observed::Throttled(Some(Duration::from_millis(1))),
         );
-        let Mode::Paced { rate, last_max } = s.mode else {
+        let Mode::Paced { rate, last_max } = s.mode() else {
             panic!("{s:?}")
         };
         assert!(last_max < 0.5 * plateau, "{s:?}");
         assert!((rate - last_max * BETA).abs() < 1e-9, "{s:?}");
     }
 
-    #[test]
-    fn the_cap_spaces_every_turn_evenly() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn the_cap_spaces_every_turn_evenly() {
+        let mut s = Kept::new(0);
         let cap = Some(4.0);
         assert_eq!(s.admit(0, ME, cap, LEASE), Admission::Go { windowed: true });
         assert_eq!(
@@ -1014,30 +1099,28 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_idle_state_starts_just_under_the_limit_it_learned() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn an_idle_state_starts_just_under_the_limit_it_learned() {
+        let mut s = Kept::new(0);
         reach_a_limit(&mut s, 0);
         go(&mut s, SEC);
         let later = 100 * SEC;
-        let epoch = s.epoch;
+        let epoch = s.epoch();
         assert_eq!(go(&mut s, later), Admission::Go { windowed: false });
         assert_eq!(s.rate(), Some(9.0));
-        assert!(s.epoch > epoch);
+        assert!(s.epoch() > epoch);
         // And climbs to it, flattening there.
         see(&mut s, later + 3 * SEC, later, false, Observed::Accepted);
         let rate = s.rate().unwrap();
         assert!((9.9..10.05).contains(&rate), "{rate}");
         // Without a limit learned, slow start.
-        let mut s = FlowState::new(0);
+        let mut s = Kept::new(0);
         accept(&mut s, 0, 3);
         assert_eq!(go(&mut s, later), Admission::Go { windowed: true });
-        assert_eq!(s.mode, Mode::slow_start());
+        assert_eq!(s.mode(), Mode::slow_start());
     }
 
-    #[test]
-    fn a_hold_past_any_instant_holds_for_the_longest_hold() {
-        let mut s = FlowState::new(0);
+    pub(crate) fn a_hold_past_any_instant_holds_for_the_longest_hold() {
+        let mut s = Kept::new(0);
         accept(&mut s, 0, 10);
         see(
             &mut s,
@@ -1053,10 +1136,75 @@ mod tests {
 
     #[test]
     fn the_state_survives_its_serialisation() {
-        let mut s = FlowState::new(5);
+        let mut s = Kept::new(5);
         reach_a_limit(&mut s, 5);
         go(&mut s, SEC + 5);
-        let text = serde_json::to_string(&s).unwrap();
-        assert_eq!(serde_json::from_str::<FlowState>(&text).unwrap(), s);
+        let state = s.get(|s| s.clone());
+        let text = serde_json::to_string(&state).unwrap();
+        assert_eq!(serde_json::from_str::<FlowState>(&text).unwrap(), state);
+    }
+
+    /// Every row, named, for the run through another store.
+    pub(crate) const ROWS: &[(&str, fn())] = &[
+        (
+            "slow_start_admits_two_then_half_a_place_more_per_success",
+            slow_start_admits_two_then_half_a_place_more_per_success,
+        ),
+        (
+            "a_killed_holders_places_are_freed_when_its_lease_ends",
+            a_killed_holders_places_are_freed_when_its_lease_ends,
+        ),
+        (
+            "a_first_throttle_holds_then_paces_from_what_was_accepted",
+            a_first_throttle_holds_then_paces_from_what_was_accepted,
+        ),
+        (
+            "sporadic_429s_set_no_pace_and_then_hold_nobody",
+            sporadic_429s_set_no_pace_and_then_hold_nobody,
+        ),
+        (
+            "thin_evidence_restarts_slow_start_and_four_refusals_do_not",
+            thin_evidence_restarts_slow_start_and_four_refusals_do_not,
+        ),
+        (
+            "few_successes_probe_doubling_every_half_second",
+            few_successes_probe_doubling_every_half_second,
+        ),
+        (
+            "the_pace_drops_once_a_second_for_attempts_sent_after_the_drop",
+            the_pace_drops_once_a_second_for_attempts_sent_after_the_drop,
+        ),
+        (
+            "a_drop_takes_the_share_refused_into_account",
+            a_drop_takes_the_share_refused_into_account,
+        ),
+        (
+            "the_pace_climbs_along_cubic_then_releases",
+            the_pace_climbs_along_cubic_then_releases,
+        ),
+        (
+            "a_drop_that_agrees_with_the_last_holds_just_under_it_then_climbs",
+            a_drop_that_agrees_with_the_last_holds_just_under_it_then_climbs,
+        ),
+        (
+            "the_cap_spaces_every_turn_evenly",
+            the_cap_spaces_every_turn_evenly,
+        ),
+        (
+            "an_idle_state_starts_just_under_the_limit_it_learned",
+            an_idle_state_starts_just_under_the_limit_it_learned,
+        ),
+        (
+            "a_hold_past_any_instant_holds_for_the_longest_hold",
+            a_hold_past_any_instant_holds_for_the_longest_hold,
+        ),
+    ];
+
+    #[test]
+    fn every_row_in_memory() {
+        for (name, row) in ROWS {
+            eprintln!("{name}");
+            row();
+        }
     }
 }

@@ -393,14 +393,7 @@ impl SharedLimit {
                 Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
                 _ => String::new(),
             };
-            // A state this version cannot read (another release's, or
-            // damaged) is started afresh over its version.
-            mirror.state = stored.split_once(' ').and_then(|(v, json)| {
-                let version = v.parse::<u64>().ok()?;
-                let state = serde_json::from_str::<FlowState>(json)
-                    .unwrap_or_else(|_| FlowState::new(Self::store_now(mirror.offset)));
-                Some((state, Some(version)))
-            });
+            mirror.state = parse_stored(&stored, Self::store_now(mirror.offset));
         }
         Ok(written)
     }
@@ -651,6 +644,17 @@ impl SharedLimit {
     }
 }
 
+/// The state and its version from what the store holds (`<version>
+/// <json>`); `None` when it holds nothing. A state this version cannot
+/// read (another release's, or damaged) is started afresh at `now` over
+/// its version.
+fn parse_stored(stored: &str, now: Micros) -> Option<(FlowState, Option<u64>)> {
+    let (version, json) = stored.split_once(' ')?;
+    let version = version.parse::<u64>().ok()?;
+    let state = serde_json::from_str::<FlowState>(json).unwrap_or_else(|_| FlowState::new(now));
+    Some((state, Some(version)))
+}
+
 /// Refuses, before the Redis client reads it, a URL whose database the
 /// Redis client would refuse with a less clear word, without repeating any
 /// part of it (it may hold a password).
@@ -696,5 +700,84 @@ mod tests {
         ] {
             assert_eq!(super::check_url(url), Ok(()), "{url}");
         }
+    }
+}
+
+#[cfg(test)]
+mod table_in_redis {
+    //! The state machine's table (`machine.rs`), every row run again with
+    //! its states kept in a Redis server that the test starts: each step
+    //! reads the state through the update script, runs on it, and writes it
+    //! back with the version it read.
+    use super::super::machine::{FlowState, Micros, table};
+    use super::{CAS, parse_stored};
+    use runalloy_embedded_test_support::store::Store;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    struct InRedis {
+        conn: redis::Connection,
+        key: String,
+        script: redis::Script,
+        start: Micros,
+    }
+
+    impl table::Keeper for InRedis {
+        fn keep(&mut self, step: &mut dyn FnMut(&mut FlowState)) {
+            let read: Vec<redis::Value> = self
+                .script
+                .key(&self.key)
+                .arg("-")
+                .arg("")
+                .arg(60)
+                .invoke(&mut self.conn)
+                .expect("the store reads");
+            let text = match read.get(3) {
+                Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            };
+            let (mut state, version) =
+                parse_stored(&text, self.start).unwrap_or((FlowState::new(self.start), None));
+            step(&mut state);
+            let written: Vec<redis::Value> = self
+                .script
+                .key(&self.key)
+                .arg(version.map_or_else(|| "-".to_owned(), |v| v.to_string()))
+                .arg(serde_json::to_string(&state).expect("the state serialises"))
+                .arg(60)
+                .invoke(&mut self.conn)
+                .expect("the store writes");
+            assert_eq!(written.first(), Some(&redis::Value::Int(1)), "{written:?}");
+        }
+    }
+
+    #[test]
+    fn every_row_of_the_table_through_a_redis_server() {
+        let store = Store::start();
+        let client = redis::Client::open(store.url()).expect("the store's URL");
+        static STATES: AtomicU64 = AtomicU64::new(0);
+        for (name, row) in table::ROWS {
+            eprintln!("{name}");
+            let client = client.clone();
+            table::run_kept_by(
+                move |start| {
+                    Box::new(InRedis {
+                        conn: client.get_connection().expect("a connection to the store"),
+                        key: format!("row-state-{}", STATES.fetch_add(1, Ordering::Relaxed)),
+                        script: redis::Script::new(CAS),
+                        start,
+                    })
+                },
+                *row,
+            );
+        }
+        // Every row's states went through the store.
+        let kept = STATES.load(Ordering::Relaxed);
+        assert!(kept >= table::ROWS.len() as u64, "{kept}");
+        let mut conn = client.get_connection().expect("a connection");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("row-state-*")
+            .query(&mut conn)
+            .expect("keys");
+        assert_eq!(keys.len() as u64, kept);
     }
 }
