@@ -15,6 +15,9 @@ pub(crate) struct Controls {
     pub(crate) share: Option<(f64, u64)>,
     /// The share answered 429 without `Retry-After`, and its seed.
     pub(crate) throttle_share: Option<(f64, u64)>,
+    /// The arrival numbers answered 429 without `Retry-After` (0 for the
+    /// first request past the checks), and the next arrival's number.
+    pub(crate) throttle_at: Option<(std::collections::BTreeSet<u64>, u64)>,
     /// `METHOD /path` answered 500 every time.
     pub(crate) always: Vec<String>,
     /// Users whose delete is confirmed but not done.
@@ -33,6 +36,14 @@ pub(crate) fn fault(
     let mut controls = shared.controls();
     if let Some(received) = controls.received.as_mut() {
         received.push(format!("{method} {uri}"));
+    }
+    if let Some((at, next)) = controls.throttle_at.as_mut() {
+        let arrival = *next;
+        *next += 1;
+        if at.contains(&arrival) {
+            shared.throttled.fetch_add(1, Ordering::Relaxed);
+            return Some(message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"));
+        }
     }
     let served = shared.served.load(Ordering::Relaxed);
     if controls

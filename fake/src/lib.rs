@@ -312,6 +312,24 @@ impl FakeAlloy {
         self.shared.controls().throttle_share = Some((share.clamp(0.0, 1.0), seed));
     }
 
+    /// Answers the requests arriving at `positions` (0 for the first that
+    /// passes the key, version and rate checks from now on) with `429
+    /// {"message": "Too Many Requests"}` and no `Retry-After`, doing
+    /// nothing: a noisy gateway whose random positions the caller draws
+    /// from a source of its own. Counted in
+    /// [`FakeAlloy::requests_throttled`].
+    ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let fake = runalloy_embedded_fake::FakeAlloy::start("key").await?;
+    /// fake.throttle_at([0, 7, 40]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn throttle_at(&self, positions: impl IntoIterator<Item = u64>) {
+        self.shared.controls().throttle_at = Some((positions.into_iter().collect(), 0));
+    }
+
     /// Answers every `method` request to `path` (no query) with a 500,
     /// doing nothing.
     pub fn fail_always(&self, method: &str, path: &str) {
@@ -322,11 +340,13 @@ impl FakeAlloy {
     }
 
     /// Ends every fault set by [`FakeAlloy::fail_share`],
-    /// [`FakeAlloy::throttle_share`] and [`FakeAlloy::fail_always`].
+    /// [`FakeAlloy::throttle_share`], [`FakeAlloy::throttle_at`] and
+    /// [`FakeAlloy::fail_always`].
     pub fn clear_faults(&self) {
         let mut controls = self.shared.controls();
         controls.share = None;
         controls.throttle_share = None;
+        controls.throttle_at = None;
         controls.always.clear();
     }
 

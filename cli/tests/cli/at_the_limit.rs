@@ -5,4 +5,5 @@
 //! waits first and runs the rest beside them.
 
 mod max_rate;
+mod noisy_gateway;
 mod table;
