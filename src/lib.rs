@@ -12,8 +12,7 @@ pub use transport::call_options::CallOptions;
 pub use transport::client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, ENV_LIMITER_URL, USER_AGENT,
 };
-pub use transport::deadline::{DeadlineExceeded, Wait};
-pub use transport::error::{ApiFailure, BoxError, Error, escape_controls};
+pub use transport::error::{ApiFailure, BoxError, DeadlineExceeded, Error, escape_controls};
 pub use transport::observer::{CallEvent, EventKind, Observer};
 pub use transport::send::flow::FlowStats;
 #[cfg(feature = "redis")]
@@ -22,6 +21,7 @@ pub use transport::send::{RetryPolicy, capture_last_body};
 pub use transport::spec::{
     API_VERSION, Body, OPERATIONS, Operation, PageStyle, Paging, Param, SPEC_FILE,
 };
+pub use transport::wait::Wait;
 pub use workflows::erase::{EraseOutcome, ErrorSummary, OutcomeStatus, PartOutcome, PartStatus};
 pub use workflows::export::UserExport;
 pub use workflows::offboard::{OffboardOutcome, OffboardProgress};

@@ -1,7 +1,6 @@
 //! The one error type every call returns, and how generated errors map to it.
 
-use crate::transport::deadline::DeadlineExceeded;
-use crate::transport::send::CallSummary;
+use crate::transport::wait::{Secs, Wait};
 use reqwest::StatusCode;
 use std::fmt;
 use std::time::Duration;
@@ -286,7 +285,7 @@ impl ApiFailure {
             operation,
             status,
             message: api_message(body),
-            retry_after: crate::transport::send::retry_after(headers),
+            retry_after: crate::transport::wait::retry_after(headers, std::time::SystemTime::now()),
             body_excerpt: excerpt(body),
             attempts,
             said_not_found: status == StatusCode::NOT_FOUND && api_said_not_found(body),
@@ -524,91 +523,53 @@ impl Error {
             _ => Error::Api(failure),
         }
     }
+}
 
-    /// Maps what a generated method returned, with what the transport saw.
-    pub(crate) async fn from_generated<E>(
-        error: progenitor_client::Error<E>,
-        call: CallSummary,
-        body: Option<&[u8]>,
-    ) -> Self {
-        use progenitor_client::Error as G;
-        let operation = call.operation;
-        let attempts = call.attempts;
-        if let Some(cut) = call.cut {
-            let last_response = match (cut.answered, call.status) {
-                (true, Some(status)) => Some(*ApiFailure::boxed(
-                    operation,
-                    status,
-                    &reqwest::header::HeaderMap::new(),
-                    body.unwrap_or_default(),
-                    attempts,
-                )),
-                _ => None,
-            }
-            .map(|mut failure| {
-                // The wait the API asked for is the one the cut names.
-                if let crate::Wait::RetryAfter(wait) = cut.wait {
-                    failure.retry_after = Some(wait);
-                }
-                failure
-            });
-            return Error::DeadlineExceeded(Box::new(DeadlineExceeded {
-                operation,
-                wait: cut.wait,
-                left: cut.left,
-                attempts,
-                last_response,
-            }));
-        }
-        let transport = |source: reqwest::Error| {
-            // reqwest's errors name the URL, which holds ids and query
-            // values.
-            let source = source.without_url();
-            if let Some(limit) = crate::transport::send::body_limit_exceeded(&source) {
-                Error::ResponseTooLarge {
-                    operation,
-                    status: call.status.unwrap_or_default(),
-                    limit,
-                    attempts,
-                }
-            } else if source.is_timeout() {
-                Error::Timeout {
-                    operation,
-                    attempts,
-                    source: Box::new(source),
-                }
-            } else {
-                Error::Transport {
-                    operation,
-                    attempts,
-                    source: Box::new(source),
-                }
-            }
-        };
-        match error {
-            G::InvalidRequest(why) | G::Custom(why) => Error::InvalidInput(why),
-            G::CommunicationError(e) | G::InvalidUpgrade(e) | G::ResponseBodyError(e) => {
-                transport(e)
-            }
-            G::InvalidResponsePayload(body, source) => Error::Undecodable {
-                operation,
-                status: call.status.unwrap_or_default(),
-                excerpt: excerpt(&body),
-                source: Box::new(DecodeFault::of(&source)),
-                attempts,
-            },
-            G::ErrorResponse(value) => {
-                Error::from_response(operation, value.status(), value.headers(), &[], attempts)
-            }
-            G::UnexpectedResponse(response) => {
-                let status = response.status();
-                let headers = response.headers().clone();
-                match response.bytes().await {
-                    Ok(body) => Error::from_response(operation, status, &headers, &body, attempts),
-                    Err(e) => transport(e),
-                }
+/// A call that its deadline ended before its next wait was over: what the
+/// wait was, what was left of the deadline, and the last response, if one
+/// had arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeadlineExceeded {
+    /// The spec's operation id.
+    pub operation: &'static str,
+    /// The wait that did not fit.
+    pub wait: Wait,
+    /// What was left of the deadline when the call ended.
+    pub left: Duration,
+    /// Requests sent; 0 when the deadline came before the first.
+    pub attempts: u32,
+    /// The last response, when one arrived (such as the `429` whose
+    /// `Retry-After` did not fit).
+    pub last_response: Option<ApiFailure>,
+}
+
+/// `operation: the wait; the deadline leaves N s`, the head of every
+/// message about a cut.
+pub(crate) fn write_cut(
+    f: &mut fmt::Formatter<'_>,
+    operation: &'static str,
+    wait: Wait,
+    left: Duration,
+) -> fmt::Result {
+    write!(
+        f,
+        "{}: {wait}; the deadline leaves {}",
+        Named(operation),
+        Secs(left)
+    )
+}
+
+impl fmt::Display for DeadlineExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_cut(f, self.operation, self.wait, self.left)?;
+        if let Some(last) = &self.last_response {
+            write!(f, "; the last answer was HTTP {}", last.status)?;
+            if let Some(message) = &last.message {
+                write!(f, ": {}", crate::escape_controls(message))?;
             }
         }
+        write!(f, " after {} attempt(s)", self.attempts)
     }
 }
 

@@ -5,10 +5,10 @@
 pub(crate) mod api_key;
 pub(crate) mod call_options;
 pub(crate) mod client;
-pub(crate) mod deadline;
 pub(crate) mod error;
 pub(crate) mod limits;
 pub(crate) mod observer;
 pub(crate) mod send;
 pub(crate) mod spec;
 pub(crate) mod tls;
+pub(crate) mod wait;

@@ -203,7 +203,7 @@ impl Client {
         let (result, summary, body) = send::recorded(call).await;
         let result = match result {
             Ok(value) => Ok(value),
-            Err(error) => Err(Error::from_generated(error, summary, body.as_deref()).await),
+            Err(error) => Err(send::from_generated(error, summary, body.as_deref()).await),
         };
         (result, summary, body)
     }

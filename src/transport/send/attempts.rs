@@ -10,10 +10,11 @@
 use super::Transport;
 use super::body::{buffer, limit_for_this_call};
 use super::classify::{Answer, Failure, Outcome, Verdict, classify};
+use super::cut::Cut;
 use super::record::record;
 use super::retry::RetryPolicy;
 use super::telemetry::{self, Telemetry};
-use crate::transport::deadline::{Cut, Wait};
+use crate::transport::wait::Wait;
 use reqwest::{Method, Request, Response};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -92,8 +93,14 @@ impl<'p> Attempts<'p> {
 
     /// Judges the outcome of the last send at `now`. `resendable` is false
     /// when the request cannot be sent again (a streamed body).
-    pub(crate) fn after(&mut self, outcome: &Outcome, now: Instant, resendable: bool) -> Next {
-        let verdict = classify(self.policy, &self.method, outcome, self.counted);
+    pub(crate) fn after(
+        &mut self,
+        outcome: &Outcome,
+        now: Instant,
+        resendable: bool,
+        draw: f64,
+    ) -> Next {
+        let verdict = classify(self.policy, &self.method, outcome, self.counted, draw);
         let counts = verdict != Verdict::Throttled || !self.policy.retry_throttled_until_deadline;
         if counts {
             self.counted += 1;
@@ -239,7 +246,7 @@ impl Transport {
                 .await;
             let outcome = self.observe(&result, turn, attempts.sends(), telemetry);
             let now = Instant::now();
-            let next = attempts.after(&outcome, now, spare.is_some());
+            let next = attempts.after(&outcome, now, spare.is_some(), fastrand::f64());
             let spare = match (spare, next) {
                 (_, Next::Cut(wait)) => {
                     tracing::debug!(%wait, "the wait would end past the deadline");
@@ -313,7 +320,12 @@ impl Transport {
     ) -> Outcome {
         match result {
             Ok(response) => {
-                let answer = Answer::of(&self.retry, response.status(), response.headers());
+                let answer = Answer::of(
+                    &self.retry,
+                    response.status(),
+                    response.headers(),
+                    std::time::SystemTime::now(),
+                );
                 match answer.throttle {
                     Some(hold) => {
                         telemetry.throttled(sends, answer.status, hold);
@@ -376,10 +388,11 @@ mod tests {
                     policy,
                     StatusCode::from_u16(*code).unwrap(),
                     headers,
+                    std::time::SystemTime::UNIX_EPOCH,
                 )),
                 None => Outcome::Failed(failure),
             };
-            decisions.push(attempts.after(&outcome, start + SEC * (*at as u32), true));
+            decisions.push(attempts.after(&outcome, start + SEC * (*at as u32), true, 0.5));
         }
         (decisions, attempts)
     }
@@ -595,7 +608,12 @@ mod tests {
         let start = Instant::now();
         let mut attempts = Attempts::start(&p, Method::PUT, 2 * SEC, start);
         attempts.count_send(start);
-        let outcome = Outcome::Response(Answer::of(&p, StatusCode::INTERNAL_SERVER_ERROR, &none));
-        assert_eq!(attempts.after(&outcome, start, false), Next::Stop);
+        let outcome = Outcome::Response(Answer::of(
+            &p,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &none,
+            std::time::SystemTime::UNIX_EPOCH,
+        ));
+        assert_eq!(attempts.after(&outcome, start, false, 0.5), Next::Stop);
     }
 }

@@ -4,7 +4,8 @@
 //! [`RetryPolicy`], for every operation.
 
 use super::retry::RetryPolicy;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use crate::transport::wait::retry_after;
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use std::time::{Duration, SystemTime};
 
@@ -31,9 +32,15 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    /// Reads a response's status and headers under `policy`.
-    pub(crate) fn of(policy: &RetryPolicy, status: StatusCode, headers: &HeaderMap) -> Self {
-        let retry_after = retry_after(headers);
+    /// Reads a response's status and headers under `policy`; `now` is the
+    /// wall clock, for a `Retry-After` given as a date.
+    pub(crate) fn of(
+        policy: &RetryPolicy,
+        status: StatusCode,
+        headers: &HeaderMap,
+        now: SystemTime,
+    ) -> Self {
+        let retry_after = retry_after(headers, now);
         let throttled = status == StatusCode::TOO_MANY_REQUESTS
             || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some());
         Self {
@@ -84,16 +91,18 @@ pub(crate) enum Verdict {
 }
 
 /// Decides what `outcome` means for a `method` request, after `counted`
-/// attempts that used up `max_attempts` (this one not included).
+/// attempts that used up `max_attempts` (this one not included); `draw`, in
+/// [0, 1), picks the backoff within its window (full jitter).
 pub(crate) fn classify(
     policy: &RetryPolicy,
     method: &Method,
     outcome: &Outcome,
     counted: u32,
+    draw: f64,
 ) -> Verdict {
     match *outcome {
-        Outcome::Response(answer) => after_status(policy, method, answer, counted + 1),
-        Outcome::Failed(failure) => after_error(policy, method, failure, counted + 1),
+        Outcome::Response(answer) => after_status(policy, method, answer, counted + 1, draw),
+        Outcome::Failed(failure) => after_error(policy, method, failure, counted + 1, draw),
     }
 }
 
@@ -101,7 +110,13 @@ pub(crate) fn classify(
 /// 504, after `Retry-After` (up to the policy's cap) or the backoff of retry
 /// number `retry`; a throttle waits for a turn instead. A `Retry-After`
 /// past the cap ends the call.
-fn after_status(policy: &RetryPolicy, method: &Method, answer: Answer, retry: u32) -> Verdict {
+fn after_status(
+    policy: &RetryPolicy,
+    method: &Method,
+    answer: Answer,
+    retry: u32,
+    draw: f64,
+) -> Verdict {
     let retryable = matches!(answer.status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
     if !retryable || !is_idempotent(method) {
         return Verdict::Final;
@@ -110,19 +125,25 @@ fn after_status(policy: &RetryPolicy, method: &Method, answer: Answer, retry: u3
         Some(wait) if wait > policy.max_retry_after => Verdict::Final,
         _ if answer.throttle.is_some() => Verdict::Throttled,
         Some(wait) => Verdict::Retry(wait),
-        None => Verdict::Retry(policy.backoff(retry)),
+        None => Verdict::Retry(policy.backoff(retry, draw)),
     }
 }
 
 /// After a failure without a response: a request that never left is
 /// retried whatever its method; a transient failure only for idempotent
 /// methods; a certificate that failed verification never.
-fn after_error(policy: &RetryPolicy, method: &Method, failure: Failure, retry: u32) -> Verdict {
+fn after_error(
+    policy: &RetryPolicy,
+    method: &Method,
+    failure: Failure,
+    retry: u32,
+    draw: f64,
+) -> Verdict {
     if failure.certificate {
         return Verdict::Final;
     }
     if failure.never_sent || (is_idempotent(method) && failure.transient) {
-        Verdict::Retry(policy.backoff(retry))
+        Verdict::Retry(policy.backoff(retry, draw))
     } else {
         Verdict::Final
     }
@@ -133,19 +154,6 @@ fn is_idempotent(method: &Method) -> bool {
     matches!(
         *method,
         Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS
-    )
-}
-
-/// Parses `Retry-After`, given in seconds or as an HTTP date.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(text).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
     )
 }
 
@@ -181,7 +189,14 @@ fn is_certificate_failure(error: &reqwest::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderValue, RETRY_AFTER};
+
+    /// The jitter's draw in these tables.
+    const DRAW: f64 = 0.5;
+    /// The wall clock in these tables.
+    fn now() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
 
     fn headers(retry_after: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -198,6 +213,7 @@ mod tests {
             &RetryPolicy::default(),
             StatusCode::from_u16(code).unwrap(),
             headers,
+            now(),
         )
     }
 
@@ -219,25 +235,12 @@ mod tests {
         for outcome in outcomes {
             for counted in 0..6 {
                 fastrand::seed(7 + u64::from(counted));
-                let verdict = classify(&policy, &Method::GET, &outcome, counted);
+                let verdict = classify(&policy, &Method::GET, &outcome, counted, DRAW);
                 fastrand::seed(7 + u64::from(counted));
-                let expected = Verdict::Retry(policy.backoff(counted + 1));
+                let expected = Verdict::Retry(policy.backoff(counted + 1, DRAW));
                 assert_eq!(verdict, expected, "{outcome:?} after {counted}");
             }
         }
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        assert_eq!(retry_after(&headers("2")), Some(Duration::from_secs(2)));
-        let soon = SystemTime::now() + Duration::from_secs(30);
-        let parsed = retry_after(&headers(&httpdate::fmt_http_date(soon))).unwrap();
-        assert!(parsed <= Duration::from_secs(30) && parsed >= Duration::from_secs(28));
-        assert_eq!(
-            retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after(&headers("soon")), None);
     }
 
     #[test]
@@ -247,22 +250,28 @@ mod tests {
         for code in [408, 500, 502, 503, 504] {
             let outcome = response(code, &none);
             assert!(matches!(
-                classify(&p, &Method::DELETE, &outcome, 0),
+                classify(&p, &Method::DELETE, &outcome, 0, DRAW),
                 Verdict::Retry(_)
             ));
-            assert_eq!(classify(&p, &Method::POST, &outcome, 0), Verdict::Final);
+            assert_eq!(
+                classify(&p, &Method::POST, &outcome, 0, DRAW),
+                Verdict::Final
+            );
         }
         for code in [200, 400, 401, 403, 404, 409, 501] {
             let outcome = response(code, &none);
-            assert_eq!(classify(&p, &Method::GET, &outcome, 0), Verdict::Final);
+            assert_eq!(
+                classify(&p, &Method::GET, &outcome, 0, DRAW),
+                Verdict::Final
+            );
         }
         let (long, capped) = (headers("61"), headers("60"));
         assert_eq!(
-            classify(&p, &Method::GET, &response(500, &long), 0),
+            classify(&p, &Method::GET, &response(500, &long), 0, DRAW),
             Verdict::Final
         );
         assert_eq!(
-            classify(&p, &Method::GET, &response(500, &capped), 0),
+            classify(&p, &Method::GET, &response(500, &capped), 0, DRAW),
             Verdict::Retry(Duration::from_secs(60))
         );
     }
@@ -285,15 +294,15 @@ mod tests {
         // Throttled for an idempotent method; a POST is never sent twice,
         // and a hold past the cap ends the call.
         assert_eq!(
-            classify(&p, &Method::GET, &response(429, &none), 0),
+            classify(&p, &Method::GET, &response(429, &none), 0, DRAW),
             Verdict::Throttled
         );
         assert_eq!(
-            classify(&p, &Method::POST, &response(429, &none), 0),
+            classify(&p, &Method::POST, &response(429, &none), 0, DRAW),
             Verdict::Final
         );
         assert_eq!(
-            classify(&p, &Method::GET, &response(429, &long), 0),
+            classify(&p, &Method::GET, &response(429, &long), 0, DRAW),
             Verdict::Final
         );
     }
@@ -316,18 +325,27 @@ mod tests {
         });
         for method in [Method::GET, Method::POST] {
             assert!(matches!(
-                classify(&p, &method, &never_sent, 0),
+                classify(&p, &method, &never_sent, 0, DRAW),
                 Verdict::Retry(_)
             ));
-            assert_eq!(classify(&p, &method, &certificate, 0), Verdict::Final);
+            assert_eq!(classify(&p, &method, &certificate, 0, DRAW), Verdict::Final);
         }
         assert!(matches!(
-            classify(&p, &Method::DELETE, &transient, 0),
+            classify(&p, &Method::DELETE, &transient, 0, DRAW),
             Verdict::Retry(_)
         ));
-        assert_eq!(classify(&p, &Method::POST, &transient, 0), Verdict::Final);
         assert_eq!(
-            classify(&p, &Method::GET, &Outcome::Failed(Failure::default()), 0),
+            classify(&p, &Method::POST, &transient, 0, DRAW),
+            Verdict::Final
+        );
+        assert_eq!(
+            classify(
+                &p,
+                &Method::GET,
+                &Outcome::Failed(Failure::default()),
+                0,
+                DRAW
+            ),
             Verdict::Final
         );
     }

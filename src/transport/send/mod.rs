@@ -31,21 +31,23 @@
 mod attempts;
 mod body;
 mod classify;
+mod cut;
+mod errors;
 pub(crate) mod flow;
 mod paths;
 mod record;
 mod retry;
 mod telemetry;
 
-pub(crate) use body::{body_limit_exceeded, with_body_limit};
-pub(crate) use classify::retry_after;
+pub(crate) use body::with_body_limit;
+pub(crate) use errors::from_generated;
 pub(crate) use paths::{MAX_PATH_VALUE_BYTES, check_path_value};
 pub use record::capture_last_body;
 pub(crate) use record::{CallSummary, recorded};
 pub use retry::RetryPolicy;
 
 use crate::api;
-use crate::transport::deadline::Cut;
+use cut::Cut;
 use flow::FlowControl;
 use paths::prepare_path;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};

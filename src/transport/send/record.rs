@@ -3,7 +3,7 @@
 //! error mapping and `capture_last_body` can read what progenitor does not
 //! hand back.
 
-use crate::transport::deadline::Cut;
+use super::cut::Cut;
 use bytes::Bytes;
 use reqwest::StatusCode;
 use std::cell::Cell;

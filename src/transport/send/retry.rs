@@ -144,15 +144,16 @@ impl RetryPolicy {
         }
     }
 
-    /// The full-jitter wait before retry number `retry` (1 for the first).
-    pub(crate) fn backoff(&self, retry: u32) -> Duration {
+    /// The full-jitter wait before retry number `retry` (1 for the first):
+    /// `draw`, in [0, 1), times the window.
+    pub(crate) fn backoff(&self, retry: u32, draw: f64) -> Duration {
         let exp = self
             .base_delay
             .saturating_mul(2u32.saturating_pow(retry.saturating_sub(1)));
         let ceiling = exp.min(self.max_delay);
         // `mul_f64` panics when rounding lifts a huge ceiling past
         // `Duration::MAX`; the checked form keeps the ceiling instead.
-        Duration::try_from_secs_f64(ceiling.as_secs_f64() * fastrand::f64())
+        Duration::try_from_secs_f64(ceiling.as_secs_f64() * draw)
             .map_or(ceiling, |wait| wait.min(ceiling))
     }
 }
@@ -161,28 +162,35 @@ impl RetryPolicy {
 mod tests {
     use super::*;
 
-    /// Full jitter: the wait is the ceiling times a draw from [0, 1), so
+    /// Full jitter: the wait is the ceiling times the draw from [0, 1), so
     /// retries of many calls spread over the whole window instead of
     /// landing together at its end.
     #[test]
-    fn backoff_is_spread_over_the_whole_window() {
+    fn backoff_is_the_draw_times_the_window() {
         let p = RetryPolicy::default()
             .base_delay(Duration::from_secs(1))
             .max_delay(Duration::from_secs(60));
-        let ceiling = Duration::from_secs(4);
-        for seed in 0..20 {
-            fastrand::seed(seed);
-            let drawn = fastrand::f64();
-            fastrand::seed(seed);
-            let wait = p.backoff(3);
-            let expected = ceiling.mul_f64(drawn);
-            let off = wait.abs_diff(expected);
-            assert!(off < Duration::from_micros(1), "{wait:?} for {expected:?}");
+        // (retry, draw, wait)
+        let table = [
+            (1, 0.0, Duration::ZERO),
+            (1, 0.5, Duration::from_millis(500)),
+            (3, 0.25, Duration::from_secs(1)),
+            (3, 0.999, Duration::from_secs_f64(3.996)),
+            (7, 1.0, Duration::from_secs(60)),
+            (40, 0.5, Duration::from_secs(30)),
+        ];
+        for (retry, draw, wait) in table {
+            let got = p.backoff(retry, draw);
+            assert!(
+                got.abs_diff(wait) < Duration::from_micros(1),
+                "{retry} {draw}: {got:?}"
+            );
         }
-        fastrand::seed(7);
-        let waits: Vec<Duration> = (0..200).map(|_| p.backoff(3)).collect();
-        assert!(waits.iter().any(|w| *w < ceiling / 10), "{waits:?}");
-        assert!(waits.iter().all(|w| *w < ceiling), "{waits:?}");
+        // A draw that rounding lifts past the window keeps the window.
+        let huge = RetryPolicy::default()
+            .base_delay(Duration::MAX)
+            .max_delay(Duration::MAX);
+        assert_eq!(huge.backoff(1, 1.0), Duration::MAX);
     }
 
     #[test]
@@ -193,7 +201,7 @@ mod tests {
                 .base_delay
                 .saturating_mul(2u32.saturating_pow(retry - 1))
                 .min(p.max_delay);
-            assert!(p.backoff(retry) <= ceiling, "retry {retry}");
+            assert!(p.backoff(retry, 0.999) <= ceiling, "retry {retry}");
         }
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! Every constant of flow control lives in this file, once.
 
-use crate::transport::deadline::Wait;
+use crate::transport::wait::Wait;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -84,7 +84,7 @@ mod machine;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
-use crate::transport::deadline::Wait;
+use crate::transport::wait::Wait;
 use local::LocalStore;
 use machine::{Admission, Observation, Observed};
 use std::sync::atomic::{AtomicU64, Ordering};

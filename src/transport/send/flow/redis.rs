@@ -34,7 +34,7 @@
 //! flow control instead.
 
 use super::machine::{Admission, FlowState, HOLDER_LEASE, Micros, Observation, Observed};
-use crate::transport::deadline::Wait;
+use crate::transport::wait::Wait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;

@@ -1,5 +1,5 @@
-//! A call's deadline, when it cuts a wait short: which wait it was, and
-//! how much of the deadline was left.
+//! The waits of a call, as its deadline names them: a leaf that flow
+//! control, the send path and the errors all use.
 //!
 //! Every wait of a call counts against its deadline: a turn from flow
 //! control, a `Retry-After` the client holds, the fixed cap's pacing and the
@@ -8,9 +8,20 @@
 //! [`Error::DeadlineExceeded`](crate::Error::DeadlineExceeded), instead of
 //! sleeping until the deadline to fail then.
 
-use crate::transport::error::ApiFailure;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+/// Parses `Retry-After`, given in seconds or as an HTTP date (read against
+/// `now`, the wall clock the caller read).
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(text).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
 
 /// The wait that the call's deadline could not hold.
 ///
@@ -69,57 +80,9 @@ impl fmt::Display for Wait {
     }
 }
 
-/// A call that its deadline ended before its next wait was over: what the
-/// wait was, what was left of the deadline, and the last response, if one
-/// had arrived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct DeadlineExceeded {
-    /// The spec's operation id.
-    pub operation: &'static str,
-    /// The wait that did not fit.
-    pub wait: Wait,
-    /// What was left of the deadline when the call ended.
-    pub left: Duration,
-    /// Requests sent; 0 when the deadline came before the first.
-    pub attempts: u32,
-    /// The last response, when one arrived (such as the `429` whose
-    /// `Retry-After` did not fit).
-    pub last_response: Option<ApiFailure>,
-}
-
-/// `operation: the wait; the deadline leaves N s`, the head of every
-/// message about a cut.
-fn write_cut(
-    f: &mut fmt::Formatter<'_>,
-    operation: &'static str,
-    wait: Wait,
-    left: Duration,
-) -> fmt::Result {
-    write!(
-        f,
-        "{}: {wait}; the deadline leaves {}",
-        crate::transport::error::Named(operation),
-        Secs(left)
-    )
-}
-
-impl fmt::Display for DeadlineExceeded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_cut(f, self.operation, self.wait, self.left)?;
-        if let Some(last) = &self.last_response {
-            write!(f, "; the last answer was HTTP {}", last.status)?;
-            if let Some(message) = &last.message {
-                write!(f, ": {}", crate::escape_controls(message))?;
-            }
-        }
-        write!(f, " after {} attempt(s)", self.attempts)
-    }
-}
-
 /// A duration as seconds with one decimal (`1.2 s`), or whole seconds when
 /// it is whole (`30 s`).
-struct Secs(Duration);
+pub(crate) struct Secs(pub(crate) Duration);
 
 impl fmt::Display for Secs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -134,35 +97,30 @@ impl fmt::Display for Secs {
     }
 }
 
-/// What the send path hands the error mapping when the deadline cut a
-/// call: carried on the response it returns (in its extensions), since
-/// progenitor's `exec` can return no error of ours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Cut {
-    pub(crate) wait: Wait,
-    pub(crate) left: Duration,
-    /// Whether the response carrying it is a real one (the last answer)
-    /// rather than a stand-in made because no request had left.
-    pub(crate) answered: bool,
-}
-
-impl Cut {
-    /// What the cut says, for `operation`, to a caller of the generated
-    /// client (which sees it as a hook's error text).
-    pub(crate) fn describe(&self, operation: &'static str) -> String {
-        struct Head<'a>(&'a Cut, &'static str);
-        impl fmt::Display for Head<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write_cut(f, self.1, self.0.wait, self.0.left)
-            }
-        }
-        Head(self, operation).to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(retry_after).unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        let read = |text: &str| retry_after(&headers(text), now);
+        assert_eq!(read("2"), Some(Duration::from_secs(2)));
+        assert_eq!(
+            read("Wed, 21 Oct 2015 07:28:30 GMT"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(read("Wed, 21 Oct 2015 07:27:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(read("soon"), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {
