@@ -65,31 +65,29 @@ async fn stand_in(n: usize) -> (FakeAlloy, Vec<String>) {
 
 /// The two DELETEs per id, over one reqwest client: the baseline.
 async fn plain(base: &str, ids: Vec<String>) -> usize {
-    let http = reqwest::Client::new();
+    let http = support::plain_client(KEY);
     futures::stream::iter(ids)
         .map(|id| {
-            let http = http.clone();
+            let http = &http;
             async move {
-                for path in [
-                    format!("{base}/users/{id}/logs"),
-                    format!("{base}/users/{id}"),
-                ] {
-                    let ok = http
-                        .delete(&path)
-                        .bearer_auth(KEY)
-                        .header("x-api-version", "2025-09")
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success());
-                    if !ok {
-                        return false;
-                    }
-                }
-                true
+                let logs = http
+                    .delete(format!("{base}/users/{id}/logs?userId={id}"))
+                    .send()
+                    .await
+                    .ok()?;
+                logs.bytes().await.ok()?;
+                let user = http
+                    .delete(format!("{base}/users/{id}"))
+                    .send()
+                    .await
+                    .ok()?;
+                let ok = user.status().is_success();
+                user.bytes().await.ok()?;
+                ok.then_some(())
             }
         })
         .buffer_unordered(CONCURRENCY)
-        .filter(|ok| futures::future::ready(*ok))
+        .filter(|r| futures::future::ready(r.is_some()))
         .count()
         .await
 }
