@@ -78,7 +78,7 @@ const REMEMBERED_START: f64 = 0.9;
 const AGREEMENT: f64 = 0.15;
 /// After a drop that agrees with the last, the pace holds at this share
 /// of the limit ...
-const PLATEAU_SHARE: f64 = 0.95;
+const PLATEAU_SHARE: f64 = 0.97;
 /// ... for this long before it probes above it again.
 const PLATEAU: Micros = 10 * SEC;
 /// A holder's place in the window is freed this long after it last spoke
@@ -1052,8 +1052,8 @@ pub(crate) mod table {
         let table = [
             (5 * SEC, plateau, plateau),
             (PLATEAU - 1, plateau, plateau),
-            (PLATEAU + 2 * SEC, 0.99 * last_max, last_max),
-            (PLATEAU + 6 * SEC, 1.15 * last_max, 1.25 * last_max),
+            (PLATEAU + 2 * SEC, 0.99 * last_max, 1.01 * last_max),
+            (PLATEAU + 6 * SEC, 1.15 * last_max, 1.3 * last_max),
         ];
         for (after, low, high) in table {
             see(&mut s, at + after, at, false, Observed::Accepted);

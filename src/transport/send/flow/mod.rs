@@ -44,7 +44,7 @@
 //!   - on a later throttle, at most once a second and only for attempts
 //!     sent after the last drop, `BETA` times the share of the pace that
 //!     the API took in the last second. A drop within 15% of the limit
-//!     last learned agrees with it: the pace then holds at 0.95 of it for
+//!     last learned agrees with it: the pace then holds at 0.97 of it for
 //!     10 s before it probes above it again (measured: a second fleet run
 //!     refused 0.6% instead of 1.2–1.4%);
 //!   - while requests succeed it climbs back along `W_max·(1 + C·(t − K)³)`,

@@ -56,6 +56,12 @@ const OPEN_LEASE: Duration = Duration::from_millis(50);
 /// How often a process waiting for a window place asks again: places given
 /// back by other processes are not announced.
 const FULL_POLL: Duration = Duration::from_millis(5);
+/// At most this many turns are admitted in one update, for as many calls
+/// of the process waiting at once (in slow start: window places).
+const MAX_BATCH: usize = 16;
+/// A turn admitted for another waiting call that no call took within this
+/// long is given back.
+const GRANT_TTL: Duration = Duration::from_millis(20);
 /// Updates tried in a row before the store counts as failed: each try
 /// lost to another process's write.
 const MAX_TRIES: usize = 16;
@@ -152,6 +158,11 @@ pub(crate) struct SharedLimit {
     /// Whether a task is sending `pending`.
     flushing: AtomicBool,
     lease: Mutex<Option<Lease>>,
+    /// Turns admitted in one update for this process's other waiting
+    /// calls: (when on the store's clock, windowed, when granted).
+    grants: Mutex<std::collections::VecDeque<(Micros, bool, Instant)>>,
+    /// Calls of this process waiting in `acquire`.
+    wanting: std::sync::atomic::AtomicUsize,
     /// The last state seen, for the stats: holding, held back since this
     /// process joined, pace.
     seen: Mutex<Option<(bool, Duration, Option<f64>)>>,
@@ -217,6 +228,8 @@ impl SharedLimit {
             pending: Mutex::new(Vec::new()),
             flushing: AtomicBool::new(false),
             lease: Mutex::new(None),
+            grants: Mutex::new(std::collections::VecDeque::new()),
+            wanting: std::sync::atomic::AtomicUsize::new(0),
             seen: Mutex::new(None),
             password,
             tls,
@@ -414,26 +427,48 @@ impl SharedLimit {
         cap: Option<f64>,
         released: &tokio::sync::Notify,
     ) -> Result<(Micros, bool), Refused> {
+        /// Counts a call waiting in `acquire` while it is there.
+        struct Wanting<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Wanting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.wanting.fetch_add(1, Ordering::Relaxed);
+        let _wanting = Wanting(&self.wanting);
         loop {
             let now = Instant::now();
             if self.leased(now) {
                 let offset = self.mirror.try_lock().map_or(0, |m| m.offset);
                 return Ok((Self::store_now(offset), false));
             }
+            if let Some(grant) = self.take_grant(now) {
+                return Ok(grant);
+            }
             let woken = released.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
+            let want = self.wanting.load(Ordering::Relaxed).clamp(1, MAX_BATCH);
             let decided = self
                 .transact(|state, at, id| {
                     let admission = state.admit(at, id, cap, HOLDER_LEASE);
+                    let mut more = Vec::new();
+                    if let Admission::Go { .. } = admission {
+                        while more.len() + 1 < want {
+                            match state.admit(at, id, cap, HOLDER_LEASE) {
+                                Admission::Go { windowed } => more.push(windowed),
+                                _ => break,
+                            }
+                        }
+                    }
                     let go = matches!(admission, Admission::Go { .. });
-                    ((admission, at, state.is_open(at, cap)), go)
+                    ((admission, more, at, state.is_open(at, cap)), go)
                 })
                 .await;
-            let (admission, at, open) = match decided {
+            let (admission, more, at, open) = match decided {
                 Ok(decided) => decided,
                 // Others won the updates: ask again shortly.
-                Err(Fault::Contended) => (Admission::Full, 0, false),
+                Err(Fault::Contended) => (Admission::Full, Vec::new(), 0, false),
                 Err(Fault::Store(why)) => return Err(self.fell(why)),
             };
             match admission {
@@ -442,6 +477,13 @@ impl SharedLimit {
                         *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(Lease {
                             until: Instant::now() + OPEN_LEASE,
                         });
+                    }
+                    if !more.is_empty() {
+                        let granted = Instant::now();
+                        self.grants
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .extend(more.into_iter().map(|w| (at, w, granted)));
                     }
                     return Ok((at, windowed));
                 }
@@ -461,6 +503,25 @@ impl SharedLimit {
                         let _ = tokio::time::timeout(FULL_POLL, woken).await;
                     }
                 },
+            }
+        }
+    }
+
+    /// A turn admitted for this process in an earlier update, if one is
+    /// left and fresh; stale ones are given back.
+    fn take_grant(self: &std::sync::Arc<Self>, now: Instant) -> Option<(Micros, bool)> {
+        loop {
+            let grant = self
+                .grants
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front()?;
+            let (sent_at, windowed, granted) = grant;
+            if now.saturating_duration_since(granted) < GRANT_TTL {
+                return Some((sent_at, windowed));
+            }
+            if windowed {
+                self.observe(sent_at, true, Observed::Nothing);
             }
         }
     }
