@@ -146,15 +146,15 @@ async fn three_runs_through_one_store(shares: &[usize], rate: f64, what: &str, l
 
 #[tokio::test(flavor = "multi_thread")]
 async fn eight_equal_processes_keep_a_shared_limit_of_40() {
-    // Measured: later runs 0.6% in most runs, 2.4% in one of five; the
-    // issue's 1% holds for most runs, not every one.
+    // Measured: later runs 0.6% in most, 1.8-2.4% in some; the 1%
+    // holds for most runs, not every one.
     three_runs_through_one_store(&[20; 8], 40.0, "8 x 20 ids at 40 req/s", 0.03).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn four_unequal_processes_keep_a_shared_limit_of_20() {
-    // Measured: 3 of 217 requests refused (1.4%) in every run, the later
-    // ones included; the 1% for a later run is not met here yet.
+    // Measured: 0.9% in each of three runs (1.4% before the plateau at
+    // 0.97 and the batched admission); bounded at 3% like the first run.
     three_runs_through_one_store(&[60, 15, 15, 15], 20.0, "4 unequal at 20 req/s", 0.03).await;
 }
 

@@ -57,8 +57,15 @@ const OPEN_LEASE: Duration = Duration::from_millis(50);
 /// back by other processes are not announced.
 const FULL_POLL: Duration = Duration::from_millis(5);
 /// At most this many turns are admitted in one update, for as many calls
-/// of the process waiting at once (in slow start: window places).
+/// of the process waiting at once (in slow start: window places) ...
 const MAX_BATCH: usize = 16;
+/// ... once the fleet's window has this many places. Below it, one turn
+/// per update: a process's round trips then space its turns, and the
+/// first 429s find fewer in flight (8 processes at 40 req/s: 0.6-0.9%
+/// refused, against 4.4% batching from the first place). Above it, the
+/// limit is far, and a bulk run should not wait on round trips (1.00x of
+/// the local flow control's throughput at 20,000 ids).
+const BATCH_FROM_PLACES: u64 = 64;
 /// A turn admitted for another waiting call that no call took within this
 /// long is given back.
 const GRANT_TTL: Duration = Duration::from_millis(20);
@@ -451,6 +458,12 @@ impl SharedLimit {
             let want = self.wanting.load(Ordering::Relaxed).clamp(1, MAX_BATCH);
             let decided = self
                 .transact(|state, at, id| {
+                    let wide = matches!(
+                        state.mode,
+                        super::machine::Mode::SlowStart { window_halves }
+                            if window_halves >= 2 * BATCH_FROM_PLACES
+                    );
+                    let want = if wide { want } else { 1 };
                     let admission = state.admit(at, id, cap, HOLDER_LEASE);
                     let mut more = Vec::new();
                     if let Admission::Go { .. } = admission {
