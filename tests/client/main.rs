@@ -18,6 +18,7 @@ mod hostile_ids;
 mod offboard;
 mod operation_call;
 mod outcome_json;
+mod own_http_client;
 mod paging;
 mod path_property;
 mod proxy;

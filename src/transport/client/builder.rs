@@ -39,6 +39,8 @@ pub struct ClientBuilder {
     pub(super) proxy: ProxyChoice,
     pub(super) max_rate: Option<f64>,
     pub(super) observer: Option<send::ObserverRef>,
+    /// The caller's own HTTP client, if given.
+    pub(super) own_http: Option<reqwest::Client>,
     /// The shared limiter's store, as given (it may hold a password).
     #[cfg(feature = "redis")]
     pub(super) limiter: Option<String>,
@@ -57,6 +59,7 @@ impl fmt::Debug for ClientBuilder {
             .field("proxy", &self.proxy)
             .field("max_rate", &self.max_rate)
             .field("observer", &self.observer)
+            .field("own_http_client", &self.own_http.is_some())
             .finish()
     }
 }
@@ -74,6 +77,7 @@ impl Default for ClientBuilder {
             proxy: ProxyChoice::Environment,
             max_rate: None,
             observer: None,
+            own_http: None,
             #[cfg(feature = "redis")]
             limiter: None,
         }
@@ -240,6 +244,60 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends every request through `http`, your own `reqwest::Client`: for
+    /// your own connector, DNS, proxy logic, TLS roots or middleware.
+    ///
+    /// The crate's guarantees hold over it: the key and the API version
+    /// are added to each request for the base URL's origin only, never as
+    /// default headers; every attempt gets the attempt timeout (and no more
+    /// than the deadline leaves); retries, the deadline and flow control
+    /// apply; and reqwest drops the `Authorization` header on any redirect
+    /// to another host or port, whatever your client's redirect policy.
+    ///
+    /// What the builder would otherwise set on the client no longer
+    /// applies, and is yours to set on `http`: TLS roots and the crate's
+    /// TLS setup, the connect timeout, redirects followed only within the
+    /// base URL's origin (your client's policy applies instead), the
+    /// user agent and the proxy. [`ClientBuilder::build`] refuses
+    /// [`ClientBuilder::proxy`], [`ClientBuilder::no_proxy`] and
+    /// [`ClientBuilder::user_agent_suffix`] together with it, rather than
+    /// ignore them.
+    ///
+    /// ```
+    /// let http = reqwest::Client::builder()
+    ///     .pool_max_idle_per_host(4)
+    ///     .build()
+    ///     .unwrap();
+    /// let client = runalloy_embedded::Client::builder()
+    ///     .api_key("k")
+    ///     .http_client(http)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.own_http = Some(http);
+        self
+    }
+
+    /// Refuses the settings that only the crate's own HTTP client takes.
+    fn check_own_http_settings(&self) -> Result<(), Error> {
+        let refused = |what: &str| {
+            Err(Error::InvalidInput(format!(
+                "{what} cannot be applied to your own HTTP client (http_client): set it on the reqwest::Client"
+            )))
+        };
+        match self.proxy {
+            ProxyChoice::Explicit(_) => return refused("a proxy"),
+            ProxyChoice::Direct => return refused("no_proxy"),
+            ProxyChoice::Environment => {}
+        }
+        if self.user_agent_suffix.is_some() {
+            return refused("a user-agent suffix");
+        }
+        Ok(())
+    }
+
     /// Checks everything and builds the client. Nothing is sent.
     pub fn build(mut self) -> Result<Client, Error> {
         let key = ApiKey::new(self.api_key.take().unwrap_or_default())?;
@@ -249,13 +307,21 @@ impl ClientBuilder {
         // adds them to each request for the base URL's origin (see
         // `send/mod.rs`), so that the inner client carries neither.
         let authorization = key.bearer_header()?;
-        let http = self.http_client(&base)?;
+        let (http, client_timeout) = match self.own_http.take() {
+            Some(own) => {
+                self.check_own_http_settings()?;
+                // Its own timeout is not known: every request sets the
+                // attempt's.
+                (own, Duration::ZERO)
+            }
+            None => (self.make_http_client(&base)?, self.attempt_timeout),
+        };
         let base_url = base.as_str().trim_end_matches('/').to_owned();
         let flow = self.flow_control(&base, &key)?;
         let transport = Transport {
             retry: self.retry,
             attempt_timeout: self.attempt_timeout,
-            client_timeout: self.attempt_timeout,
+            client_timeout,
             headers: std::sync::Arc::from([]),
             refusal: None,
             observer: self.observer,

@@ -10,7 +10,7 @@ use reqwest::header::HeaderValue;
 impl ClientBuilder {
     /// The inner `reqwest::Client`: the user agent, the proxy choice, the
     /// timeouts, and redirects followed only within `base`'s origin.
-    pub(super) fn http_client(&self, base: &url::Url) -> Result<reqwest::Client, Error> {
+    pub(super) fn make_http_client(&self, base: &url::Url) -> Result<reqwest::Client, Error> {
         let user_agent = match &self.user_agent_suffix {
             Some(suffix) => format!("{USER_AGENT} {suffix}"),
             None => USER_AGENT.to_owned(),
