@@ -108,7 +108,7 @@ fn dispatch_source(arms: &str, checks: &str) -> String {
          pub(crate) async fn dispatch(\n\
              client: &crate::Client,\n\
              call: &crate::OperationCall,\n\
-         ) -> Result<::serde_json::Value, crate::Error> {{\n\
+         ) -> Result<crate::OperationResponse, crate::Error> {{\n\
              match call.operation().rust_name {{\n{arms}\
                  other => Err(crate::Error::InvalidInput(format!(\"no generated method `{{other}}`\"))),\n\
              }}\n\
@@ -230,20 +230,23 @@ impl Arg {
 /// sent it.
 fn call_and_answer(name: &str, setters: &str, raw_bytes: bool) -> String {
     let call_it = format!(
-        "client.call(move |api| {{\n#[allow(unused_mut)]\nlet mut request = api.{name}();\n{setters}request.send()\n}})"
+        "client.call_raw(move |api| {{\n#[allow(unused_mut)]\nlet mut request = api.{name}();\n{setters}request.send()\n}})"
+    );
+    let head = format!(
+        "let (value, body) = crate::capture_last_body({call_it}).await;\n\
+         let value = value?;\n\
+         let (status, headers) = (value.status(), value.headers().clone());\n"
     );
     if raw_bytes {
         format!(
-            "let (value, body) = crate::capture_last_body({call_it}).await;\n\
-             value?;\n\
-             let body = body.unwrap_or_default();\n\
-             Ok(::serde_json::from_slice(&body).unwrap_or_else(|_| \
-             ::serde_json::Value::String(String::from_utf8_lossy(&body).into_owned())))"
+            "{head}let body = body.unwrap_or_default();\n\
+             Ok(crate::OperationResponse::new(status, headers, ::serde_json::from_slice(&body).unwrap_or_else(|_| \
+             ::serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()))))"
         )
     } else {
         format!(
-            "let (value, body) = crate::capture_last_body({call_it}).await;\n\
-             as_received(call.operation().id, body, value?)"
+            "{head}Ok(crate::OperationResponse::new(status, headers, \
+             as_received(call.operation().id, body, value.into_inner())?))"
         )
     }
 }

@@ -7,6 +7,9 @@ pub mod signature;
 mod transport;
 mod workflows;
 
+/// The response [`Client::call_raw`] gives: `status()`, `headers()` and
+/// the decoded body (`into_inner()`).
+pub use progenitor_client::ResponseValue;
 pub use transport::api_key::ApiKey;
 pub use transport::call_options::CallOptions;
 pub use transport::client::{
@@ -25,5 +28,5 @@ pub use transport::wait::Wait;
 pub use workflows::erase::{EraseOutcome, ErrorSummary, OutcomeStatus, PartOutcome, PartStatus};
 pub use workflows::export::UserExport;
 pub use workflows::offboard::{OffboardOutcome, OffboardProgress};
-pub use workflows::operation_call::OperationCall;
+pub use workflows::operation_call::{OperationCall, OperationResponse};
 pub use workflows::users::{MAX_BATCH_USERS, MAX_USER_ID_BYTES, check_user_id};

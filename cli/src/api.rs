@@ -80,6 +80,36 @@ pub fn list(as_json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `api call OP --include`: the status line and the headers, a blank
+/// line, then the body as the API sent it, as `curl -i` prints them.
+pub async fn print_included(client: &runalloy_embedded::Client, call: &OperationCall) -> ExitCode {
+    let (result, body) =
+        runalloy_embedded::capture_last_body(client.call_operation_raw(call)).await;
+    let response = match result {
+        Ok(response) => response,
+        Err(e) => return crate::exit::failed(e),
+    };
+    let status = response.status();
+    let mut out = format!(
+        "HTTP/1.1 {} {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default()
+    );
+    for (name, value) in response.headers() {
+        out.push_str(&format!(
+            "{name}: {}\n",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
+    }
+    out.push('\n');
+    match body {
+        Some(body) => out.push_str(String::from_utf8_lossy(&body).trim_end()),
+        None => out.push_str(&response.body().to_string()),
+    }
+    println!("{out}");
+    ExitCode::SUCCESS
+}
+
 /// Walks every page of `call` and prints one item per line, flushed as
 /// each page arrives; a failure mid-way comes after the items before it,
 /// naming the page, and exits 1.

@@ -125,6 +125,10 @@ pub enum Api {
         /// them): walk every page and print one item per line (JSON Lines).
         #[arg(long)]
         all: bool,
+        /// Print the response's status line and headers before its body,
+        /// as `curl -i` does.
+        #[arg(short = 'i', long, conflicts_with = "all")]
+        include: bool,
     },
 }
 

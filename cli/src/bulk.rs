@@ -318,11 +318,16 @@ async fn record_outcomes(
             counts.add(position, class, plans);
             if !line.status.is_done() {
                 watch.bar.suspend(|| {
+                    let error = line.error.as_ref();
+                    let request_id = error
+                        .and_then(|e| e.request_id.as_deref())
+                        .map(|id| format!(" (request id {})", escape_controls(id)))
+                        .unwrap_or_default();
                     eprintln!(
-                        "{}: {}: {}",
+                        "{}: {}: {}{request_id}",
                         line.status.as_str(),
                         escape_controls(&line.user_id),
-                        line.error.as_ref().map_or("", |e| e.message.as_str())
+                        error.map_or("", |e| e.message.as_str())
                     )
                 });
                 if refusal.is_some() && refused.is_none() {

@@ -11,9 +11,13 @@ pub fn invalid_input(why: impl Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Ends with `error`: exits 2 when it refused the input (its text says
-/// that nothing was sent), 1 otherwise.
+/// Ends with `error`, naming the request id the API or a gateway sent if
+/// any: exits 2 when it refused the input (its text says that nothing was
+/// sent), 1 otherwise.
 pub fn failed(error: Error) -> ExitCode {
-    eprintln!("error: {error}");
+    match error.request_id() {
+        Some(id) => eprintln!("error: {error} (request id {id})"),
+        None => eprintln!("error: {error}"),
+    }
     ExitCode::from(if error.is_invalid_input() { 2 } else { 1 })
 }

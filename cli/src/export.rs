@@ -181,8 +181,12 @@ fn user_unknown(error: &Error) -> bool {
 }
 
 fn say_failed(id: &str, error: &Error) {
+    let request_id = error
+        .request_id()
+        .map(|rid| format!(" (request id {rid})"))
+        .unwrap_or_default();
     eprintln!(
-        "failed: {}: {error}",
+        "failed: {}: {error}{request_id}",
         runalloy_embedded::escape_controls(id)
     );
 }

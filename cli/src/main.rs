@@ -81,6 +81,7 @@ async fn run(cli: Cli) -> ExitCode {
             params,
             body,
             all,
+            include,
         }) => {
             let call = match api::prepare(operation_id, params, body.as_deref(), *all).await {
                 Ok(call) => call,
@@ -92,6 +93,8 @@ async fn run(cli: Cli) -> ExitCode {
             };
             if *all {
                 api::print_all(&client, call).await
+            } else if *include {
+                api::print_included(&client, &call).await
             } else {
                 print(client.call_operation(&call)).await
             }

@@ -181,12 +181,14 @@ impl fmt::Debug for Error {
             Error::Page { .. } => "Page",
             Error::ResponseTooLarge { .. } => "ResponseTooLarge",
         };
-        f.debug_struct("Error")
-            .field("kind", &kind)
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &kind)
             .field("status", &self.status().map(|s| s.as_u16()))
-            .field("attempts", &self.attempts())
-            .field("message", &self.to_string())
-            .finish()
+            .field("attempts", &self.attempts());
+        if let Some(id) = self.request_id() {
+            d.field("request_id", &id);
+        }
+        d.field("message", &self.to_string()).finish()
     }
 }
 
@@ -237,6 +239,47 @@ pub struct ApiFailure {
     /// Whether the whole body (not only the excerpt) is the API's own "not
     /// found" ([`api_said_not_found`]), judged when the failure was built.
     said_not_found: bool,
+    /// The response headers that help a support ticket ([`kept_headers`]).
+    headers: reqwest::header::HeaderMap,
+}
+
+/// Response headers that name a request to the API's or a gateway's
+/// support: kept on an error whatever their case.
+const REQUEST_ID_HEADERS: &[&str] = &[
+    "x-request-id",
+    "request-id",
+    "x-amzn-requestid",
+    "x-amz-request-id",
+    "x-amz-cf-id",
+    "x-amz-apigw-id",
+    "cf-ray",
+    "x-correlation-id",
+    "x-trace-id",
+    "traceparent",
+    "x-cloud-trace-context",
+    "fly-request-id",
+    "x-vercel-id",
+];
+
+/// The headers an error keeps of a response: request ids
+/// ([`REQUEST_ID_HEADERS`]), rate-limit headers (`RateLimit-*`,
+/// `X-RateLimit-*`) and `Retry-After`, each value visible ASCII of at most
+/// 256 bytes. An allowlist, so that nothing else is kept: no `Set-Cookie`,
+/// no header that may carry a credential.
+pub(crate) fn kept_headers(headers: &reqwest::header::HeaderMap) -> reqwest::header::HeaderMap {
+    headers
+        .iter()
+        .filter(|(name, value)| {
+            let name = name.as_str();
+            let wanted = REQUEST_ID_HEADERS.contains(&name)
+                || name.starts_with("ratelimit")
+                || name.starts_with("x-ratelimit")
+                || name == "retry-after";
+            let bytes = value.as_bytes();
+            wanted && bytes.len() <= 256 && bytes.iter().all(|b| (0x20..0x7f).contains(b))
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 impl fmt::Debug for ApiFailure {
@@ -251,6 +294,7 @@ impl fmt::Debug for ApiFailure {
                 &format_args!("<{}>", BodySize(&self.body_excerpt)),
             )
             .field("attempts", &self.attempts)
+            .field("headers", &self.headers)
             .finish()
     }
 }
@@ -289,11 +333,54 @@ impl ApiFailure {
             body_excerpt: excerpt(body),
             attempts,
             said_not_found: status == StatusCode::NOT_FOUND && api_said_not_found(body),
+            headers: kept_headers(headers),
         })
+    }
+
+    /// The response headers kept for a support ticket: any request id the
+    /// API or a gateway sent (`x-request-id`, `x-amzn-requestid`, `cf-ray`,
+    /// ...), rate-limit headers (`RateLimit-*`, `X-RateLimit-*`) and
+    /// `Retry-After`. Never `Set-Cookie` or any header that may carry a
+    /// credential.
+    ///
+    /// ```
+    /// # fn demo(error: runalloy_embedded::Error) {
+    /// if let Some(failure) = error.api_failure() {
+    ///     for (name, value) in failure.headers() {
+    ///         eprintln!("{name}: {value:?}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        &self.headers
+    }
+
+    /// The first request id among the kept headers, in the order of
+    /// `REQUEST_ID_HEADERS` (`x-request-id` first).
+    pub fn request_id(&self) -> Option<&str> {
+        REQUEST_ID_HEADERS
+            .iter()
+            .find_map(|name| self.headers.get(*name)?.to_str().ok())
     }
 }
 
 impl Error {
+    /// The request id the API or a gateway sent with the refusal, if any
+    /// ([`ApiFailure::request_id`]): the one to quote to support.
+    ///
+    /// ```
+    /// # fn demo(error: runalloy_embedded::Error) {
+    /// match error.request_id() {
+    ///     Some(id) => eprintln!("{error} (request id {id})"),
+    ///     None => eprintln!("{error}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn request_id(&self) -> Option<&str> {
+        self.api_failure()?.request_id()
+    }
+
     /// The refusal the API sent, for the variants that hold one.
     pub fn api_failure(&self) -> Option<&ApiFailure> {
         match self {

@@ -155,6 +155,10 @@ pub struct ErrorSummary {
     /// Requests sent.
     #[serde(default)]
     pub attempts: u32,
+    /// The request id the API or a gateway sent, if any
+    /// ([`Error::request_id`]): the one to quote to support.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ErrorSummary {
@@ -164,6 +168,7 @@ impl ErrorSummary {
             message: error.to_string(),
             http_status: error.status().map(|s| s.as_u16()),
             attempts: error.attempts(),
+            request_id: error.request_id().map(str::to_owned),
         }
     }
 

@@ -232,8 +232,75 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn call_operation(&self, call: &OperationCall) -> Result<Value, Error> {
+        Ok(self.call_operation_raw(call).await?.into_body())
+    }
+
+    /// [`Client::call_operation`], keeping the response's status and
+    /// headers (what `api call --include` prints).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use runalloy_embedded::{Client, OperationCall};
+    /// use runalloy_embedded_fake::FakeAlloy;
+    ///
+    /// let fake = FakeAlloy::start("k").await?;
+    /// let client = Client::builder().api_key("k").base_url(fake.base_url()).build()?;
+    /// let call = OperationCall::new("list-all-users")?;
+    /// let response = client.call_operation_raw(&call).await?;
+    /// assert_eq!(response.status().as_u16(), 200);
+    /// assert!(response.headers().contains_key("content-type"));
+    /// assert!(response.body()["data"].is_array());
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_operation_raw(
+        &self,
+        call: &OperationCall,
+    ) -> Result<OperationResponse, Error> {
         call.check_present()?;
         dispatch(self, call).await
+    }
+}
+
+/// An operation's answer by [`Client::call_operation_raw`]: its status, its
+/// headers, and its body as the API sent it.
+#[derive(Debug, Clone)]
+pub struct OperationResponse {
+    status: reqwest::StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl OperationResponse {
+    pub(crate) fn new(
+        status: reqwest::StatusCode,
+        headers: reqwest::header::HeaderMap,
+        body: Value,
+    ) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> reqwest::StatusCode {
+        self.status
+    }
+
+    /// The response headers, as the server sent them.
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        &self.headers
+    }
+
+    /// The body as JSON.
+    pub fn body(&self) -> &Value {
+        &self.body
+    }
+
+    /// The body, owned.
+    pub fn into_body(self) -> Value {
+        self.body
     }
 }
 

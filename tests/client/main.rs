@@ -22,6 +22,7 @@ mod own_http_client;
 mod paging;
 mod path_property;
 mod proxy;
+mod raw_response;
 mod retries;
 mod schemas;
 mod secrets;

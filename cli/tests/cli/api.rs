@@ -251,6 +251,60 @@ async fn an_api_error_exits_1_with_the_status_and_message() {
 }
 
 #[tokio::test]
+async fn api_call_include_prints_the_status_line_and_headers_before_the_body() {
+    let server = TestServer::always(common::with_header(
+        json(200, r#"{"userId":"u-1","username":"jane@example.com"}"#),
+        "x-request-id",
+        "req-9",
+    ))
+    .await;
+    let (code, stdout, stderr) = run(cli(
+        &server.url(),
+        &["api", "call", "get-a-user", "--param", "userId=u-1", "-i"],
+    ))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let (head, body) = stdout
+        .split_once("\n\n")
+        .expect("a blank line after the head");
+    let mut lines = head.lines();
+    assert_eq!(lines.next(), Some("HTTP/1.1 200 OK"));
+    let headers: Vec<&str> = lines.collect();
+    assert!(headers.contains(&"x-request-id: req-9"), "{headers:?}");
+    assert!(
+        headers.contains(&"content-type: application/json"),
+        "{headers:?}"
+    );
+    assert_eq!(
+        body.trim_end(),
+        r#"{"userId":"u-1","username":"jane@example.com"}"#
+    );
+    // --include with --all is refused.
+    let (code, _, stderr) = run(cli(
+        &server.url(),
+        &["api", "call", "get-logs", "--all", "--include"],
+    ))
+    .await;
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[tokio::test]
+async fn an_error_names_the_request_id_the_api_sent() {
+    let server = TestServer::always(common::with_header(
+        json(500, r#"{"message":"boom"}"#),
+        "x-amzn-requestid",
+        "amzn-42",
+    ))
+    .await;
+    let (code, _, stderr) = run(cli(&server.url(), &["users", "get", "u-1"])).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.trim_end().ends_with("(request id amzn-42)"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn api_call_against_the_stand_in_changes_a_user() {
     let fake = FakeAlloy::start(TEST_KEY).await.unwrap();
     let id = fake.insert_user("jane@example.com", Some("Jane Doe"));

@@ -62,7 +62,11 @@ async fn the_report_has_one_line_per_id_and_a_rerun_sends_nothing() {
 async fn ids_as_arguments_print_lines_on_stdout_and_failures_exit_1() {
     let server = TestServer::start(|_, r| {
         if r.target.contains("bad") {
-            json(500, r#"{"message":"boom"}"#)
+            common::with_header(
+                json(500, r#"{"message":"boom"}"#),
+                "x-request-id",
+                "req-bad-1",
+            )
         } else {
             success_for(r)
         }
@@ -80,12 +84,18 @@ async fn ids_as_arguments_print_lines_on_stdout_and_failures_exit_1() {
     assert_eq!(bad["status"], "failed");
     assert_eq!(bad["logs"], "failed");
     assert_eq!(bad["user"], "skipped");
-    // The error as the library serialises it: {message, httpStatus, attempts}.
+    // The error as the library serialises it: {message, httpStatus,
+    // attempts, requestId}.
     assert_eq!(bad["error"]["httpStatus"], 500);
     assert_eq!(bad["error"]["attempts"], 3);
+    assert_eq!(bad["error"]["requestId"], "req-bad-1");
     assert!(bad["error"]["message"].as_str().unwrap().contains("boom"));
     assert!(
         stderr.contains("failed: bad-1: server error: delete-logs-for-a-user DELETE /users/{userId}/logs: HTTP 500"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("after 3 attempt(s) (request id req-bad-1)\n"),
         "{stderr}"
     );
     assert!(

@@ -182,6 +182,33 @@ impl Client {
         result.map(ResponseValue::into_inner)
     }
 
+    /// [`Client::call`], keeping the response: its `status()`, its
+    /// `headers()` (a request id, rate-limit headers) and the decoded body
+    /// (`into_inner()`). Errors are mapped as `call` maps them, and keep
+    /// the headers that help a support ticket ([`Error::request_id`],
+    /// [`crate::ApiFailure::headers`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: runalloy_embedded::Client) -> Result<(), runalloy_embedded::Error> {
+    /// let response = client.call_raw(|api| api.list_all_users().send()).await?;
+    /// let request_id = response.headers().get("x-request-id").cloned();
+    /// println!("HTTP {} ({request_id:?})", response.status());
+    /// for user in response.into_inner().data {
+    ///     println!("{:?}", user.user_id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_raw<'a, F, Fut, T, E>(
+        &'a self,
+        operation: F,
+    ) -> Result<ResponseValue<T>, Error>
+    where
+        F: FnOnce(&'a api::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        self.call_recorded(operation).await.0
+    }
+
     /// [`Client::call`], keeping the response's status and headers, what
     /// the transport did, and the last body read as the server sent it.
     pub(crate) async fn call_recorded<'a, F, Fut, T, E>(
