@@ -9,6 +9,8 @@
 
 #[path = "build/dispatch.rs"]
 mod dispatch;
+#[path = "build/streams.rs"]
+mod streams;
 use runalloy_embedded_normalise as normalise;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use std::{env, fs, panic};
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=build/dispatch.rs");
+    println!("cargo::rerun-if-changed=build/streams.rs");
     println!("cargo::rerun-if-changed=openapi");
     if let Err(message) = run() {
         println!("cargo::error={message}");
@@ -60,6 +63,7 @@ fn run() -> Result<(), String> {
     let mut file: syn::File =
         syn::parse2(generated).map_err(|e| format!("progenitor emitted invalid Rust: {e}"))?;
     mark_types_non_exhaustive(&mut file);
+    streams::add(&mut file, &normalised.operations, rust_name)?;
 
     let code = prettyplease::unparse(&file);
     // The hooks look operations up by the name progenitor gives them; make

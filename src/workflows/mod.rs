@@ -12,4 +12,5 @@ pub(crate) mod offboard;
 pub(crate) mod operation_call;
 pub(crate) mod paging;
 pub(crate) mod target;
+pub(crate) mod typed_paging;
 pub(crate) mod users;

@@ -169,7 +169,7 @@ impl Walk {
 }
 
 /// The value at a dotted path (`pagination.totalPages`).
-fn dotted<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+pub(crate) fn dotted<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(value, |v, key| v.get(key))
 }
 

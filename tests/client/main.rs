@@ -31,6 +31,7 @@ mod spec_table;
 mod stand_in_follows_the_spec;
 mod telemetry;
 mod tls;
+mod typed_pages;
 mod what_a_404_proves;
 mod wire_every_operation;
 mod wire_offboarding;
