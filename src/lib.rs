@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 #[cfg(feature = "signature")]
 pub mod signature;
 mod transport;

@@ -6,6 +6,7 @@ use runalloy_embedded_test_support as common;
 
 mod api_errors;
 mod api_version;
+mod blocking;
 mod call_options;
 mod config;
 mod config_extremes;
