@@ -903,6 +903,30 @@ pub(crate) mod table {
         );
         assert_eq!(s.holding(2 * SEC), (true, Duration::from_secs(1)));
         assert_eq!(s.holding(4 * SEC), (false, Duration::from_secs(3)));
+        // The verdict lasts ten seconds from when it was judged (at 1 s):
+        // at 10.9 s a stray 429 still holds nobody; at 11 s it does.
+        let mut s = Kept::new(0);
+        accept(&mut s, 0, 100);
+        see(&mut s, 0, 0, false, Observed::Throttled(None));
+        go(&mut s, SEC);
+        see(
+            &mut s,
+            10_900 * MS,
+            10_900 * MS,
+            false,
+            Observed::Throttled(None),
+        );
+        assert_eq!(s.holding(10_900 * MS), (false, Duration::from_secs(1)));
+        assert_eq!(s.mode(), Mode::Open);
+        see(&mut s, 11 * SEC, 11 * SEC, false, Observed::Throttled(None));
+        assert_eq!(s.holding(11 * SEC), (true, Duration::from_secs(1)));
+        assert!(matches!(
+            s.mode(),
+            Mode::Pending {
+                unexplained: true,
+                ..
+            }
+        ));
     }
 
     pub(crate) fn thin_evidence_restarts_slow_start_and_four_refusals_do_not() {
@@ -1130,8 +1154,14 @@ pub(crate) mod table {
             Observed::Throttled(Some(Duration::MAX)),
         );
         assert_eq!(s.holding(0), (true, Duration::ZERO));
-        let end = micros(LONGEST_HOLD);
-        assert_eq!(s.holding(end), (false, LONGEST_HOLD));
+        // Thirty days.
+        let thirty_days = Duration::from_secs(2_592_000);
+        let end = micros(thirty_days);
+        assert_eq!(
+            s.holding(end - 1),
+            (true, thirty_days - Duration::from_micros(1))
+        );
+        assert_eq!(s.holding(end), (false, thirty_days));
     }
 
     #[test]

@@ -118,10 +118,13 @@ enum Fault {
 }
 
 /// The open lease: every turn is this process's until `until`, while the
-/// state's epoch is `epoch`.
+/// state's epoch is `epoch`. A throttle this process sees ends it at once;
+/// one another process sees bumps the epoch, which ends it at this
+/// process's next update (within `OPEN_LEASE` at the latest).
 #[derive(Debug, Clone, Copy)]
 struct Lease {
     until: Instant,
+    epoch: u64,
 }
 
 /// What the shared limiter has done, for progress displays and summaries
@@ -367,8 +370,14 @@ impl SharedLimit {
         Err(Fault::Contended)
     }
 
-    /// Keeps what the stats show of `state`.
+    /// Keeps what the stats show of `state`, and ends an open lease taken
+    /// under an older epoch (a throttle another process saw).
     fn saw(&self, mirror: &mut Mirror, state: &FlowState, now: Micros) {
+        let mut lease = self.lease.lock().unwrap_or_else(|p| p.into_inner());
+        if lease.is_some_and(|l| l.epoch != state.epoch) {
+            *lease = None;
+        }
+        drop(lease);
         let (holding, held) = state.holding(now);
         let before = *mirror.held_before.get_or_insert(held);
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -475,13 +484,16 @@ impl SharedLimit {
                         }
                     }
                     let go = matches!(admission, Admission::Go { .. });
-                    ((admission, more, at, state.is_open(at, cap)), go)
+                    (
+                        (admission, more, at, state.is_open(at, cap), state.epoch),
+                        go,
+                    )
                 })
                 .await;
-            let (admission, more, at, open) = match decided {
+            let (admission, more, at, open, epoch) = match decided {
                 Ok(decided) => decided,
                 // Others won the updates: ask again shortly.
-                Err(Fault::Contended) => (Admission::Full, Vec::new(), 0, false),
+                Err(Fault::Contended) => (Admission::Full, Vec::new(), 0, false, 0),
                 Err(Fault::Store(why)) => return Err(self.fell(why)),
             };
             match admission {
@@ -489,6 +501,7 @@ impl SharedLimit {
                     if open {
                         *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(Lease {
                             until: Instant::now() + OPEN_LEASE,
+                            epoch,
                         });
                     }
                     if !more.is_empty() {
