@@ -827,7 +827,9 @@ pub(crate) mod table {
         let mut s = Kept::new(0);
         assert_eq!(s.admit(0, 7, None, LEASE), Admission::Go { windowed: true });
         assert_eq!(s.admit(0, 7, None, LEASE), Admission::Go { windowed: true });
-        // Holder 7 is killed: another waits only until its lease ends.
+        // Holder 7 is killed: another waits only until its lease ends, ten
+        // seconds after it last spoke.
+        assert_eq!(LEASE, 10_000_000);
         assert_eq!(s.admit(LEASE - 1, 8, None, LEASE), Admission::Full);
         assert_eq!(
             s.admit(LEASE, 8, None, LEASE),
