@@ -437,7 +437,8 @@ async fn an_api_failures_debug_shows_its_facts_and_never_its_body() {
         shown,
         format!(
             "ApiFailure {{ operation: \"get-a-user\", status: 400, message: Some(\"boom\"), \
-             retry_after: None, body_excerpt: <body of {} characters, not shown>, attempts: 1 }}",
+             retry_after: None, body_excerpt: <body of {} characters, not shown>, attempts: 1, \
+             headers: {{}} }}",
             body.len()
         )
     );
