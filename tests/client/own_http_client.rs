@@ -127,3 +127,9 @@ fn settings_made_for_the_crates_own_client_are_refused_not_ignored() {
     let b = builder("http://127.0.0.1:1").http_client(own());
     assert!(format!("{b:?}").contains("own_http_client: true"), "{b:?}");
 }
+
+#[test]
+fn the_builder_stays_unwind_safe_with_one() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>(_: &T) {}
+    unwind_safe(&builder("http://127.0.0.1:1").http_client(own()));
+}

@@ -40,10 +40,21 @@ pub struct ClientBuilder {
     pub(super) max_rate: Option<f64>,
     pub(super) observer: Option<send::ObserverRef>,
     /// The caller's own HTTP client, if given.
-    pub(super) own_http: Option<reqwest::Client>,
+    pub(super) own_http: Option<OwnHttp>,
     /// The shared limiter's store, as given (it may hold a password).
     #[cfg(feature = "redis")]
     pub(super) limiter: Option<String>,
+}
+
+/// The caller's own HTTP client, asserted unwind safe, so that the builder
+/// stays `UnwindSafe` as it was: it only holds the client to hand it over,
+/// and a panic leaves no state of ours half-changed.
+pub(super) struct OwnHttp(std::panic::AssertUnwindSafe<reqwest::Client>);
+
+impl Clone for OwnHttp {
+    fn clone(&self) -> Self {
+        OwnHttp(std::panic::AssertUnwindSafe(self.0.0.clone()))
+    }
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -276,7 +287,7 @@ impl ClientBuilder {
     /// # drop(client);
     /// ```
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
-        self.own_http = Some(http);
+        self.own_http = Some(OwnHttp(std::panic::AssertUnwindSafe(http)));
         self
     }
 
@@ -308,7 +319,7 @@ impl ClientBuilder {
         // `send/mod.rs`), so that the inner client carries neither.
         let authorization = key.bearer_header()?;
         let (http, client_timeout) = match self.own_http.take() {
-            Some(own) => {
+            Some(OwnHttp(std::panic::AssertUnwindSafe(own))) => {
                 self.check_own_http_settings()?;
                 // Its own timeout is not known: every request sets the
                 // attempt's.
