@@ -267,3 +267,37 @@ fn a_key_too_small_for_pss_is_a_mismatch_not_a_panic() {
         );
     }
 }
+
+/// PSS from keys whose size is not a multiple of 8 bits, and the smallest
+/// that holds a PSS encoding at all: the encoded message is one byte
+/// shorter than the modulus's or its top bits are masked, and the salt's
+/// length is still read right.
+/// - 398 bits: a 50-byte encoding whose top 3 bits are cleared, with no
+///   salt and with the longest (16 bytes);
+/// - 272 bits: a 34-byte encoding, exactly the digest, the trailer and
+///   the separator, so only an empty salt fits.
+///
+/// Signed with no salt, the encoding is a function of the message alone,
+/// so the bodies below make the same encodings on every run.
+#[test]
+fn pss_from_keys_of_odd_and_smallest_sizes_verifies() {
+    for (bits, salts) in [(398, &[0usize, 16][..]), (272, &[0][..])] {
+        let private = RsaPrivateKey::new(&mut OsRng, bits).unwrap();
+        let key = public(&private);
+        for &salt_len in salts {
+            for n in 0..8u8 {
+                let body = [BODY, &[b'0' + n]].concat();
+                let signature =
+                    rsa::pss::SigningKey::<Sha256>::new_with_salt_len(private.clone(), salt_len)
+                        .sign_with_rng(&mut OsRng, &signed(METHOD, URL, &body))
+                        .to_vec();
+                let verified = key.verify(METHOD, URL, &body, &hex(&signature));
+                assert_eq!(
+                    verified.map(|v| v.padding),
+                    Ok(Padding::Pss { salt_len }),
+                    "{bits}-bit key, salt {salt_len}, body {n}"
+                );
+            }
+        }
+    }
+}
