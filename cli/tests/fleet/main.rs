@@ -100,6 +100,11 @@ async fn fleet_within(
             .env("ALLOY_BASE_URL", &base)
             .env_remove("RUST_LOG")
             .env_remove("ALLOY_LIMITER_URL");
+        // FLEET_LOG=runalloy_embedded=debug shows a failed process's
+        // decisions in the test's failure.
+        if let Ok(filter) = std::env::var("FLEET_LOG") {
+            command.env("RUST_LOG", filter);
+        }
         async move {
             let out = tokio::time::timeout(limit, command.output())
                 .await

@@ -47,7 +47,7 @@ const FEW_ACCEPTED: f64 = 2.0;
 /// refused once there are at least this many.
 const SHARE_EVIDENCE: f64 = 4.0;
 /// One drop takes the pace down to no less than this share of it (before
-/// `BETA`).
+/// `BETA`), unless a quiet last second measured less.
 const MIN_SHARE: f64 = 0.25;
 /// A probe doubles the pace this often until the next throttle.
 const PROBE_DOUBLING: f64 = 0.5;
@@ -1035,6 +1035,28 @@ pub(crate) mod table {
         );
     }
 
+    /// A drop after a quiet second in which nothing of this state's got
+    /// through (other clients with the same key spent the limit) goes by
+    /// what was measured, to the floor, not to a share of the pace.
+    pub(crate) fn a_drop_after_a_quiet_second_with_nothing_through_goes_to_the_floor() {
+        let mut s = Kept::new(0);
+        reach_a_limit(&mut s, 0);
+        go(&mut s, SEC);
+        assert_eq!(s.rate(), Some(7.0));
+        see(
+            &mut s,
+            2500 * MS,
+            2 * SEC,
+            false,
+            Observed::Throttled(Some(Duration::from_millis(1))),
+        );
+        let Mode::Paced { rate, last_max } = s.mode() else {
+            panic!("{s:?}")
+        };
+        assert_eq!((rate, last_max), (MIN_RATE, MIN_RATE), "{s:?}");
+        assert_eq!(MIN_RATE, 0.25);
+    }
+
     pub(crate) fn the_pace_climbs_along_cubic_then_releases() {
         let mut s = Kept::new(0);
         reach_a_limit(&mut s, 0);
@@ -1166,6 +1188,31 @@ pub(crate) mod table {
         assert_eq!(s.holding(end), (false, thirty_days));
     }
 
+    /// Three seconds of answers are kept, in thirty buckets of 100 ms:
+    /// what a drop (the last second) and a first pace (a second before
+    /// the throttle to half a second after) read, and no more, so that the
+    /// state a fleet's store moves on every update stays small however
+    /// long the run.
+    pub(crate) fn three_seconds_of_answers_are_kept() {
+        let mut s = Kept::new(0);
+        // One success every 100 ms for a minute.
+        for n in 0..600 {
+            accept(&mut s, n * BUCKET, 1);
+        }
+        let (kept, newest, oldest, older) = s.get(|s| {
+            (
+                s.accepted.0.len(),
+                s.accepted.between(599, 599),
+                s.accepted.between(570, 570),
+                s.accepted.between(0, 569),
+            )
+        });
+        assert_eq!((kept, newest, oldest, older), (30, 1.0, 1.0, 0.0));
+        // Two answers in one bucket count twice.
+        accept(&mut s, 599 * BUCKET + 1, 1);
+        assert_eq!(s.get(|s| s.accepted.last_second(599)), 11.0);
+    }
+
     #[test]
     fn the_state_survives_its_serialisation() {
         let mut s = Kept::new(5);
@@ -1211,6 +1258,10 @@ pub(crate) mod table {
             a_drop_takes_the_share_refused_into_account,
         ),
         (
+            "a_drop_after_a_quiet_second_with_nothing_through_goes_to_the_floor",
+            a_drop_after_a_quiet_second_with_nothing_through_goes_to_the_floor,
+        ),
+        (
             "the_pace_climbs_along_cubic_then_releases",
             the_pace_climbs_along_cubic_then_releases,
         ),
@@ -1229,6 +1280,10 @@ pub(crate) mod table {
         (
             "a_hold_past_any_instant_holds_for_the_longest_hold",
             a_hold_past_any_instant_holds_for_the_longest_hold,
+        ),
+        (
+            "three_seconds_of_answers_are_kept",
+            three_seconds_of_answers_are_kept,
         ),
     ];
 

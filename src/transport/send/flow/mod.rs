@@ -213,8 +213,12 @@ impl FlowControl {
         }
         let mut head = None;
         loop {
-            let released = self.local.released.notified();
-            tokio::pin!(released);
+            // Registered before the state is asked, so that a place given
+            // back in between is not missed. Dropped before any other
+            // wait: a registration kept while this call waits for the
+            // queue or the clock would take a wake-up meant for a call
+            // that waits for a place (a dropped one passes it on).
+            let mut released = Box::pin(self.local.released.notified());
             released.as_mut().enable();
             let now = Instant::now();
             match self.local.admit(now, self.cap) {
@@ -233,6 +237,7 @@ impl FlowControl {
                     None => released.await,
                 },
                 Admission::Wait { at, why } => {
+                    drop(released);
                     let wake = self.local.instant(at);
                     if deadline.is_some_and(|d| wake >= d) {
                         return Err(why);
@@ -443,6 +448,42 @@ mod tests {
             Wait::Queued
         );
         assert_eq!(Instant::now(), deadline);
+    }
+
+    /// A place given back reaches the call that waits for one, however
+    /// many calls queue behind it. (Calls queued behind the head each kept
+    /// a registration for a place given back, and took the wake-ups meant
+    /// for the head, which waited for a place while holding the queue:
+    /// no call left until the deadline. Seen as a fleet's process that
+    /// went quiet for two minutes when its pace gave way to slow start.)
+    #[tokio::test(start_paused = true)]
+    async fn a_place_given_back_reaches_the_call_waiting_for_one() {
+        // A cap of one turn a millisecond makes the calls below wait for
+        // it first, and so queue behind the first of them.
+        let flow = std::sync::Arc::new(FlowControl::new(Some(1000.0)));
+        let first = flow.acquire(None).await.unwrap();
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let second = flow.acquire(None).await.unwrap();
+        let asked = Instant::now();
+        let deadline = asked + Duration::from_secs(10);
+        let calls: Vec<_> = (0..4)
+            .map(|_| {
+                let flow = flow.clone();
+                tokio::spawn(async move {
+                    let turn = flow.acquire(Some(deadline)).await?;
+                    flow.succeeded(turn);
+                    Ok::<_, Wait>(Instant::now() - asked)
+                })
+            })
+            .collect();
+        // The head of the queue finds the window full (two in flight).
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        flow.succeeded(first);
+        flow.succeeded(second);
+        for call in calls {
+            let took = call.await.unwrap().expect("a turn before the deadline");
+            assert!(took < Duration::from_millis(50), "{took:?}");
+        }
     }
 
     #[tokio::test(start_paused = true)]

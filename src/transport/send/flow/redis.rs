@@ -461,8 +461,10 @@ impl SharedLimit {
             if let Some(grant) = self.take_grant(now) {
                 return Ok(grant);
             }
-            let woken = released.notified();
-            tokio::pin!(woken);
+            // As in the local driver: registered before the state is
+            // asked, dropped before a wait for the clock, so that it never
+            // keeps a wake-up meant for a call that waits for a place.
+            let mut woken = Box::pin(released.notified());
             woken.as_mut().enable();
             let want = self.wanting.load(Ordering::Relaxed).clamp(1, MAX_BATCH);
             let decided = self
@@ -514,6 +516,7 @@ impl SharedLimit {
                     return Ok((at, windowed));
                 }
                 Admission::Wait { at: wake, why } => {
+                    drop(woken);
                     let wait = Duration::from_micros(wake.saturating_sub(at).max(1));
                     if deadline.is_some_and(|d| now + wait >= d) {
                         return Err(Refused::Wait(why));
