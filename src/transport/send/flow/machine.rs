@@ -1097,9 +1097,13 @@ pub(crate) mod table {
         assert!((rate - plateau).abs() < 1e-9, "{s:?}");
         // (success after, pace within): flat for the plateau, then along
         // CUBIC's curve from where it sits on it, to the limit and past.
+        // A second past the plateau, the curve is where it is 0.97 of the
+        // limit 7.5^(1/3) s before reaching it, plus that second.
+        let past = last_max * (1.0 + 0.004 * (1.0 - 7.5f64.cbrt()).powi(3));
         let table = [
             (5 * SEC, plateau, plateau),
             (PLATEAU - 1, plateau, plateau),
+            (PLATEAU + SEC, past - 1e-6, past + 1e-6),
             (PLATEAU + 2 * SEC, 0.99 * last_max, 1.01 * last_max),
             (PLATEAU + 6 * SEC, 1.15 * last_max, 1.3 * last_max),
         ];
@@ -1156,7 +1160,14 @@ pub(crate) mod table {
         assert_eq!(go(&mut s, later), Admission::Go { windowed: false });
         assert_eq!(s.rate(), Some(9.0));
         assert!(s.epoch() > epoch);
-        // And climbs to it, flattening there.
+        // And climbs to it along CUBIC's curve, where it reaches 0.9 of
+        // the limit 25^(1/3) s before the limit: a second on,
+        // 10 * (1 + 0.004 * (1 - 25^(1/3))^3).
+        see(&mut s, later + SEC, later, false, Observed::Accepted);
+        let rate = s.rate().unwrap();
+        let on_the_curve = 10.0 * (1.0 + 0.004 * (1.0 - 25f64.cbrt()).powi(3));
+        assert!((rate - on_the_curve).abs() < 1e-5, "{rate} {on_the_curve}");
+        // Flattening there.
         see(&mut s, later + 3 * SEC, later, false, Observed::Accepted);
         let rate = s.rate().unwrap();
         assert!((9.9..10.05).contains(&rate), "{rate}");
@@ -1211,6 +1222,167 @@ pub(crate) mod table {
         // Two answers in one bucket count twice.
         accept(&mut s, 599 * BUCKET + 1, 1);
         assert_eq!(s.get(|s| s.accepted.last_second(599)), 11.0);
+    }
+
+    /// Whether the state is open (every admission a `Go` until the next
+    /// throttle), as the fleet's store asks before it leases turns: only
+    /// unpaced, past slow start, with no hold and no cap.
+    pub(crate) fn only_an_open_state_without_a_cap_is_open() {
+        let mut s = Kept::new(0);
+        assert!(!s.get(|s| s.is_open(0, None)), "in slow start");
+        accept(&mut s, 0, 508);
+        assert_eq!(s.mode(), Mode::Open);
+        assert!(s.get(|s| s.is_open(0, None)));
+        assert!(!s.get(|s| s.is_open(0, Some(100.0))), "capped");
+        see(
+            &mut s,
+            0,
+            0,
+            false,
+            Observed::Throttled(Some(Duration::from_secs(1))),
+        );
+        assert!(!s.get(|s| s.is_open(0, None)), "held");
+        go(&mut s, 2 * SEC);
+        assert!(s.rate().is_some());
+        assert!(!s.get(|s| s.is_open(2 * SEC, None)), "paced");
+    }
+
+    /// Live holders keep their places, and a holder whose lease ended is
+    /// forgotten when another speaks: a fleet whose processes come and go
+    /// keeps no record of the dead.
+    pub(crate) fn live_holders_keep_their_places_and_the_dead_are_forgotten() {
+        let mut s = Kept::new(0);
+        assert_eq!(s.admit(0, 7, None, LEASE), Admission::Go { windowed: true });
+        assert_eq!(
+            s.admit(5 * SEC, 8, None, LEASE),
+            Admission::Go { windowed: true }
+        );
+        assert_eq!(s.admit(9 * SEC, 9, None, LEASE), Admission::Full);
+        // 7's lease ends at 10 s: its place is free, and it is forgotten;
+        // 8 keeps its place.
+        assert_eq!(
+            s.admit(LEASE, 9, None, LEASE),
+            Admission::Go { windowed: true }
+        );
+        let holders = s.get(|s| {
+            s.holders
+                .iter()
+                .map(|h| (h.id, h.in_flight))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(holders, [(8, 1), (9, 1)]);
+        assert_eq!(s.admit(LEASE, 10, None, LEASE), Admission::Full);
+    }
+
+    /// The first pace's rules, each at its edge:
+    /// - three 429s without `Retry-After` among exactly twenty answers are
+    ///   evidence enough (the rule is for fewer than twenty), and set a pace;
+    /// - 429s that are exactly an eighth of the answers around them are a
+    ///   limit reached, not sporadic;
+    /// - exactly two successes around a first throttle are a measure to
+    ///   pace by, not a reason to probe.
+    pub(crate) fn the_first_paces_rules_at_their_edges() {
+        for (accepted, refused) in [(17, 3), (21, 3)] {
+            let mut s = Kept::new(0);
+            accept(&mut s, 0, accepted);
+            for _ in 0..refused {
+                see(&mut s, 0, 0, false, Observed::Throttled(None));
+            }
+            assert_eq!(go(&mut s, SEC), Admission::Go { windowed: false });
+            let accepted = accepted as f64;
+            assert_eq!(
+                s.mode(),
+                Mode::Paced {
+                    rate: accepted * BETA,
+                    last_max: accepted
+                },
+                "{accepted} accepted"
+            );
+        }
+        let mut s = Kept::new(0);
+        accept(&mut s, 0, 2);
+        see(
+            &mut s,
+            0,
+            0,
+            false,
+            Observed::Throttled(Some(Duration::from_secs(1))),
+        );
+        go(&mut s, SEC);
+        assert_eq!(
+            s.mode(),
+            Mode::Paced {
+                rate: 2.0 * BETA,
+                last_max: 2.0
+            }
+        );
+    }
+
+    /// A drop within a second of a hold measures by the pace times the
+    /// share the API took in the last second (one of four here), not by
+    /// what it accepted, which the hold kept low.
+    pub(crate) fn a_drop_soon_after_a_hold_takes_the_share_taken_of_the_pace() {
+        let mut s = Kept::new(0);
+        reach_a_limit(&mut s, 0);
+        go(&mut s, SEC);
+        // 429s for attempts sent before the last drop: holds, no drop.
+        for at in [1500 * MS, 1600 * MS] {
+            see(
+                &mut s,
+                at,
+                500 * MS,
+                false,
+                Observed::Throttled(Some(Duration::from_millis(1))),
+            );
+        }
+        see(&mut s, 1900 * MS, 1800 * MS, false, Observed::Accepted);
+        let paced = s.rate().unwrap();
+        see(
+            &mut s,
+            2200 * MS,
+            2100 * MS,
+            false,
+            Observed::Throttled(Some(Duration::from_millis(1))),
+        );
+        let Mode::Paced { rate, last_max } = s.mode() else {
+            panic!("{s:?}")
+        };
+        assert!((last_max - paced * 0.25).abs() < 1e-9, "{paced}: {s:?}");
+        assert!((rate - paced * 0.25 * BETA).abs() < 1e-9, "{paced}: {s:?}");
+    }
+
+    /// While paced: a 429 without `Retry-After` that drops nothing holds
+    /// one interval of the pace. Every hold that reaches further, and
+    /// every drop, voids the leases (the epoch moves); a 429 that ends the
+    /// hold where it already ends does not.
+    pub(crate) fn holds_and_drops_while_paced_move_the_epoch() {
+        let mut s = Kept::new(0);
+        reach_a_limit(&mut s, 0);
+        go(&mut s, SEC);
+        assert_eq!(s.rate(), Some(7.0));
+        let at = 1500 * MS;
+        // Sent before the last drop (at 1 s): no drop, a hold of 1/7 s.
+        let before = s.epoch();
+        see(&mut s, at, 500 * MS, false, Observed::Throttled(None));
+        assert_eq!(s.rate(), Some(7.0));
+        assert_eq!(s.holding(at + 142_856).0, true);
+        assert_eq!(s.holding(at + 142_857).0, false);
+        assert_eq!(s.epoch(), before + 1);
+        let five = Observed::Throttled(Some(Duration::from_secs(5)));
+        see(&mut s, at, 500 * MS, false, five);
+        assert_eq!(s.epoch(), before + 2);
+        see(&mut s, at, 500 * MS, false, five);
+        assert_eq!(s.epoch(), before + 2, "the same hold again");
+        // A drop inside that hold extends nothing, and voids the leases.
+        see(
+            &mut s,
+            2200 * MS,
+            2100 * MS,
+            false,
+            Observed::Throttled(Some(Duration::from_millis(1))),
+        );
+        assert!(s.rate().unwrap() < 7.0, "{s:?}");
+        assert_eq!(s.epoch(), before + 3);
     }
 
     #[test]
@@ -1284,6 +1456,26 @@ pub(crate) mod table {
         (
             "three_seconds_of_answers_are_kept",
             three_seconds_of_answers_are_kept,
+        ),
+        (
+            "only_an_open_state_without_a_cap_is_open",
+            only_an_open_state_without_a_cap_is_open,
+        ),
+        (
+            "live_holders_keep_their_places_and_the_dead_are_forgotten",
+            live_holders_keep_their_places_and_the_dead_are_forgotten,
+        ),
+        (
+            "the_first_paces_rules_at_their_edges",
+            the_first_paces_rules_at_their_edges,
+        ),
+        (
+            "a_drop_soon_after_a_hold_takes_the_share_taken_of_the_pace",
+            a_drop_soon_after_a_hold_takes_the_share_taken_of_the_pace,
+        ),
+        (
+            "holds_and_drops_while_paced_move_the_epoch",
+            holds_and_drops_while_paced_move_the_epoch,
         ),
     ];
 
