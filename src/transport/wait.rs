@@ -128,10 +128,40 @@ mod tests {
             (Duration::from_secs(30), "30 s"),
             (Duration::from_millis(1_200), "1.2 s"),
             (Duration::from_millis(40), "40 ms"),
+            // A tenth of a second is where milliseconds give way.
+            (Duration::from_millis(99), "99 ms"),
+            (Duration::from_millis(100), "0.1 s"),
             (Duration::ZERO, "0 s"),
         ];
         for (d, text) in cases {
             assert_eq!(Secs(d).to_string(), text);
         }
+    }
+
+    #[test]
+    fn each_wait_says_how_long_and_why() {
+        let d = Duration::from_millis(1_500);
+        let cases = [
+            (Wait::RetryAfter(d), "the API asked to wait 1.5 s"),
+            (
+                Wait::Backoff(d),
+                "the backoff before the next attempt is 1.5 s",
+            ),
+            (
+                Wait::RateCap(d),
+                "the rate cap gives the next turn in 1.5 s",
+            ),
+            (
+                Wait::Pace(d),
+                "the pace learned from the API's 429s gives the next turn in 1.5 s",
+            ),
+        ];
+        for (wait, text) in cases {
+            assert_eq!((wait.duration(), wait.to_string()), (Some(d), text.into()));
+        }
+        assert_eq!(
+            (Wait::Queued.duration(), Wait::Queued.to_string()),
+            (None, "other calls of this client held every turn".into())
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The state in process memory: one [`FlowState`] behind a mutex, on the
 //! process's clock, shared by a client's clones and every call.
 
-use super::machine::{Admission, FlowState, Micros, Observation};
+use super::machine::{Admission, FlowState, LONGEST_HOLD, Micros, Observation};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -42,7 +42,7 @@ impl LocalStore {
     pub(super) fn instant(&self, at: Micros) -> Instant {
         self.origin
             .checked_add(Duration::from_micros(at))
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(30 * 24 * 3600))
+            .unwrap_or_else(|| Instant::now() + LONGEST_HOLD)
     }
 
     pub(super) fn admit(&self, now: Instant, cap: Option<f64>) -> Admission {
@@ -70,5 +70,19 @@ impl LocalStore {
     pub(super) fn read<R>(&self, f: impl FnOnce(&FlowState, Micros) -> R) -> R {
         let now = self.micros(Instant::now());
         f(&self.state(), now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An instant past any hold (`u64::MAX` µs from the start) is far
+    /// away, never a panic.
+    #[test]
+    fn an_instant_past_any_hold_is_far_away() {
+        let store = LocalStore::new();
+        let before = Instant::now();
+        assert!(store.instant(u64::MAX) >= before + LONGEST_HOLD);
     }
 }

@@ -59,7 +59,7 @@ const SPORADIC_MEMORY: Micros = 10 * SEC;
 /// The pace drops at most once in this long.
 const MIN_DROP_INTERVAL: Micros = SEC;
 /// No hold is longer than this, whatever `Retry-After` and the policy say.
-const LONGEST_HOLD: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const LONGEST_HOLD: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The pace never drops below this (one request every 4 s).
 const MIN_RATE: f64 = 0.25;
 /// The pace is dropped when it has grown this far past the last throttled
