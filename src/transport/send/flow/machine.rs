@@ -1365,8 +1365,8 @@ pub(crate) mod table {
         let before = s.epoch();
         see(&mut s, at, 500 * MS, false, Observed::Throttled(None));
         assert_eq!(s.rate(), Some(7.0));
-        assert_eq!(s.holding(at + 142_856).0, true);
-        assert_eq!(s.holding(at + 142_857).0, false);
+        assert!(s.holding(at + 142_856).0);
+        assert!(!s.holding(at + 142_857).0);
         assert_eq!(s.epoch(), before + 1);
         let five = Observed::Throttled(Some(Duration::from_secs(5)));
         see(&mut s, at, 500 * MS, false, five);
