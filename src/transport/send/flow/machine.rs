@@ -742,6 +742,14 @@ pub(crate) mod table {
             self.get(|s| s.rate())
         }
 
+        /// The pace and the rate last throttled, when paced.
+        fn paced(&self) -> (f64, f64) {
+            match self.mode() {
+                Mode::Paced { rate, last_max } => (rate, last_max),
+                _ => panic!("not paced: {self:?}"),
+            }
+        }
+
         fn holding(&self, now: Micros) -> (bool, Duration) {
             self.get(|s| s.holding(now))
         }
@@ -756,6 +764,9 @@ pub(crate) mod table {
     }
 
     const MS: Micros = 1_000;
+    /// A 429 whose `Retry-After` holds for a millisecond: a throttle that
+    /// drops the pace (or not) without a hold worth the name.
+    const BRIEF: Observed = Observed::Throttled(Some(Duration::from_millis(1)));
     const ME: u64 = 1;
     const LEASE: Micros = HOLDER_LEASE;
 
@@ -998,13 +1009,7 @@ pub(crate) mod table {
             (drop_at + 1200 * MS, drop_at + 1100 * MS, 7.0 * BETA),
         ];
         for (now, sent, pace) in table {
-            see(
-                &mut s,
-                now,
-                sent,
-                false,
-                Observed::Throttled(Some(Duration::from_millis(1))),
-            );
+            see(&mut s, now, sent, false, BRIEF);
             assert!((s.rate().unwrap() - pace).abs() < 1e-9, "{s:?} != {pace}");
         }
     }
@@ -1020,13 +1025,7 @@ pub(crate) mod table {
         }
         let paced = s.rate().unwrap();
         for _ in 0..3 {
-            see(
-                &mut s,
-                2500 * MS,
-                2 * SEC,
-                false,
-                Observed::Throttled(Some(Duration::from_millis(1))),
-            );
+            see(&mut s, 2500 * MS, 2 * SEC, false, BRIEF);
         }
         let expected = (paced * 4.0 / 7.0).min(4.0) * BETA;
         assert!(
@@ -1043,16 +1042,8 @@ pub(crate) mod table {
         reach_a_limit(&mut s, 0);
         go(&mut s, SEC);
         assert_eq!(s.rate(), Some(7.0));
-        see(
-            &mut s,
-            2500 * MS,
-            2 * SEC,
-            false,
-            Observed::Throttled(Some(Duration::from_millis(1))),
-        );
-        let Mode::Paced { rate, last_max } = s.mode() else {
-            panic!("{s:?}")
-        };
+        see(&mut s, 2500 * MS, 2 * SEC, false, BRIEF);
+        let (rate, last_max) = s.paced();
         assert_eq!((rate, last_max), (MIN_RATE, MIN_RATE), "{s:?}");
         assert_eq!(MIN_RATE, 0.25);
     }
@@ -1081,16 +1072,8 @@ pub(crate) mod table {
         for _ in 0..10 {
             see(&mut s, at - 100 * MS, 2 * SEC, false, Observed::Accepted);
         }
-        see(
-            &mut s,
-            at,
-            2 * SEC,
-            false,
-            Observed::Throttled(Some(Duration::from_millis(1))),
-        );
-        let Mode::Paced { rate, last_max } = s.mode() else {
-            panic!("{s:?}")
-        };
+        see(&mut s, at, 2 * SEC, false, BRIEF);
+        let (rate, last_max) = s.paced();
         // The share the API took of the pace (10 of 11), within 15% of 10.
         assert!((8.5..10.0).contains(&last_max), "{s:?}");
         let plateau = last_max * PLATEAU_SHARE;
@@ -1120,16 +1103,8 @@ pub(crate) mod table {
         for _ in 0..3 {
             see(&mut s, far - 100 * MS, far - SEC, false, Observed::Accepted);
         }
-        see(
-            &mut s,
-            far,
-            far - SEC,
-            false,
-            Observed::Throttled(Some(Duration::from_millis(1))),
-        );
-        let Mode::Paced { rate, last_max } = s.mode() else {
-            panic!("{s:?}")
-        };
+        see(&mut s, far, far - SEC, false, BRIEF);
+        let (rate, last_max) = s.paced();
         assert!(last_max < 0.5 * plateau, "{s:?}");
         assert!((rate - last_max * BETA).abs() < 1e-9, "{s:?}");
     }
@@ -1327,26 +1302,12 @@ pub(crate) mod table {
         go(&mut s, SEC);
         // 429s for attempts sent before the last drop: holds, no drop.
         for at in [1500 * MS, 1600 * MS] {
-            see(
-                &mut s,
-                at,
-                500 * MS,
-                false,
-                Observed::Throttled(Some(Duration::from_millis(1))),
-            );
+            see(&mut s, at, 500 * MS, false, BRIEF);
         }
         see(&mut s, 1900 * MS, 1800 * MS, false, Observed::Accepted);
         let paced = s.rate().unwrap();
-        see(
-            &mut s,
-            2200 * MS,
-            2100 * MS,
-            false,
-            Observed::Throttled(Some(Duration::from_millis(1))),
-        );
-        let Mode::Paced { rate, last_max } = s.mode() else {
-            panic!("{s:?}")
-        };
+        see(&mut s, 2200 * MS, 2100 * MS, false, BRIEF);
+        let (rate, last_max) = s.paced();
         assert!((last_max - paced * 0.25).abs() < 1e-9, "{paced}: {s:?}");
         assert!((rate - paced * 0.25 * BETA).abs() < 1e-9, "{paced}: {s:?}");
     }
@@ -1374,13 +1335,7 @@ pub(crate) mod table {
         see(&mut s, at, 500 * MS, false, five);
         assert_eq!(s.epoch(), before + 2, "the same hold again");
         // A drop inside that hold extends nothing, and voids the leases.
-        see(
-            &mut s,
-            2200 * MS,
-            2100 * MS,
-            false,
-            Observed::Throttled(Some(Duration::from_millis(1))),
-        );
+        see(&mut s, 2200 * MS, 2100 * MS, false, BRIEF);
         assert!(s.rate().unwrap() < 7.0, "{s:?}");
         assert_eq!(s.epoch(), before + 3);
     }
