@@ -6,21 +6,112 @@ use futures::Stream;
 use serde_json::Value;
 use std::collections::VecDeque;
 
-/// Where a walk through the pages stands.
-struct Walk {
-    call: OperationCall,
+/// Where a walk through the pages stands, however its pages are fetched
+/// (here through the operation table, in `typed_paging.rs` through the
+/// generated builder): what to ask for next, and the rules that judge each
+/// page. One place, so that both walks end and fail alike.
+pub(crate) struct Cursor {
     paging: Paging,
     /// The page size asked for: the caller's limit (at most the vendor's
     /// documented maximum, where there is one), else the spec's.
-    size: u32,
+    pub(crate) size: u64,
     /// The next page's position: an offset in items, or a page number.
-    position: u64,
+    pub(crate) position: u64,
     /// Pages fetched so far.
-    fetched: u32,
+    pub(crate) fetched: u32,
     /// The last page's items, to tell a server that ignores the position.
     last: Option<Vec<Value>>,
-    ready: VecDeque<Value>,
-    done: bool,
+    pub(crate) ready: VecDeque<Value>,
+    pub(crate) done: bool,
+}
+
+impl Cursor {
+    /// A walk from `start` (else the first position) in pages of `limit`
+    /// (at least 1, at most the vendor's maximum), else the spec's size.
+    pub(crate) fn new(paging: Paging, limit: Option<u64>, start: Option<u64>) -> Self {
+        let cap = u64::from(paging.max_page_size.unwrap_or(u32::MAX));
+        let size = limit.map_or(u64::from(paging.page_size), |n| n.clamp(1, cap));
+        let position = start.unwrap_or(match paging.style {
+            PageStyle::Offset { .. } => 0,
+            PageStyle::Page { first, .. } => u64::from(first),
+        });
+        Self {
+            paging,
+            size,
+            position,
+            fetched: 0,
+            last: None,
+            ready: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// The parameter that carries the position.
+    pub(crate) fn position_param(&self) -> &'static str {
+        position_param(&self.paging)
+    }
+
+    /// `source` as the failure of the next page.
+    pub(crate) fn failed(&self, source: Error) -> Error {
+        Error::Page {
+            page: self.fetched + 1,
+            source: Box::new(source),
+        }
+    }
+
+    /// Takes the next page's `answer` (of operation `operation`): queues its
+    /// items, and judges whether it was the last.
+    pub(crate) fn take(&mut self, operation: &str, mut answer: Value) -> Result<(), Error> {
+        let page = self.fetched + 1;
+        self.fetched = page;
+        let failed = |source: Error| Error::Page {
+            page,
+            source: Box::new(source),
+        };
+        let total = self
+            .paging
+            .total_pages
+            .and_then(|path| dotted(&answer, path))
+            .and_then(Value::as_u64);
+        // Taken out of the answer, which is dropped here: the items are
+        // copied once, into the queue, beside the page kept to compare.
+        let items = match dotted_mut(&mut answer, self.paging.items).map(Value::take) {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(failed(Error::NotTheApi(format!(
+                    "{operation}: the answer has no `{}` list",
+                    self.paging.items
+                ))));
+            }
+        };
+        if !items.is_empty() && self.last.as_ref() == Some(&items) {
+            self.done = true;
+            return Err(failed(Error::NotTheApi(format!(
+                "{operation}: page {page} repeats page {} (the server ignored `{}`)",
+                page - 1,
+                self.position_param()
+            ))));
+        }
+        let received = items.len() as u64;
+        self.done = received == 0
+            || match total {
+                Some(total) => u64::from(page) >= total,
+                None => received < self.size,
+            };
+        self.position += match self.paging.style {
+            PageStyle::Offset { .. } => received,
+            PageStyle::Page { .. } => 1,
+        };
+        self.ready.extend(items.iter().cloned());
+        self.last = Some(items);
+        Ok(())
+    }
+}
+
+/// Where a walk through the pages of an operation call stands.
+struct Walk {
+    call: OperationCall,
+    cursor: Cursor,
 }
 
 impl Client {
@@ -62,10 +153,10 @@ impl Client {
                 Err(e) => return Some((Err(e), None)),
             };
             loop {
-                if let Some(item) = walk.ready.pop_front() {
+                if let Some(item) = walk.cursor.ready.pop_front() {
                     return Some((Ok(item), Some(Ok(walk))));
                 }
-                if walk.done {
+                if walk.cursor.done {
                     return None;
                 }
                 if let Err(e) = walk.next_page(self).await {
@@ -90,81 +181,34 @@ impl Walk {
                 })
                 .transpose()
         };
-        let cap = paging.max_page_size.unwrap_or(u32::MAX);
-        let size = given(paging.limit_param)?.map_or(paging.page_size, |n| {
-            u32::try_from(n).unwrap_or(u32::MAX).clamp(1, cap)
-        });
-        let position = match paging.style {
-            PageStyle::Offset { param } => given(param)?.unwrap_or(0),
-            PageStyle::Page { param, first } => given(param)?.unwrap_or(u64::from(first)),
-        };
+        let limit = given(paging.limit_param)?;
+        let start = given(position_param(&paging))?;
         Ok(Self {
+            cursor: Cursor::new(paging, limit, start),
             call,
-            paging,
-            size,
-            position,
-            fetched: 0,
-            last: None,
-            ready: VecDeque::new(),
-            done: false,
         })
     }
 
-    /// Fetches the next page into `ready`, and judges whether it was the
-    /// last.
+    /// Fetches the next page into the cursor, which judges whether it was
+    /// the last.
     async fn next_page(&mut self, client: &Client) -> Result<(), Error> {
-        let page = self.fetched + 1;
-        let failed = |source: Error| Error::Page {
-            page,
-            source: Box::new(source),
-        };
-        let position_param = match self.paging.style {
-            PageStyle::Offset { param } | PageStyle::Page { param, .. } => param,
-        };
+        let cursor = &mut self.cursor;
         self.call
-            .replace_param(self.paging.limit_param, self.size.to_string());
+            .replace_param(cursor.paging.limit_param, cursor.size.to_string());
         self.call
-            .replace_param(position_param, self.position.to_string());
-        let mut answer = client.call_operation(&self.call).await.map_err(failed)?;
-        self.fetched = page;
-        let total = self
-            .paging
-            .total_pages
-            .and_then(|path| dotted(&answer, path))
-            .and_then(Value::as_u64);
-        // Taken out of the answer, which is dropped here: the items are
-        // copied once, into the queue, beside the page kept to compare.
-        let items = match dotted_mut(&mut answer, self.paging.items).map(Value::take) {
-            Some(Value::Array(items)) => items,
-            _ => {
-                return Err(failed(Error::NotTheApi(format!(
-                    "{}: the answer has no `{}` list",
-                    self.call.operation().id,
-                    self.paging.items
-                ))));
-            }
-        };
-        if !items.is_empty() && self.last.as_ref() == Some(&items) {
-            self.done = true;
-            return Err(failed(Error::NotTheApi(format!(
-                "{}: page {page} repeats page {} (the server ignored `{position_param}`)",
-                self.call.operation().id,
-                page - 1
-            ))));
-        }
-        let received = items.len() as u64;
-        self.done = received == 0
-            || match total {
-                Some(total) => u64::from(page) >= total,
-                None => received < u64::from(self.size),
-            };
-        self.position += match self.paging.style {
-            PageStyle::Offset { .. } => received,
-            PageStyle::Page { .. } => 1,
-        };
-        self.ready.extend(items.iter().cloned());
-        self.last = Some(items);
-        Ok(())
+            .replace_param(cursor.position_param(), cursor.position.to_string());
+        let answer = client
+            .call_operation(&self.call)
+            .await
+            .map_err(|e| cursor.failed(e))?;
+        cursor.take(self.call.operation().id, answer)
+    }
+}
+
+/// The parameter that carries a walk's position.
+fn position_param(paging: &Paging) -> &'static str {
+    match paging.style {
+        PageStyle::Offset { param } | PageStyle::Page { param, .. } => param,
     }
 }
 

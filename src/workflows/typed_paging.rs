@@ -5,11 +5,11 @@
 //! caller's page size, the ends, a repeated page, a failure after the items
 //! before it.
 
+use super::paging::Cursor;
 use crate::transport::send;
-use crate::{Error, PageStyle, Paging};
+use crate::{Error, Paging};
 use futures::Stream;
 use serde_json::Value;
-use std::collections::VecDeque;
 use std::future::Future;
 
 /// A page number or size as the generated builder holds it.
@@ -95,21 +95,8 @@ where
         let paging = paging.ok_or_else(|| {
             Error::InvalidInput(format!("{operation}: the spec declares no paging for it"))
         })?;
-        let cap = u64::from(paging.max_page_size.unwrap_or(u32::MAX));
-        let size = limit?.map_or(u64::from(paging.page_size), |n| n.clamp(1, cap));
-        let position = match paging.style {
-            PageStyle::Offset { .. } => start?.unwrap_or(0),
-            PageStyle::Page { first, .. } => start?.unwrap_or(u64::from(first)),
-        };
-        Ok::<_, Error>(Walk {
-            paging,
-            size,
-            position,
-            fetched: 0,
-            last: None,
-            ready: VecDeque::new(),
-            done: false,
-        })
+        let limit = limit?;
+        Ok::<_, Error>(Cursor::new(paging, limit, start?))
     })();
     futures::stream::unfold(Some((begin, fetch)), move |state| async move {
         let (walk, fetch) = state?;
@@ -132,90 +119,34 @@ where
             if walk.done {
                 return None;
             }
-            if let Err(e) = walk.next_page(operation, &fetch).await {
+            if let Err(e) = next_page(&mut walk, operation, &fetch).await {
                 return Some((Err(e), None));
             }
         }
     })
 }
 
-struct Walk {
-    paging: Paging,
-    size: u64,
-    position: u64,
-    fetched: u32,
-    last: Option<Vec<Value>>,
-    ready: VecDeque<Value>,
-    done: bool,
-}
-
-impl Walk {
-    async fn next_page<R, E, F, Fut>(
-        &mut self,
-        operation: &'static str,
-        fetch: &F,
-    ) -> Result<(), Error>
-    where
-        F: Fn(u64, u64) -> Fut,
-        Fut: Future<
-            Output = Result<progenitor_client::ResponseValue<R>, progenitor_client::Error<E>>,
-        >,
-    {
-        let paging = self.paging;
-        let page = self.fetched + 1;
-        let failed = |source: Error| Error::Page {
-            page,
-            source: Box::new(source),
-        };
-        let (result, summary, body) =
-            send::recorded(Box::pin(fetch(self.position, self.size))).await;
-        if let Err(error) = result {
-            return Err(failed(
-                send::from_generated(error, summary, body.as_deref()).await,
-            ));
-        }
-        // The page as the API sent it: its items are decoded one by one as
-        // the caller takes them, and compared with the page before.
-        let answer: Value = body
-            .as_deref()
-            .and_then(|b| serde_json::from_slice(b).ok())
-            .unwrap_or(Value::Null);
-        self.fetched = page;
-        let total = paging
-            .total_pages
-            .and_then(|path| super::paging::dotted(&answer, path))
-            .and_then(Value::as_u64);
-        let items = match super::paging::dotted(&answer, paging.items) {
-            Some(Value::Array(items)) => items.clone(),
-            _ => {
-                return Err(failed(Error::NotTheApi(format!(
-                    "{operation}: the answer has no `{}` list",
-                    paging.items
-                ))));
-            }
-        };
-        let position_param = match paging.style {
-            PageStyle::Offset { param } | PageStyle::Page { param, .. } => param,
-        };
-        if !items.is_empty() && self.last.as_ref() == Some(&items) {
-            self.done = true;
-            return Err(failed(Error::NotTheApi(format!(
-                "{operation}: page {page} repeats page {} (the server ignored `{position_param}`)",
-                page - 1
-            ))));
-        }
-        let received = items.len() as u64;
-        self.done = received == 0
-            || match total {
-                Some(total) => u64::from(page) >= total,
-                None => received < self.size,
-            };
-        self.position += match paging.style {
-            PageStyle::Offset { .. } => received,
-            PageStyle::Page { .. } => 1,
-        };
-        self.ready.extend(items.iter().cloned());
-        self.last = Some(items);
-        Ok(())
+/// Fetches the next page through the generated builder into `cursor`,
+/// which judges whether it was the last.
+async fn next_page<R, E, F, Fut>(
+    cursor: &mut Cursor,
+    operation: &'static str,
+    fetch: &F,
+) -> Result<(), Error>
+where
+    F: Fn(u64, u64) -> Fut,
+    Fut: Future<Output = Result<progenitor_client::ResponseValue<R>, progenitor_client::Error<E>>>,
+{
+    let (result, summary, body) =
+        send::recorded(Box::pin(fetch(cursor.position, cursor.size))).await;
+    if let Err(error) = result {
+        return Err(cursor.failed(send::from_generated(error, summary, body.as_deref()).await));
     }
+    // The page as the API sent it: its items are decoded one by one as the
+    // caller takes them, and compared with the page before.
+    let answer: Value = body
+        .as_deref()
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or(Value::Null);
+    cursor.take(operation, answer)
 }
