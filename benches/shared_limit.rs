@@ -65,31 +65,7 @@ async fn stand_in(n: usize) -> (FakeAlloy, Vec<String>) {
 
 /// The two DELETEs per id, over one reqwest client: the baseline.
 async fn plain(base: &str, ids: Vec<String>) -> usize {
-    let http = support::plain_client(KEY);
-    futures::stream::iter(ids)
-        .map(|id| {
-            let http = &http;
-            async move {
-                let logs = http
-                    .delete(format!("{base}/users/{id}/logs?userId={id}"))
-                    .send()
-                    .await
-                    .ok()?;
-                logs.bytes().await.ok()?;
-                let user = http
-                    .delete(format!("{base}/users/{id}"))
-                    .send()
-                    .await
-                    .ok()?;
-                let ok = user.status().is_success();
-                user.bytes().await.ok()?;
-                ok.then_some(())
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .filter(|r| futures::future::ready(r.is_some()))
-        .count()
-        .await
+    support::plain_erase(&support::plain_client(KEY), base, ids, CONCURRENCY).await
 }
 
 async fn library(base: &str, ids: Vec<String>, limiter: Option<&str>) -> usize {

@@ -97,31 +97,7 @@ impl StandIn {
 
 /// The baseline: what a careful user would write with reqwest alone.
 async fn plain_reqwest(base: &str, ids: Vec<String>) -> usize {
-    let http = support::plain_client(KEY);
-    futures::stream::iter(ids)
-        .map(|id| {
-            let http = &http;
-            async move {
-                let logs = http
-                    .delete(format!("{base}/users/{id}/logs?userId={id}"))
-                    .send()
-                    .await
-                    .ok()?;
-                logs.bytes().await.ok()?;
-                let user = http
-                    .delete(format!("{base}/users/{id}"))
-                    .send()
-                    .await
-                    .ok()?;
-                let ok = user.status().is_success();
-                user.bytes().await.ok()?;
-                ok.then_some(())
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .filter(|r| futures::future::ready(r.is_some()))
-        .count()
-        .await
+    support::plain_erase(&support::plain_client(KEY), base, ids, CONCURRENCY).await
 }
 
 async fn library(base: &str, ids: Vec<String>) -> usize {
